@@ -1,0 +1,444 @@
+//! The application: state, the one event loop, and what each action does.
+//!
+//! Keys become named actions through the keymap; actions change state or ask
+//! background tasks for work. Drawing happens only when something changed,
+//! at most `frame_rate` times a second.
+
+pub mod actions;
+pub mod composer;
+pub mod history;
+pub mod input;
+pub mod state;
+pub mod terminal;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::Event;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::layout::Rect;
+use tokio::sync::mpsc;
+
+use crate::config::keymap::{Context, Lookup};
+use crate::config::keys::Key;
+use crate::ui;
+use actions::Action;
+use state::{AppState, Flash, Focus, Message, Overlay, Pane, Role};
+pub use terminal::Host;
+
+/// Messages from background tasks to the loop.
+#[derive(Debug)]
+pub enum AppEvent {
+    /// Earlier sessions' messages, for history recall.
+    History(Vec<String>),
+}
+
+/// Why the loop should stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(&'static str),
+    InputClosed,
+}
+
+pub struct App {
+    pub state: AppState,
+    chat_lines: ui::chat::ChatLines,
+    /// Something changed since the last frame.
+    dirty: bool,
+    /// The next frame must repaint every cell (after suspend or redraw).
+    full_redraw: bool,
+    size: Rect,
+    /// The last key was an interrupt that found nothing to cancel.
+    interrupt_armed: bool,
+    suspend: bool,
+    exit: Option<Exit>,
+    history_file: Option<PathBuf>,
+    tx: mpsc::UnboundedSender<AppEvent>,
+    rx: mpsc::UnboundedReceiver<AppEvent>,
+    /// Messages sent this session.
+    pub sent: usize,
+}
+
+impl App {
+    pub fn new(state: AppState, history_file: Option<PathBuf>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            state,
+            chat_lines: ui::chat::ChatLines::default(),
+            dirty: true,
+            full_redraw: false,
+            size: Rect::default(),
+            interrupt_armed: false,
+            suspend: false,
+            exit: None,
+            history_file,
+            tx,
+            rx,
+            sent: 0,
+        }
+    }
+
+    /// Load earlier messages for history recall off the event loop.
+    pub fn load_history(&self) {
+        let Some(path) = self.history_file.clone() else { return };
+        let tx = self.tx.clone();
+        let limit = self.state.config.composer.history_size;
+        tokio::task::spawn_blocking(move || {
+            let entries = crate::app::history::read(&path, limit);
+            let _ = tx.send(AppEvent::History(entries));
+        });
+    }
+
+    fn flash(&mut self, text: impl Into<String>, error: bool) {
+        self.state.flash = Some(Flash { text: text.into(), error });
+    }
+
+    pub fn handle_event(&mut self, ev: Event) {
+        match ev {
+            Event::Key(k) => {
+                if let Some(key) = input::key_of(&k) {
+                    self.state.stats.keys += 1;
+                    self.handle_key(key);
+                    self.dirty = true;
+                }
+            }
+            Event::Paste(text) => {
+                self.state.focus = Focus::Composer;
+                self.state.composer.insert_str(&text);
+                self.dirty = true;
+            }
+            Event::Resize(w, h) => {
+                self.size = Rect::new(0, 0, w, h);
+                self.dirty = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_bg(&mut self, ev: AppEvent) {
+        match ev {
+            AppEvent::History(entries) => {
+                // Messages sent before the file was read come after it.
+                let mut all = entries;
+                all.extend(self.state.composer.history().iter().cloned());
+                self.state.composer.set_history(all);
+            }
+        }
+    }
+
+    fn handle_key(&mut self, key: Key) {
+        self.state.flash = None;
+        let ctx = if self.state.overlay.is_some() { Context::Chat } else { self.state.focus.context() };
+        self.state.pending.push(key);
+        let lookup = self.state.keymap.lookup(ctx, &self.state.pending);
+        match lookup {
+            Lookup::Prefix => return,
+            Lookup::Action(action) => {
+                self.state.pending.clear();
+                if self.state.overlay.is_some() && !allowed_over_overlay(action) {
+                    return;
+                }
+                if action != Action::Interrupt {
+                    self.interrupt_armed = false;
+                }
+                self.perform(action);
+                return;
+            }
+            Lookup::Unbound => {}
+        }
+        let typed: Vec<Key> = std::mem::take(&mut self.state.pending);
+        self.interrupt_armed = false;
+        if self.state.overlay.is_some() {
+            return;
+        }
+        if typed.len() > 1 {
+            let keys: Vec<String> = typed.iter().map(|k| k.to_string()).collect();
+            self.flash(format!("{} is not bound", keys.join(" ")), true);
+            return;
+        }
+        match (self.state.focus, input::typed_char(&key)) {
+            (Focus::Composer, Some(c)) => self.state.composer.insert_char(c),
+            _ => {
+                let help = ui::status::key_label(&self.state, Context::Global, Action::Help);
+                self.flash(
+                    format!("{key} does nothing in the {} — {help} lists the keys", self.state.focus.label()),
+                    false,
+                );
+            }
+        }
+    }
+
+    fn plan(&self) -> ui::layout::Plan {
+        ui::layout::plan(&self.state, self.size)
+    }
+
+    /// Rows visible in the pane that scroll actions apply to.
+    fn page(&self, pane: Pane) -> usize {
+        self.plan().pane(pane).map_or(10, |r| r.height.saturating_sub(2) as usize).max(1)
+    }
+
+    fn scroll(&mut self, action: Action) {
+        if let Some(Overlay::Help { scroll }) = self.state.overlay {
+            let max = ui::help::max_scroll(&self.state, self.size);
+            let page = ui::help::area(self.size).height.saturating_sub(2) as usize;
+            let next = step(scroll, action, page.max(1), max, false);
+            self.state.overlay = Some(Overlay::Help { scroll: next });
+            return;
+        }
+        let pane = self.state.focus.pane();
+        let page = self.page(pane);
+        match pane {
+            Pane::Chat => {
+                let width = self.plan().chat.map_or(80, |r| r.width.saturating_sub(4));
+                self.chat_lines.update(&self.state.transcript, width, &self.state.theme);
+                let max = self.chat_lines.total().saturating_sub(page);
+                let s = &mut self.state.chat_scroll;
+                s.from_bottom = step(s.from_bottom, action, page, max, true);
+            }
+            Pane::Diff => self.state.diff_top = step(self.state.diff_top, action, page, usize::MAX / 2, false),
+            Pane::Metrics => self.state.metrics_top = step(self.state.metrics_top, action, page, usize::MAX / 2, false),
+        }
+    }
+
+    fn cycle_focus(&mut self, forward: bool) {
+        let order = Focus::CYCLE;
+        let i = order.iter().position(|f| *f == self.state.focus).unwrap_or(0);
+        let n = order.len();
+        self.state.focus = order[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+    }
+
+    pub fn perform(&mut self, action: Action) {
+        let s = &mut self.state;
+        match action {
+            Action::Quit => self.exit = Some(Exit::Quit),
+            Action::Cancel | Action::Interrupt => self.cancel(action == Action::Interrupt),
+            Action::Help => {
+                s.overlay = match s.overlay {
+                    Some(Overlay::Help { .. }) => None,
+                    None => Some(Overlay::Help { scroll: 0 }),
+                };
+            }
+            Action::FocusNext => self.cycle_focus(true),
+            Action::FocusPrev => self.cycle_focus(false),
+            Action::FocusChat => s.focus = Focus::Chat,
+            Action::FocusDiff => s.focus = Focus::Diff,
+            Action::FocusMetrics => s.focus = Focus::Metrics,
+            Action::FocusComposer => s.focus = Focus::Composer,
+            Action::Zoom => s.zoomed = !s.zoomed,
+            Action::Suspend => self.suspend = true,
+            Action::Redraw => self.full_redraw = true,
+            Action::Submit => self.submit(),
+            Action::InsertNewline => s.composer.insert_newline(),
+            Action::HistoryPrev => s.composer.up_or_history(),
+            Action::HistoryNext => s.composer.down_or_history(),
+            Action::CursorLeft => s.composer.left(),
+            Action::CursorRight => s.composer.right(),
+            Action::CursorWordLeft => s.composer.word_left(),
+            Action::CursorWordRight => s.composer.word_right(),
+            Action::CursorLineStart => s.composer.line_start(),
+            Action::CursorLineEnd => s.composer.line_end(),
+            Action::DeleteBack => s.composer.delete_back(),
+            Action::DeleteForward => s.composer.delete_forward(),
+            Action::DeleteWordBack => s.composer.delete_word_back(),
+            Action::DeleteToLineStart => s.composer.delete_to_line_start(),
+            Action::DeleteToLineEnd => s.composer.delete_to_line_end(),
+            Action::ClearComposer => s.composer.clear(),
+            Action::ScrollUp
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::HalfPageUp
+            | Action::HalfPageDown
+            | Action::ScrollTop
+            | Action::ScrollBottom => self.scroll(action),
+        }
+        self.dirty = true;
+    }
+
+    fn cancel(&mut self, interrupt: bool) {
+        let s = &mut self.state;
+        if s.overlay.take().is_some() {
+            return;
+        }
+        if !interrupt {
+            return;
+        }
+        if s.focus == Focus::Composer && !s.composer.is_empty() {
+            s.composer.stash();
+            let flash = "Cleared; the text is in history (Up brings it back)";
+            self.flash(flash, false);
+            return;
+        }
+        if self.interrupt_armed {
+            self.exit = Some(Exit::Quit);
+            return;
+        }
+        self.interrupt_armed = true;
+        let key = ui::status::key_label(&self.state, Context::Global, Action::Interrupt);
+        let quit = ui::status::key_label(&self.state, Context::Global, Action::Quit);
+        self.flash(format!("Nothing to cancel: {key} again or {quit} quits"), false);
+    }
+
+    fn submit(&mut self) {
+        let Some(text) = self.state.composer.take() else { return };
+        if let Some(path) = self.history_file.clone() {
+            let entry = text.clone();
+            tokio::task::spawn_blocking(move || history::append(&path, &entry));
+        }
+        self.state.transcript.push(Message { role: Role::User, text });
+        self.state.chat_scroll.from_bottom = 0;
+        self.sent += 1;
+    }
+
+    /// Draw one frame: bring the wrapped chat lines up to date, then render.
+    pub fn render(&mut self, frame: &mut ratatui::Frame) {
+        self.size = frame.area();
+        if let Some(r) = self.plan().chat {
+            self.chat_lines.update(&self.state.transcript, r.width.saturating_sub(4), &self.state.theme);
+        }
+        ui::draw(frame, &self.state, &self.chat_lines);
+    }
+
+    pub fn exit(&self) -> Option<Exit> {
+        self.exit
+    }
+}
+
+/// While the help overlay is open, keys only scroll or close it (or leave).
+fn allowed_over_overlay(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Help
+            | Action::Cancel
+            | Action::Interrupt
+            | Action::Quit
+            | Action::Suspend
+            | Action::Redraw
+            | Action::ScrollUp
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::HalfPageUp
+            | Action::HalfPageDown
+            | Action::ScrollTop
+            | Action::ScrollBottom
+    )
+}
+
+/// A scroll position after `action`. `from_bottom` positions grow upwards.
+fn step(pos: usize, action: Action, page: usize, max: usize, from_bottom: bool) -> usize {
+    let delta = match action {
+        Action::ScrollUp | Action::ScrollDown => 1,
+        Action::PageUp | Action::PageDown => page,
+        Action::HalfPageUp | Action::HalfPageDown => (page / 2).max(1),
+        Action::ScrollTop => return if from_bottom { max } else { 0 },
+        Action::ScrollBottom => return if from_bottom { 0 } else { max },
+        _ => return pos,
+    };
+    let up = matches!(action, Action::ScrollUp | Action::PageUp | Action::HalfPageUp);
+    let grow = up == from_bottom;
+    if grow { (pos + delta).min(max) } else { pos.saturating_sub(delta) }
+}
+
+/// OS signals that end the session.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if app.full_redraw {
+        terminal.clear().map_err(|e| anyhow::anyhow!("cannot clear the terminal: {e}"))?;
+        app.full_redraw = false;
+    }
+    terminal.backend_mut().begin_frame()?;
+    terminal.draw(|f| app.render(f)).map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
+    terminal.backend_mut().end_frame()?;
+    app.dirty = false;
+    app.state.stats.frames += 1;
+    app.state.stats.last_frame_us = started.elapsed().as_micros() as u64;
+    Ok(())
+}
+
+/// The event loop. Runs until quit, a signal, or the end of `events` (tests
+/// feed a finite stream and get the final frame on `terminal`).
+///
+/// Order of the biased select: signals, then a due frame (so a flood of input
+/// or streamed text cannot starve drawing), then input, then background work.
+pub async fn run<B, S>(
+    app: &mut App,
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    mut signals: Option<Signals>,
+) -> anyhow::Result<Exit>
+where
+    B: Host,
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    let fps = if app.state.over_ssh { app.state.config.ui.ssh_frame_rate } else { app.state.config.ui.frame_rate };
+    let interval = Duration::from_secs_f64(1.0 / f64::from(fps.max(1)));
+    let size = terminal.size().map_err(|e| anyhow::anyhow!("cannot read the terminal size: {e}"))?;
+    app.size = Rect::new(0, 0, size.width, size.height);
+    draw(app, terminal)?;
+    let mut last_frame = Instant::now();
+    loop {
+        if let Some(exit) = app.exit {
+            return Ok(exit);
+        }
+        if app.suspend {
+            app.suspend = false;
+            terminal.backend_mut().suspend()?;
+            app.full_redraw = true;
+            app.dirty = true;
+        }
+        let due = tokio::time::Instant::from_std(last_frame + interval);
+        let dirty = app.dirty || app.full_redraw;
+        tokio::select! {
+            biased;
+            sig = async { match signals.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                app.exit = Some(Exit::Signal(sig));
+            }
+            _ = tokio::time::sleep_until(due), if dirty => {
+                draw(app, terminal)?;
+                last_frame = Instant::now();
+            }
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => app.handle_event(ev),
+                Some(Err(e)) => return Err(anyhow::anyhow!("cannot read terminal input: {e}")),
+                None => {
+                    if app.dirty {
+                        draw(app, terminal)?;
+                    }
+                    return Ok(Exit::InputClosed);
+                }
+            },
+            Some(msg) = app.rx.recv() => {
+                app.handle_bg(msg);
+                app.dirty = true;
+            }
+        }
+    }
+}

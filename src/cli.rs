@@ -1,0 +1,150 @@
+//! Command-line interface: `tandem [PATH]` opens the app; subcommands for
+//! configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::{self, ColorDepth, LoadOptions, Paths};
+use crate::git::RepoInfo;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "A terminal pair-programmer: talk to a model, approve its edits hunk by hunk, and git stages exactly what you approved.",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Work in the repository containing PATH (default: the current directory).
+    /// Outside a git repository tandem still runs; edits are then written but not staged.
+    #[arg(value_name = "PATH", global = false)]
+    pub path: Option<PathBuf>,
+
+    /// Read this configuration file instead of the user file (~/.config/tandem/config.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Colour theme: default, light, base16, or a file ~/.config/tandem/themes/NAME.toml.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub theme: Option<String>,
+
+    /// Key bindings: default, vim, emacs, or a file ~/.config/tandem/keymaps/NAME.toml.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub keymap: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show or check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, each value with where it came from.
+    Show {
+        /// The repository whose .tandem/config.toml applies (default: the current directory).
+        path: Option<PathBuf>,
+    },
+    /// Validate every configuration, keymap and theme file; exit 1 on errors.
+    Check {
+        /// The repository whose .tandem/ files apply (default: the current directory).
+        path: Option<PathBuf>,
+    },
+}
+
+fn after_help(paths: &Paths) -> String {
+    let show =
+        |p: &Option<PathBuf>| p.as_ref().map_or_else(|| "(none on this system)".into(), |p| p.display().to_string());
+    format!(
+        "Files:\n  config   {}\n  project  .tandem/config.toml in the repository\n  log      {}\n\n\
+         Environment:\n  TANDEM_LOG=debug        more detail in the log (tracing filter syntax)\n  \
+         TANDEM_<SECTION>_<KEY>  set one configuration key, e.g. TANDEM_UI_THEME=light\n  \
+         NO_COLOR=1              no colours\n\n\
+         In the app, F1 lists every key.",
+        show(&paths.user_config_file()),
+        show(&paths.log_file()),
+    )
+}
+
+/// Parse the command line; `--help` names the files of this system.
+pub fn parse(paths: &Paths) -> Cli {
+    let cmd = Cli::command().after_help(after_help(paths));
+    let matches = cmd.get_matches();
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    }
+}
+
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Load options for `common` flags, in the repository containing `path`.
+pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -> (LoadOptions<'a>, RepoInfo) {
+    let start = path.cloned().or_else(|| common.path.clone()).unwrap_or_else(|| PathBuf::from("."));
+    let repo = RepoInfo::discover(&start);
+    let opts = LoadOptions {
+        paths,
+        config_file: common.config.clone(),
+        project_root: Some(repo.root.clone()),
+        theme_flag: common.theme.clone(),
+        keymap_flag: common.keymap.clone(),
+        env: &env_var,
+        color_depth: ColorDepth::detect(env_var),
+    };
+    (opts, repo)
+}
+
+/// `tandem config show`.
+pub fn config_show(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32 {
+    let (opts, _) = load_options(common, path, paths);
+    let settings = config::load(&opts);
+    println!("# Effective configuration; each value is followed by where it came from.");
+    for f in &settings.files {
+        println!("# read: {}", f.display());
+    }
+    println!(
+        "# keymap: {}   theme: {} (code: {})",
+        settings.config.ui.keymap,
+        settings.theme.name(),
+        settings.theme.syntax_theme()
+    );
+    println!();
+    print!("{}", settings.layered.render_annotated());
+    for d in &settings.diagnostics {
+        eprintln!("{d}");
+    }
+    0
+}
+
+/// `tandem config check`: 0 when no file has an error, 1 otherwise.
+pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32 {
+    let (opts, _) = load_options(common, path, paths);
+    let (settings, extra) = config::check_all(&opts);
+    for d in &settings.diagnostics {
+        println!("{d}");
+    }
+    let files = settings.files.len() + extra.len();
+    let errors = settings.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = settings.diagnostics.len() - errors;
+    println!(
+        "checked the built-in defaults and {files} file{}: {errors} error{}, {warnings} warning{}",
+        if files == 1 { "" } else { "s" },
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+    );
+    i32::from(errors > 0)
+}

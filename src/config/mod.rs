@@ -1,0 +1,426 @@
+//! Configuration: layered TOML settings, key bindings and colour themes.
+//!
+//! Loading never fails: whatever is wrong in a user's files is reported as a
+//! [`Diagnostic`] and the built-in value is used instead, so tandem always
+//! starts and shows the problem.
+
+pub mod diagnostics;
+pub mod keymap;
+pub mod keys;
+pub mod layers;
+pub mod theme;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use diagnostics::{Diagnostic, Severity};
+pub use keymap::Keymap;
+pub use layers::{Layered, Source};
+pub use theme::{ColorDepth, Theme};
+
+pub const DEFAULT_CONFIG: &str = include_str!("../../assets/default-config.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub ui: UiConfig,
+    pub composer: ComposerConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UiConfig {
+    pub theme: String,
+    pub keymap: String,
+    pub frame_rate: u32,
+    pub ssh_frame_rate: u32,
+    pub split_min_width: u16,
+    pub diff_takes_focus: bool,
+    pub hints: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComposerConfig {
+    pub max_height: u16,
+    pub history_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogConfig {
+    pub level: String,
+}
+
+/// Where tandem keeps its files. Each is `None` when the platform gives no
+/// home directory; tandem then runs without that kind of file.
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    pub config_dir: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Paths {
+    /// The platform's directories (XDG on Linux: `XDG_CONFIG_HOME`, ...).
+    pub fn from_env() -> Self {
+        match directories::ProjectDirs::from("", "", "tandem") {
+            Some(d) => Self {
+                config_dir: Some(d.config_dir().to_path_buf()),
+                state_dir: Some(d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf()),
+                cache_dir: Some(d.cache_dir().to_path_buf()),
+                data_dir: Some(d.data_dir().to_path_buf()),
+            },
+            None => Self::default(),
+        }
+    }
+
+    pub fn user_config_file(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join("config.toml"))
+    }
+
+    pub fn log_file(&self) -> Option<PathBuf> {
+        self.state_dir.as_ref().map(|d| d.join("tandem.log"))
+    }
+
+    pub fn history_file(&self) -> Option<PathBuf> {
+        self.state_dir.as_ref().map(|d| d.join("history.jsonl"))
+    }
+}
+
+/// What the command line and environment say about loading.
+pub struct LoadOptions<'a> {
+    pub paths: Paths,
+    /// `--config FILE`: read instead of the user file; it must exist.
+    pub config_file: Option<PathBuf>,
+    /// The repository root, whose `.tandem/` holds the project layer.
+    pub project_root: Option<PathBuf>,
+    pub theme_flag: Option<String>,
+    pub keymap_flag: Option<String>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub color_depth: ColorDepth,
+}
+
+/// Everything configurable, loaded and checked.
+pub struct Settings {
+    pub config: Config,
+    pub layered: Layered,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files that were read, in the order they were applied.
+    pub files: Vec<PathBuf>,
+}
+
+impl Settings {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+fn read_optional(path: &Path, required: bool, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
+        Err(e) => {
+            diags.push(Diagnostic::error(path.display().to_string(), None, format!("cannot read: {e}")));
+            None
+        }
+    }
+}
+
+/// Range checks that the type alone cannot express: (key, lowest, highest).
+const INTEGER_RANGES: &[(&str, i64, i64)] = &[
+    ("ui.frame_rate", 1, 240),
+    ("ui.ssh_frame_rate", 1, 240),
+    ("ui.split_min_width", 40, 1000),
+    ("composer.max_height", 1, 100),
+    ("composer.history_size", 0, 100_000),
+];
+
+const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+fn location(entry: &layers::Entry) -> (String, Option<usize>) {
+    match &entry.source {
+        Source::File { path, line } => (path.clone(), *line),
+        other => (other.to_string(), None),
+    }
+}
+
+fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
+    let mut bad = Vec::new();
+    for &(key, lo, hi) in INTEGER_RANGES {
+        if let Some(entry) = layered.get(key)
+            && let Some(v) = entry.value.as_integer()
+            && !(lo..=hi).contains(&v)
+        {
+            let (src, line) = location(entry);
+            diags.push(Diagnostic::error(
+                src,
+                line,
+                format!("`{key}` is {v}; expected a value from {lo} to {hi}; the default is used"),
+            ));
+            bad.push(key.to_string());
+        }
+    }
+    if let Some(entry) = layered.get("log.level")
+        && let Some(v) = entry.value.as_str()
+        && !LOG_LEVELS.contains(&v)
+    {
+        let (src, line) = location(entry);
+        diags.push(Diagnostic::error(
+            src,
+            line,
+            format!("`log.level` is \"{v}\"; expected one of {}; the default is used", LOG_LEVELS.join(", ")),
+        ));
+        bad.push("log.level".into());
+    }
+    for key in bad {
+        layered.reset(&key);
+    }
+}
+
+/// Directories searched for user themes (`NAME.toml`): project first.
+pub fn theme_dirs(paths: &Paths, project_root: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(root) = project_root {
+        dirs.push(root.join(".tandem").join("themes"));
+    }
+    if let Some(c) = &paths.config_dir {
+        dirs.push(c.join("themes"));
+    }
+    dirs
+}
+
+/// Directories that may hold `keymaps/NAME.toml`: project first.
+pub fn keymap_dirs(paths: &Paths, project_root: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(root) = project_root {
+        dirs.push(root.join(".tandem"));
+    }
+    if let Some(c) = &paths.config_dir {
+        dirs.push(c.clone());
+    }
+    dirs
+}
+
+/// The single-key override files, in the order they apply.
+pub fn keymap_override_files(paths: &Paths, project_root: Option<&Path>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(c) = &paths.config_dir {
+        files.push(c.join("keymap.toml"));
+    }
+    if let Some(root) = project_root {
+        files.push(root.join(".tandem").join("keymap.toml"));
+    }
+    files
+}
+
+pub fn load(opts: &LoadOptions<'_>) -> Settings {
+    let mut diags = Vec::new();
+    let mut files = Vec::new();
+    let mut layered = match Layered::from_defaults(DEFAULT_CONFIG) {
+        Ok(l) => l,
+        // The defaults are built in and covered by tests; reaching this is a
+        // build defect, not a user error.
+        Err(e) => panic!("built-in default-config.toml does not parse: {e}"),
+    };
+
+    let user_file = opts.config_file.clone().or_else(|| opts.paths.user_config_file());
+    if let Some(path) = user_file
+        && let Some(text) = read_optional(&path, opts.config_file.is_some(), &mut diags)
+    {
+        diags.extend(layered.apply_file(&path.display().to_string(), &text));
+        files.push(path);
+    }
+    if let Some(root) = &opts.project_root {
+        let path = root.join(".tandem").join("config.toml");
+        if let Some(text) = read_optional(&path, false, &mut diags) {
+            diags.extend(layered.apply_file(&path.display().to_string(), &text));
+            files.push(path);
+        }
+    }
+    diags.extend(layered.apply_env(opts.env));
+    if let Some(theme) = &opts.theme_flag
+        && let Err(d) = layered.apply_flag("ui.theme", "--theme", theme)
+    {
+        diags.push(d);
+    }
+    if let Some(keymap) = &opts.keymap_flag
+        && let Err(d) = layered.apply_flag("ui.keymap", "--keymap", keymap)
+    {
+        diags.push(d);
+    }
+    check_values(&mut layered, &mut diags);
+
+    let config = match Config::deserialize(toml::Value::Table(layered.to_table())) {
+        Ok(c) => c,
+        Err(e) => panic!("effective configuration does not match the Config struct: {e}"),
+    };
+
+    let project = opts.project_root.as_deref();
+    let mut overrides = Vec::new();
+    for path in keymap_override_files(&opts.paths, project) {
+        if let Some(text) = read_optional(&path, false, &mut diags) {
+            overrides.push((path.display().to_string(), text));
+            files.push(path);
+        }
+    }
+    let (keymap, kd) = Keymap::load(&config.ui.keymap, &keymap_dirs(&opts.paths, project), &overrides);
+    diags.extend(kd);
+    let (theme, td) = Theme::load(&config.ui.theme, &theme_dirs(&opts.paths, project), opts.color_depth);
+    diags.extend(td);
+
+    Settings { config, layered, keymap, theme, diagnostics: diags, files }
+}
+
+/// Validate every configuration, keymap and theme file tandem would read,
+/// including user themes and keymaps that are not selected.
+pub fn check_all(opts: &LoadOptions<'_>) -> (Settings, Vec<PathBuf>) {
+    let settings = load(opts);
+    let mut extra = Vec::new();
+    let project = opts.project_root.as_deref();
+    let mut diags = Vec::new();
+    for dir in theme_dirs(&opts.paths, project) {
+        for path in toml_files(&dir) {
+            diags.extend(theme::check_file(&path));
+            extra.push(path);
+        }
+    }
+    for dir in keymap_dirs(&opts.paths, project) {
+        for path in toml_files(&dir.join("keymaps")) {
+            diags.extend(Keymap::check_file(&path));
+            extra.push(path);
+        }
+    }
+    let mut settings = settings;
+    for d in diags {
+        if !settings.diagnostics.contains(&d) {
+            settings.diagnostics.push(d);
+        }
+    }
+    (settings, extra)
+}
+
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut v: Vec<PathBuf> =
+        rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts<'a>(env: &'a dyn Fn(&str) -> Option<String>, dir: &Path) -> LoadOptions<'a> {
+        LoadOptions {
+            paths: Paths {
+                config_dir: Some(dir.join("config")),
+                state_dir: Some(dir.join("state")),
+                cache_dir: None,
+                data_dir: None,
+            },
+            config_file: None,
+            project_root: Some(dir.join("repo")),
+            theme_flag: None,
+            keymap_flag: None,
+            env,
+            color_depth: ColorDepth::TrueColor,
+        }
+    }
+
+    #[test]
+    fn defaults_alone_load_without_diagnostics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = |_: &str| None;
+        let s = load(&opts(&none, dir.path()));
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        assert_eq!(s.config.ui.theme, "default");
+        assert_eq!(s.config.ui.frame_rate, 30);
+    }
+
+    #[test]
+    fn every_default_key_is_documented_by_a_comment() {
+        let lines: Vec<&str> = DEFAULT_CONFIG.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') || t.starts_with('[') {
+                continue;
+            }
+            assert!(i > 0 && lines[i - 1].trim_start().starts_with('#'), "key without a comment: {t}");
+        }
+    }
+
+    #[test]
+    fn layers_apply_in_order_user_project_env_flag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("repo/.tandem")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("config/config.toml"),
+            "[ui]\ntheme = \"light\"\nframe_rate = 20\nhints = false\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("repo/.tandem/config.toml"), "[ui]\nframe_rate = 25\n").expect("write");
+        let env = |k: &str| (k == "TANDEM_UI_HINTS").then(|| "true".to_string());
+        let mut o = opts(&env, dir.path());
+        o.theme_flag = Some("base16".into());
+        let s = load(&o);
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        assert_eq!(s.config.ui.theme, "base16");
+        assert_eq!(s.config.ui.frame_rate, 25);
+        assert!(s.config.ui.hints);
+        assert_eq!(s.files.len(), 2);
+        let src = s.layered.get("ui.frame_rate").map(|e| e.source.to_string()).unwrap_or_default();
+        assert!(src.ends_with("repo/.tandem/config.toml:2"), "{src}");
+    }
+
+    #[test]
+    fn out_of_range_value_is_an_error_with_location_and_default_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
+        std::fs::write(dir.path().join("config/config.toml"), "[ui]\n\nframe_rate = 0\n[log]\nlevel = \"loud\"\n")
+            .expect("write");
+        let none = |_: &str| None;
+        let s = load(&opts(&none, dir.path()));
+        let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].contains("config.toml:3: `ui.frame_rate` is 0; expected a value from 1 to 240"), "{msgs:?}");
+        assert!(msgs[1].contains("config.toml:5: `log.level` is \"loud\""), "{msgs:?}");
+        assert_eq!(s.config.ui.frame_rate, 30);
+        assert_eq!(s.config.log.level, "info");
+    }
+
+    #[test]
+    fn explicit_config_file_must_exist() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = |_: &str| None;
+        let mut o = opts(&none, dir.path());
+        o.config_file = Some(dir.path().join("missing.toml"));
+        let s = load(&o);
+        assert!(s.has_errors());
+        assert!(s.diagnostics[0].message.contains("cannot read"), "{:?}", s.diagnostics);
+    }
+
+    #[test]
+    fn fixture_files_produce_the_documented_errors() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config");
+        let mut l = Layered::from_defaults(DEFAULT_CONFIG).expect("defaults");
+        let text = std::fs::read_to_string(fixtures.join("wrong-type.toml")).expect("fixture");
+        let d = l.apply_file("wrong-type.toml", &text);
+        let msgs: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "error: wrong-type.toml:3: `ui.frame_rate` expects an integer, found a string (\"fast\"); the default is used",
+                "warning: wrong-type.toml:4: unknown key `ui.colour` (ignored); `tandem config show` lists every key",
+                "error: wrong-type.toml:6: `composer.max_height` expects an integer, found true or false (true); the default is used",
+            ]
+        );
+        let text = std::fs::read_to_string(fixtures.join("not-toml.toml")).expect("fixture");
+        let d = l.apply_file("not-toml.toml", &text);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].to_string().starts_with("error: not-toml.toml:2: not valid TOML"), "{}", d[0]);
+    }
+}

@@ -1,0 +1,9 @@
+//! tandem: a terminal pair-programmer. The model proposes, you approve hunk
+//! by hunk, and git stages exactly what you approved.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod git;
+pub mod logging;
+pub mod ui;

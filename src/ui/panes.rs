@@ -1,0 +1,45 @@
+//! The diff-approval and metrics panes.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::style::style;
+use crate::app::state::AppState;
+
+pub fn render_diff(frame: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let text = vec![
+        Line::from(Span::styled("No proposed edits.", style(theme, "ui.text"))),
+        Line::default(),
+        Line::from(Span::styled(
+            "When the model proposes a change, its hunks appear here: accept or reject each one, \
+             and what you accept is written and staged in git.",
+            style(theme, "ui.text.dim"),
+        )),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+}
+
+fn row(theme: &crate::config::Theme, label: &str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:<14}"), style(theme, "metrics.label")),
+        Span::styled(value, style(theme, "metrics.value")),
+    ])
+}
+
+pub fn render_metrics(frame: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let fps = if state.over_ssh { state.config.ui.ssh_frame_rate } else { state.config.ui.frame_rate };
+    let mut lines = vec![
+        Line::from(Span::styled("Terminal", style(theme, "ui.text.accent"))),
+        row(theme, "frames", state.stats.frames.to_string()),
+        row(theme, "last frame", format!("{} µs", state.stats.last_frame_us)),
+        row(theme, "frame cap", format!("{fps}/s{}", if state.over_ssh { " (ssh)" } else { "" })),
+        row(theme, "keys", state.stats.keys.to_string()),
+    ];
+    let skip = state.metrics_top.min(lines.len().saturating_sub(1));
+    lines.drain(..skip);
+    frame.render_widget(Paragraph::new(lines), area);
+}

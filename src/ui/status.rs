@@ -1,0 +1,95 @@
+//! The status line: where tandem runs, what is pending, and key hints
+//! generated from the active keymap.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
+
+use super::style::style;
+use crate::app::actions::Action;
+use crate::app::state::AppState;
+use crate::config::keymap::Context;
+
+/// The first key bound to `action` in `ctx` (or globally), in keymap notation.
+pub fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
+    state
+        .keymap
+        .keys_for(ctx, action)
+        .into_iter()
+        .chain(state.keymap.keys_for(Context::Global, action))
+        .next()
+        .map_or_else(|| "(unbound)".to_string(), |k| k.to_string())
+}
+
+/// Hints for the focused context: its own hinted actions, then the global
+/// ones, each with its first key.
+pub fn hints(state: &AppState) -> Vec<(String, &'static str)> {
+    let ctx = state.focus.context();
+    let mut out = Vec::new();
+    for scope in [ctx, Context::Global] {
+        for &action in Action::ALL {
+            let Some(hint) = action.hint() else { continue };
+            if out.iter().any(|(_, h)| *h == hint) {
+                continue;
+            }
+            if let Some(k) = state.keymap.keys_for(scope, action).into_iter().next() {
+                out.push((k.to_string(), hint));
+            }
+        }
+    }
+    out
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let base = style(theme, "ui.status");
+    let mut left: Vec<Span> = vec![Span::styled(" tandem ", style(theme, "ui.status.mode"))];
+    if state.repo.is_git {
+        let mut repo = format!(" {}", state.repo.name());
+        if let Some(b) = &state.repo.branch {
+            repo.push_str(&format!(" ({b})"));
+        }
+        left.push(Span::styled(repo, base));
+    } else {
+        left.push(Span::styled(
+            " not a git repository: edits are written, not staged",
+            style(theme, "ui.status.warning"),
+        ));
+    }
+    if !state.pending.is_empty() {
+        let keys: Vec<String> = state.pending.iter().map(|k| k.to_string()).collect();
+        left.push(Span::styled(format!("  {} …", keys.join(" ")), style(theme, "ui.status.key")));
+    }
+    if let Some(flash) = &state.flash {
+        let scope = if flash.error { "ui.status.error" } else { "ui.status.hint" };
+        left.push(Span::styled(format!("  {}", flash.text), style(theme, scope)));
+    } else if !state.diagnostics.is_empty() {
+        let n = state.diagnostics.len();
+        let text = format!("  {n} config problem{} (see chat)", if n == 1 { "" } else { "s" });
+        let scope = if state.error_count() > 0 { "ui.status.error" } else { "ui.status.warning" };
+        left.push(Span::styled(text, style(theme, scope)));
+    }
+
+    let used: usize = left.iter().map(|s| s.content.width()).sum();
+    let mut right: Vec<Span> = Vec::new();
+    if state.config.ui.hints {
+        let budget = (area.width as usize).saturating_sub(used + 2);
+        let mut width = 0;
+        for (key, hint) in hints(state) {
+            let w = key.width() + hint.width() + 3;
+            if width + w > budget {
+                break;
+            }
+            width += w;
+            right.push(Span::styled(key, style(theme, "ui.status.key")));
+            right.push(Span::styled(format!(" {hint}  "), style(theme, "ui.status.hint")));
+        }
+    }
+    let right_width: usize = right.iter().map(|s| s.content.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + right_width);
+    left.push(Span::styled(" ".repeat(pad), base));
+    left.extend(right);
+    frame.render_widget(Paragraph::new(Line::from(left)).style(base), area);
+}

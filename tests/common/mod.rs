@@ -1,0 +1,69 @@
+//! Shared set-up for the integration tests: the app built from the shipped
+//! defaults, driven through the real event loop on a TestBackend.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tandem::app::{self, App, state::AppState};
+use tandem::config::{self, ColorDepth, LoadOptions, Paths};
+use tandem::git::RepoInfo;
+
+pub fn repo() -> RepoInfo {
+    RepoInfo { root: PathBuf::from("/work/demo"), is_git: true, branch: Some("main".into()) }
+}
+
+/// The app with the built-in configuration and `keymap`.
+pub fn app_with(keymap: &str) -> App {
+    let none = |_: &str| None;
+    let opts = LoadOptions {
+        paths: Paths::default(),
+        config_file: None,
+        project_root: None,
+        theme_flag: None,
+        keymap_flag: Some(keymap.to_string()),
+        env: &none,
+        color_depth: ColorDepth::TrueColor,
+    };
+    let s = config::load(&opts);
+    assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+    App::new(AppState::new(s.config, s.keymap, s.theme, repo(), s.diagnostics), None)
+}
+
+pub fn app() -> App {
+    app_with("default")
+}
+
+/// Feed a key script through the real loop until it is consumed, and return
+/// the terminal with the last frame.
+pub fn drive(app: &mut App, script: &str, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    drive_on(app, &mut terminal, script);
+    terminal
+}
+
+pub fn drive_on(app: &mut App, terminal: &mut Terminal<TestBackend>, script: &str) -> app::Exit {
+    let events = app::input::parse_script(script).expect("key script");
+    let stream = futures::stream::iter(events.into_iter().map(Ok));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(app::run(app, terminal, stream, None)).expect("event loop")
+}
+
+pub fn screen(terminal: &Terminal<TestBackend>) -> String {
+    tandem::ui::buffer_text(terminal.backend().buffer())
+}
+
+/// Snapshot a screen with the figures that depend on timing (frames drawn,
+/// frame time) masked.
+#[macro_export]
+macro_rules! assert_screen {
+    ($screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"frames( +)\d+", "frames$1[n]"),
+            (r"last frame( +)\d+ µs", "last frame$1[t] µs"),
+        ]}, {
+            insta::assert_snapshot!($screen);
+        });
+    };
+}

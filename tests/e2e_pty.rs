@@ -1,0 +1,148 @@
+//! The built binary in a real pseudo-terminal, read back through a terminal
+//! emulator: what a user sees.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+struct Session {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    _dir: tempfile::TempDir,
+}
+
+impl Session {
+    fn start(cols: u16, rows: u16) -> Session {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        git2::Repository::init(&repo).expect("git init");
+        let pty =
+            native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tandem"));
+        cmd.cwd(&repo);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("COLORTERM", "truecolor");
+        cmd.env("HOME", dir.path());
+        cmd.env("XDG_CONFIG_HOME", dir.path().join("config"));
+        cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+        cmd.env("XDG_CACHE_HOME", dir.path().join("cache"));
+        cmd.env("XDG_DATA_HOME", dir.path().join("data"));
+        cmd.env_remove("SSH_CONNECTION");
+        let child = pty.slave.spawn_command(cmd).expect("spawn tandem");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
+        let p = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().expect("parser").process(&buf[..n]);
+            }
+        });
+        Session { parser, writer, child, master: pty.master, _dir: dir }
+    }
+
+    fn contents(&self) -> String {
+        self.parser.lock().expect("parser").screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if cond(self.parser.lock().expect("parser").screen()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("timed out waiting for {what}; screen:\n{}", self.contents());
+    }
+
+    fn wait_text(&self, text: &str) {
+        self.wait_for(text, |s| s.contents().contains(text));
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write to pty");
+        self.writer.flush().expect("flush");
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the reader thread take the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("tandem did not exit; screen:\n{}", self.contents());
+    }
+}
+
+#[test]
+fn starts_shows_panes_help_and_restores_the_terminal_80x24() {
+    let mut s = Session::start(80, 24);
+    s.wait_text("Chat");
+    let screen = s.contents();
+    for title in ["Chat", "Diff approval", "Metrics"] {
+        assert!(screen.contains(title), "missing {title}:\n{screen}");
+    }
+    assert!(s.parser.lock().expect("parser").screen().alternate_screen());
+
+    s.send(b"\x1bOP"); // F1
+    s.wait_text("Keys (default keymap)");
+    s.send(b"\x1b"); // Esc closes it
+    s.wait_for("help to close", |scr| !scr.contents().contains("Keys (default keymap)"));
+
+    s.send(b"hello tandem\r");
+    s.wait_text("hello tandem");
+
+    s.send(b"\x11"); // C-q
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    let parser = s.parser.lock().expect("parser");
+    let screen = parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "cursor left hidden");
+    assert!(screen.contents().contains("1 message sent"), "summary missing:\n{}", screen.contents());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = Session::start(120, 40);
+    s.wait_text("Diff approval");
+    let pid = s.child.process_id().expect("pid");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM).expect("kill");
+    s.wait_exit();
+    let parser = s.parser.lock().expect("parser");
+    assert!(!parser.screen().alternate_screen());
+    assert!(!parser.screen().hide_cursor());
+}
+
+#[test]
+fn resize_redraws_in_the_new_layout() {
+    let s = Session::start(120, 40);
+    // Side by side at 120 columns: the chat and diff titles share a row.
+    s.wait_for("side-by-side panes", |scr| {
+        scr.contents().lines().any(|l| l.contains("Chat") && l.contains("Diff approval"))
+    });
+    s.parser.lock().expect("parser").set_size(nz(24), nz(70));
+    s.master.resize(PtySize { rows: 24, cols: 70, pixel_width: 0, pixel_height: 0 }).expect("resize");
+    // One pane at a time below the split width: a tab bar names all three.
+    s.wait_for("tabs", |scr| scr.contents().lines().any(|l| l.contains("F2 Chat") && l.contains("F4 Metrics")));
+}
+
+fn nz(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("non-zero size")
+}
