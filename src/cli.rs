@@ -41,6 +41,16 @@ pub struct Common {
     /// Key bindings: default, vim, emacs, or a file ~/.config/tandem/keymaps/NAME.toml.
     #[arg(long, value_name = "NAME", global = true)]
     pub keymap: Option<String>,
+
+    /// The model provider: a profile name from [providers.NAME] (openai, anthropic,
+    /// ollama, or your own), or script:FILE to replay scripted model turns.
+    #[arg(long, value_name = "PROFILE|script:FILE", global = true)]
+    pub provider: Option<String>,
+
+    /// A guided first run: a scratch repository and a scripted model show a streamed
+    /// answer without any account or key.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +98,36 @@ pub fn parse(paths: &Paths) -> Cli {
     }
 }
 
+/// The scratch repository of `--demo`: a tiny crate with a bug to talk
+/// about, committed so the demo starts from a clean tree.
+pub fn make_demo_repo() -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let dir = std::env::temp_dir().join(format!("tandem-demo-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).context("cannot create the demo repository")?;
+    let files = [
+        ("Cargo.toml", "[package]\nname = \"mean\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
+        (
+            "src/main.rs",
+            "mod stats;\n\nfn main() {\n    let values: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();\n    match stats::mean(&values) {\n        Some(m) => println!(\"{m}\"),\n        None => eprintln!(\"no numbers given\"),\n    }\n}\n",
+        ),
+        (
+            "src/stats.rs",
+            "pub fn mean(values: &[f64]) -> Option<f64> {\n    let sum: f64 = values.iter().sum();\n    Some(sum / values.len() as f64)\n}\n",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).with_context(|| format!("cannot write {path} in the demo repository"))?;
+    }
+    let repo = git2::Repository::init(&dir).context("cannot create the demo's git repository")?;
+    let mut index = repo.index()?;
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None)?;
+    index.write()?;
+    let tree = repo.find_tree(index.write_tree()?)?;
+    let sig = git2::Signature::now("tandem demo", "demo@tandem.invalid")?;
+    repo.commit(Some("HEAD"), &sig, &sig, "A crate that computes a mean", &tree, &[])?;
+    Ok(dir)
+}
+
 pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -96,12 +136,14 @@ pub fn env_var(name: &str) -> Option<String> {
 pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -> (LoadOptions<'a>, RepoInfo) {
     let start = path.cloned().or_else(|| common.path.clone()).unwrap_or_else(|| PathBuf::from("."));
     let repo = RepoInfo::discover(&start);
+    let profile_flag = common.provider.clone().filter(|p| !p.starts_with("script:"));
     let opts = LoadOptions {
         paths,
         config_file: common.config.clone(),
         project_root: Some(repo.root.clone()),
         theme_flag: common.theme.clone(),
         keymap_flag: common.keymap.clone(),
+        profile_flag,
         env: &env_var,
         color_depth: ColorDepth::detect(env_var),
     };
@@ -132,7 +174,10 @@ pub fn config_show(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32
 
 /// `tandem config check`: 0 when no file has an error, 1 otherwise.
 pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32 {
-    let (opts, _) = load_options(common, path, paths);
+    let (mut opts, _) = load_options(common, path, paths);
+    // Checking files, not this terminal: a 16-colour terminal's fallback to
+    // base16 is not a problem in any file.
+    opts.color_depth = ColorDepth::TrueColor;
     let (settings, extra) = config::check_all(&opts);
     for d in &settings.diagnostics {
         println!("{d}");

@@ -1,9 +1,12 @@
 //! tandem: a terminal pair-programmer. The model proposes, you approve hunk
 //! by hunk, and git stages exactly what you approved.
 
+pub mod agent;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod git;
+pub mod llm;
 pub mod logging;
+pub mod tools;
 pub mod ui;

@@ -1,8 +1,12 @@
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use tandem::app::model::ModelSource;
 use tandem::app::{self, App, Exit, Signals, state::AppState};
 use tandem::cli::{self, Command, ConfigCommand};
 use tandem::config::{self, Paths};
+
+const DEMO_SCRIPT: &str = include_str!("../assets/demo/script.toml");
 
 fn main() -> ExitCode {
     let paths = Paths::from_env();
@@ -30,7 +34,19 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("the app needs a terminal on stdin and stdout; `tandem --help` lists the other commands");
     }
-    let (opts, repo) = cli::load_options(&cli.common, None, paths.clone());
+    let mut common = cli.common.clone();
+    let mut source = ModelSource::Auto;
+    if cli.common.demo {
+        let dir = cli::make_demo_repo()?;
+        let script = dir.join(".git").join("tandem-demo-script.toml");
+        std::fs::write(&script, DEMO_SCRIPT)?;
+        std::env::set_current_dir(&dir)?;
+        common.path = Some(dir);
+        source = ModelSource::Script(script);
+    } else if let Some(file) = cli.common.provider.as_deref().and_then(|p| p.strip_prefix("script:")) {
+        source = ModelSource::Script(std::path::absolute(file)?);
+    }
+    let (opts, repo) = cli::load_options(&common, None, paths.clone());
     let settings = config::load(&opts);
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");
@@ -40,6 +56,14 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
 
     let mut state = AppState::new(settings.config, settings.keymap, settings.theme, repo, settings.diagnostics);
     state.over_ssh = std::env::var_os("SSH_CONNECTION").is_some();
+    if cli.common.demo {
+        state.notice(format!(
+            "This is the tandem demo, in a scratch repository at {}, with a scripted model. \
+             Press Enter to send the message below, then ask for the fix.",
+            state.repo.root.display()
+        ));
+        state.composer.insert_str("What does this repository do?");
+    }
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -48,14 +72,19 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         let mut terminal = app::terminal::enter()?;
         let signals = Signals::new().ok();
         app.load_history();
+        app.start_model(source, Arc::new(tandem::tools::NoTools));
+        // Highlighting tables take tens of milliseconds to load: on their
+        // own thread, started once the loop has drawn the first frame.
+        tokio::spawn(async {
+            std::thread::spawn(tandem::ui::highlight::warm_up);
+        });
         let result = app::run(&mut app, &mut terminal, crossterm::event::EventStream::new(), signals).await;
         app::terminal::restore()?;
         let exit = result?;
         if let Exit::Signal(sig) = exit {
             tracing::info!("stopped by {sig}");
         }
-        let sent = app.sent;
-        println!("tandem: {sent} message{} sent; nothing was staged.", if sent == 1 { "" } else { "s" });
+        println!("{}", app.summary());
         Ok(())
     })
 }

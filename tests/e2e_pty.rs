@@ -17,6 +17,10 @@ struct Session {
 
 impl Session {
     fn start(cols: u16, rows: u16) -> Session {
+        Self::start_with(cols, rows, &[])
+    }
+
+    fn start_with(cols: u16, rows: u16, env: &[(&str, String)]) -> Session {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(&repo).expect("mkdir");
@@ -33,6 +37,14 @@ impl Session {
         cmd.env("XDG_CACHE_HOME", dir.path().join("cache"));
         cmd.env("XDG_DATA_HOME", dir.path().join("data"));
         cmd.env_remove("SSH_CONNECTION");
+        for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY"] {
+            cmd.env_remove(var);
+        }
+        // No Ollama probe in tests: a profile that needs no network.
+        cmd.env("TANDEM_MODEL_PROFILE", "openai");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pty.slave.spawn_command(cmd).expect("spawn tandem");
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().expect("reader");
@@ -145,4 +157,94 @@ fn resize_redraws_in_the_new_layout() {
 
 fn nz(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).expect("non-zero size")
+}
+
+/// A loopback server speaking OpenAI's streamed chat completions: each
+/// request gets `words` as separate SSE chunks, `delay` apart.
+fn sse_server(words: Vec<String>, delay: Duration) -> (String, Arc<Mutex<bool>>) {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let closed_early = Arc::new(Mutex::new(false));
+    let flag = closed_early.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let chunk = |content: &str| {
+                let v = serde_json::json!({"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]});
+                format!("data: {v}\n\n")
+            };
+            let mut ok = true;
+            for w in &words {
+                if stream.write_all(chunk(w).as_bytes()).and_then(|_| stream.flush()).is_err() {
+                    ok = false;
+                    break;
+                }
+                std::thread::sleep(delay);
+            }
+            if !ok {
+                *flag.lock().expect("flag") = true;
+                continue;
+            }
+            let end = serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+            let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5}});
+            let _ = stream.write_all(format!("data: {end}\n\ndata: {usage}\n\ndata: [DONE]\n\n").as_bytes());
+        }
+    });
+    (format!("http://{addr}/v1"), closed_early)
+}
+
+fn model_env(url: String) -> Vec<(&'static str, String)> {
+    vec![("OPENAI_BASE_URL", url), ("OPENAI_API_KEY", "sk-test-not-shown".into())]
+}
+
+#[test]
+fn a_prompt_streams_an_answer_from_a_loopback_server() {
+    let words: Vec<String> =
+        "Streaming **works** over real HTTP. END-OF-ANSWER".split(' ').map(|w| format!("{w} ")).collect();
+    let (url, _) = sse_server(words, Duration::from_millis(5));
+    let mut s = Session::start_with(100, 30, &model_env(url));
+    s.wait_text("openai gpt-4.1");
+    s.send(b"hello model\r");
+    s.wait_text("END-OF-ANSWER");
+    let screen = s.contents();
+    assert!(screen.contains("Streaming works over real HTTP."), "{screen}");
+    assert!(!screen.contains("sk-test-not-shown"), "the key is on screen");
+    s.send(b"\x11");
+    s.wait_exit();
+}
+
+#[test]
+fn esc_cancels_a_long_answer_and_closes_the_stream() {
+    let words: Vec<String> = (0..400).map(|i| format!("word{i} ")).collect();
+    let (url, closed_early) = sse_server(words, Duration::from_millis(20));
+    let mut s = Session::start_with(100, 30, &model_env(url));
+    s.wait_text("openai gpt-4.1");
+    s.send(b"talk a lot\r");
+    s.wait_text("word5 ");
+    s.send(b"\x1b");
+    s.wait_text("stopped");
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = s.contents();
+    assert!(!screen.contains("word399"), "{screen}");
+    assert!(*closed_early.lock().expect("flag"), "the server kept streaming to a cancelled turn");
+    s.send(b"\x11");
+    s.wait_exit();
 }

@@ -52,3 +52,42 @@ fn zoomed_metrics_120x40() {
     let t = drive(&mut app, "<F4><A-z>", 120, 40);
     assert_screen!(screen(&t));
 }
+
+const MARKDOWN_ANSWER: &str = r#"
+[[turns]]
+usage = { input = 900, output = 120 }
+text = """
+## How the map is ranked
+
+The index keeps every **symbol** and ranks files with *personalized* PageRank over the `reference graph`:
+
+1. files in play get extra weight
+2. identifiers you mention weigh more
+
+> Ranking runs again only when a file changes.
+
+```rust
+fn rank(graph: &Graph) -> Vec<f64> {
+    let mut r = vec![1.0; graph.len()];
+    for _ in 0..20 {
+        r = graph.step(&r);
+    }
+    r
+}
+```
+"""
+"#;
+
+#[test]
+fn chat_with_markdown_and_code_120x40() {
+    let mut s = common::Session::with_script(MARKDOWN_ANSWER, 120, 40);
+    s.keys("how is the map ranked?<Enter>");
+    assert_screen!(s.screen());
+}
+
+#[test]
+fn chat_with_markdown_and_code_80x24() {
+    let mut s = common::Session::with_script(MARKDOWN_ANSWER, 80, 24);
+    s.keys("how is the map ranked?<Enter>");
+    assert_screen!(s.screen());
+}

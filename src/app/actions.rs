@@ -76,6 +76,10 @@ actions! {
     DeleteToLineStart => "delete_to_line_start", None, "Delete from the start of the line to the cursor";
     DeleteToLineEnd => "delete_to_line_end", None, "Delete from the cursor to the end of the line";
     ClearComposer => "clear_composer", None, "Clear the composer";
+    Retry => "retry", None, "Ask the model again after an answer failed";
+    CopyAnswer => "copy_answer", Some("copy"), "Copy the last answer to the clipboard (OSC 52, works over ssh)";
+    CopyCode => "copy_code", None, "Copy the code block at the bottom of the chat view to the clipboard";
+    ToggleDetails => "toggle_details", Some("details"), "Show or hide the output of tool calls in the chat";
     ScrollUp => "scroll_up", Some("scroll"), "Scroll the pane up one line";
     ScrollDown => "scroll_down", None, "Scroll the pane down one line";
     PageUp => "page_up", None, "Scroll the pane up one page";

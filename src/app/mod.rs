@@ -8,6 +8,7 @@ pub mod actions;
 pub mod composer;
 pub mod history;
 pub mod input;
+pub mod model;
 pub mod state;
 pub mod terminal;
 
@@ -24,14 +25,17 @@ use crate::config::keymap::{Context, Lookup};
 use crate::config::keys::Key;
 use crate::ui;
 use actions::Action;
-use state::{AppState, Flash, Focus, Message, Overlay, Pane, Role};
+use state::{AppState, Flash, Focus, Overlay, Pane, Role};
 pub use terminal::Host;
 
 /// Messages from background tasks to the loop.
-#[derive(Debug)]
 pub enum AppEvent {
     /// Earlier sessions' messages, for history recall.
     History(Vec<String>),
+    /// The provider chosen at start-up, or why there is none.
+    ModelChosen(crate::llm::select::Choice),
+    /// `/export` finished: the file written, or what went wrong.
+    Exported(Result<PathBuf, String>),
 }
 
 /// Why the loop should stop.
@@ -45,8 +49,11 @@ pub enum Exit {
 pub struct App {
     pub state: AppState,
     chat_lines: ui::chat::ChatLines,
-    /// Something changed since the last frame.
+    /// Something the user did changed the screen: draw within a frame.
     dirty: bool,
+    /// Only background work (streamed text) changed it: draw at the lower
+    /// streaming rate, which is what keeps a streamed answer cheap.
+    dirty_bg: bool,
     /// The next frame must repaint every cell (after suspend or redraw).
     full_redraw: bool,
     size: Rect,
@@ -59,6 +66,14 @@ pub struct App {
     rx: mpsc::UnboundedReceiver<AppEvent>,
     /// Messages sent this session.
     pub sent: usize,
+    /// The directory tandem was started in (for AGENTS.md and /export).
+    pub cwd: PathBuf,
+    agent_tx: Option<mpsc::UnboundedSender<crate::agent::AgentCommand>>,
+    agent_rx: Option<mpsc::UnboundedReceiver<crate::agent::AgentEvent>>,
+    tools: Option<std::sync::Arc<dyn crate::tools::ToolRegistry>>,
+    /// Text to put on the clipboard with the next frame.
+    clipboard: Option<String>,
+    cursor: CursorState,
 }
 
 impl App {
@@ -68,15 +83,22 @@ impl App {
             state,
             chat_lines: ui::chat::ChatLines::default(),
             dirty: true,
+            dirty_bg: false,
             full_redraw: false,
             size: Rect::default(),
             interrupt_armed: false,
             suspend: false,
             exit: None,
             history_file,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             tx,
             rx,
             sent: 0,
+            agent_tx: None,
+            agent_rx: None,
+            tools: None,
+            clipboard: None,
+            cursor: CursorState::Unknown,
         }
     }
 
@@ -100,6 +122,7 @@ impl App {
             Event::Key(k) => {
                 if let Some(key) = input::key_of(&k) {
                     self.state.stats.keys += 1;
+                    self.state.shown_stats = self.state.stats;
                     self.handle_key(key);
                     self.dirty = true;
                 }
@@ -125,6 +148,9 @@ impl App {
                 all.extend(self.state.composer.history().iter().cloned());
                 self.state.composer.set_history(all);
             }
+            AppEvent::ModelChosen(choice) => self.model_chosen(choice),
+            AppEvent::Exported(Ok(path)) => self.state.notice(format!("Wrote the chat to {}.", path.display())),
+            AppEvent::Exported(Err(e)) => self.state.error(format!("Cannot export the chat: {e}")),
         }
     }
 
@@ -192,7 +218,7 @@ impl App {
         match pane {
             Pane::Chat => {
                 let width = self.plan().chat.map_or(80, |r| r.width.saturating_sub(4));
-                self.chat_lines.update(&self.state.transcript, width, &self.state.theme);
+                self.chat_lines.update(&self.state.transcript, width, &self.state.theme, self.state.show_details);
                 let max = self.chat_lines.total().saturating_sub(page);
                 let s = &mut self.state.chat_scroll;
                 s.from_bottom = step(s.from_bottom, action, page, max, true);
@@ -230,6 +256,19 @@ impl App {
             Action::Suspend => self.suspend = true,
             Action::Redraw => self.full_redraw = true,
             Action::Submit => self.submit(),
+            Action::Retry => self.retry(),
+            Action::CopyAnswer => {
+                let answer = self.last_answer();
+                self.copy(answer, "answer");
+            }
+            Action::CopyCode => {
+                let code = self.visible_code_block();
+                self.copy(code, "code block");
+            }
+            Action::ToggleDetails => {
+                s.show_details = !s.show_details;
+                self.chat_lines = ui::chat::ChatLines::default();
+            }
             Action::InsertNewline => s.composer.insert_newline(),
             Action::HistoryPrev => s.composer.up_or_history(),
             Action::HistoryNext => s.composer.down_or_history(),
@@ -258,10 +297,13 @@ impl App {
     }
 
     fn cancel(&mut self, interrupt: bool) {
-        let s = &mut self.state;
-        if s.overlay.take().is_some() {
+        if self.state.overlay.take().is_some() {
             return;
         }
+        if self.cancel_turn() {
+            return;
+        }
+        let s = &mut self.state;
         if !interrupt {
             return;
         }
@@ -287,22 +329,43 @@ impl App {
             let entry = text.clone();
             tokio::task::spawn_blocking(move || history::append(&path, &entry));
         }
-        self.state.transcript.push(Message { role: Role::User, text });
         self.state.chat_scroll.from_bottom = 0;
-        self.sent += 1;
+        self.dispatch(text);
+    }
+
+    /// The last code block of the last answer in view.
+    fn visible_code_block(&mut self) -> Option<String> {
+        let height = self.page(Pane::Chat);
+        let last = self.chat_lines.last_visible_message(height, self.state.chat_scroll.from_bottom)?;
+        self.state.transcript[..=last]
+            .iter()
+            .rev()
+            .filter(|m| m.role == Role::Assistant)
+            .find_map(|m| model::code_blocks(&m.text).pop())
     }
 
     /// Draw one frame: bring the wrapped chat lines up to date, then render.
-    pub fn render(&mut self, frame: &mut ratatui::Frame) {
+    /// Returns the cursor position, if the cursor shows.
+    pub fn render(&mut self, frame: &mut ratatui::Frame) -> Option<ratatui::layout::Position> {
         self.size = frame.area();
         if let Some(r) = self.plan().chat {
-            self.chat_lines.update(&self.state.transcript, r.width.saturating_sub(4), &self.state.theme);
+            self.chat_lines.update(
+                &self.state.transcript,
+                r.width.saturating_sub(4),
+                &self.state.theme,
+                self.state.show_details,
+            );
         }
-        ui::draw(frame, &self.state, &self.chat_lines);
+        ui::draw(frame, &self.state, &self.chat_lines)
     }
 
     pub fn exit(&self) -> Option<Exit> {
         self.exit
+    }
+
+    /// No turn running and no provider being chosen.
+    pub fn idle(&self) -> bool {
+        !self.state.model.busy && !self.state.model.choosing
     }
 }
 
@@ -370,17 +433,58 @@ impl Signals {
 
 fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
     let started = Instant::now();
+    let err = |what: &str| {
+        let what = what.to_string();
+        move |e: B::Error| anyhow::anyhow!("cannot {what}: {e}")
+    };
     if app.full_redraw {
-        terminal.clear().map_err(|e| anyhow::anyhow!("cannot clear the terminal: {e}"))?;
+        terminal.clear().map_err(err("clear the terminal"))?;
         app.full_redraw = false;
+        app.cursor = CursorState::Unknown;
     }
-    terminal.backend_mut().begin_frame()?;
-    terminal.draw(|f| app.render(f)).map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
-    terminal.backend_mut().end_frame()?;
+    // Drawn by hand rather than with `Terminal::draw`, which re-sends the
+    // cursor's visibility and position on every frame: over a streamed
+    // answer that is a large share of all bytes sent.
+    terminal.autoresize().map_err(err("resize"))?;
+    let mut frame = terminal.get_frame();
+    let cursor = app.render(&mut frame);
+    terminal.flush().map_err(err("draw"))?;
+    let wrote = terminal.backend().frame_wrote();
+    match cursor {
+        None if app.cursor != CursorState::Hidden => {
+            terminal.hide_cursor().map_err(err("hide the cursor"))?;
+            app.cursor = CursorState::Hidden;
+        }
+        None => {}
+        Some(p) => {
+            if !matches!(app.cursor, CursorState::At(_)) {
+                terminal.show_cursor().map_err(err("show the cursor"))?;
+            }
+            if wrote || app.cursor != CursorState::At(p) {
+                terminal.set_cursor_position(p).map_err(err("move the cursor"))?;
+            }
+            app.cursor = CursorState::At(p);
+        }
+    }
+    terminal.swap_buffers();
+    if let Some(text) = app.clipboard.take() {
+        terminal.backend_mut().copy_to_clipboard(&text)?;
+    }
+    terminal.backend_mut().end_frame(cursor.is_some())?;
     app.dirty = false;
+    app.dirty_bg = false;
     app.state.stats.frames += 1;
+    app.state.stats.bytes = terminal.backend().bytes_written();
     app.state.stats.last_frame_us = started.elapsed().as_micros() as u64;
     Ok(())
+}
+
+/// What the terminal's cursor shows, to send changes only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CursorState {
+    Unknown,
+    Hidden,
+    At(ratatui::layout::Position),
 }
 
 /// The event loop. Runs until quit, a signal, or the end of `events` (tests
@@ -398,13 +502,25 @@ where
     B: Host,
     S: Stream<Item = std::io::Result<Event>> + Unpin,
 {
-    let fps = if app.state.over_ssh { app.state.config.ui.ssh_frame_rate } else { app.state.config.ui.frame_rate };
+    let ui_cfg = &app.state.config.ui;
+    let fps = if app.state.over_ssh { ui_cfg.ssh_frame_rate } else { ui_cfg.frame_rate };
     let interval = Duration::from_secs_f64(1.0 / f64::from(fps.max(1)));
+    let stream_fps = ui_cfg.stream_frame_rate.min(fps);
+    let stream_interval = Duration::from_secs_f64(1.0 / f64::from(stream_fps.max(1)));
     let size = terminal.size().map_err(|e| anyhow::anyhow!("cannot read the terminal size: {e}"))?;
     app.size = Rect::new(0, 0, size.width, size.height);
     draw(app, terminal)?;
     let mut last_frame = Instant::now();
+    let mut input_closed = false;
     loop {
+        // Scripted input (tests, the demo) ends before the work it started:
+        // run until that work is done too, then draw the last frame.
+        if input_closed && app.idle() {
+            if app.dirty || app.dirty_bg {
+                draw(app, terminal)?;
+            }
+            return Ok(Exit::InputClosed);
+        }
         if let Some(exit) = app.exit {
             return Ok(exit);
         }
@@ -414,8 +530,9 @@ where
             app.full_redraw = true;
             app.dirty = true;
         }
-        let due = tokio::time::Instant::from_std(last_frame + interval);
-        let dirty = app.dirty || app.full_redraw;
+        let wait = if app.dirty || app.full_redraw { interval } else { stream_interval };
+        let due = tokio::time::Instant::from_std(last_frame + wait);
+        let dirty = app.dirty || app.dirty_bg || app.full_redraw;
         tokio::select! {
             biased;
             sig = async { match signals.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
@@ -425,19 +542,18 @@ where
                 draw(app, terminal)?;
                 last_frame = Instant::now();
             }
-            ev = events.next() => match ev {
+            ev = events.next(), if !input_closed => match ev {
                 Some(Ok(ev)) => app.handle_event(ev),
                 Some(Err(e)) => return Err(anyhow::anyhow!("cannot read terminal input: {e}")),
-                None => {
-                    if app.dirty {
-                        draw(app, terminal)?;
-                    }
-                    return Ok(Exit::InputClosed);
-                }
+                None => input_closed = true,
             },
             Some(msg) = app.rx.recv() => {
                 app.handle_bg(msg);
                 app.dirty = true;
+            }
+            Some(ev) = async { match app.agent_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                app.handle_agent(ev);
+                app.dirty_bg = true;
             }
         }
     }

@@ -70,15 +70,61 @@ impl Pane {
 pub enum Role {
     User,
     Assistant,
+    /// One tool call: `text` is its one-line summary, `detail` its output.
+    Tool,
     /// tandem speaking: start-up notes, configuration problems, hints.
     Notice,
     Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MsgStatus {
+    Streaming,
+    Done,
+    /// The answer broke off; the reason follows.
+    Broken(String),
+    Cancelled,
 }
 
 #[derive(Debug, Clone)]
 pub struct Message {
     pub role: Role,
     pub text: String,
+    pub status: MsgStatus,
+    /// A tool call's output, shown when details are on.
+    pub detail: String,
+    /// The provider's id of a tool call, to find its message again.
+    pub call_id: String,
+    /// Bumped on every change, so the chat re-wraps only what changed.
+    pub rev: u64,
+}
+
+impl Message {
+    pub fn new(role: Role, text: impl Into<String>) -> Self {
+        Self { role, text: text.into(), status: MsgStatus::Done, detail: String::new(), call_id: String::new(), rev: 0 }
+    }
+}
+
+/// The model as the status line and metrics pane show it.
+#[derive(Debug, Clone, Default)]
+pub struct ModelState {
+    /// e.g. `openai gpt-4.1`; empty while choosing, and when offline.
+    pub label: String,
+    pub offline: bool,
+    /// A turn is running or queued (from the moment a message is sent).
+    pub busy: bool,
+    /// Turns asked for and not yet ended (messages queue while one runs).
+    pub turns_pending: u32,
+    /// The provider is still being chosen at start-up.
+    pub choosing: bool,
+    /// What the running turn is doing, e.g. "retrying in 4 s, 2/5".
+    pub activity: String,
+    /// The last turn failed and may work if asked again.
+    pub can_retry: bool,
+    pub turns: u64,
+    pub usage: crate::llm::Usage,
+    /// The profile in use, for prices and the context window.
+    pub profile: Option<crate::llm::select::Profile>,
 }
 
 /// Scroll position of a pane, counted in lines from the bottom so that a
@@ -121,6 +167,8 @@ pub struct UiStats {
     pub frames: u64,
     pub keys: u64,
     pub last_frame_us: u64,
+    /// Bytes written to the terminal since start.
+    pub bytes: u64,
 }
 
 pub struct AppState {
@@ -144,8 +192,15 @@ pub struct AppState {
     pub pending: Vec<Key>,
     pub flash: Option<Flash>,
     pub stats: UiStats,
+    /// The stats as the metrics pane shows them: refreshed on keys and at
+    /// the end of turns, not on every frame, since a number that changes
+    /// with every frame would make every frame redraw it.
+    pub shown_stats: UiStats,
     /// Whether tandem runs over ssh (a lower frame cap).
     pub over_ssh: bool,
+    pub model: ModelState,
+    /// Show tool outputs under their calls in the chat.
+    pub show_details: bool,
 }
 
 impl AppState {
@@ -169,7 +224,10 @@ impl AppState {
             pending: Vec::new(),
             flash: None,
             stats: UiStats::default(),
+            shown_stats: UiStats::default(),
             over_ssh: false,
+            model: ModelState::default(),
+            show_details: false,
         };
         if !state.diagnostics.is_empty() {
             let mut text = String::from("Configuration problems (tandem started with the defaults for these):");
@@ -178,9 +236,22 @@ impl AppState {
                 text.push_str(&d.to_string());
             }
             text.push_str("\nRun `tandem config check` after fixing them.");
-            state.transcript.push(Message { role: Role::Error, text });
+            state.transcript.push(Message::new(Role::Error, text));
         }
         state
+    }
+
+    /// Add a message at the end of the chat and follow it.
+    pub fn push(&mut self, msg: Message) {
+        self.transcript.push(msg);
+    }
+
+    pub fn notice(&mut self, text: impl Into<String>) {
+        self.push(Message::new(Role::Notice, text));
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.push(Message::new(Role::Error, text));
     }
 
     pub fn error_count(&self) -> usize {

@@ -1,7 +1,7 @@
 //! The real terminal: raw mode and the alternate screen in, and always back
 //! out, on quit, on panic, on signals and around suspend.
 
-use std::io::{self, BufWriter, Stdout, Write};
+use std::io::{self, Stdout, Write};
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
@@ -12,38 +12,114 @@ use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 
-/// The writer frames go through: one buffer, flushed once per frame, so a
-/// frame is one write to the terminal.
-pub type Out = BufWriter<Stdout>;
+/// Frames bigger than this are wrapped in a synchronized update, so the
+/// terminal shows them whole (no tearing). Smaller ones, like a few streamed
+/// words, are written as they are: the 16 bytes of the wrapper would be a
+/// large share of them, and a few cells cannot tear.
+const SYNC_ABOVE: usize = 256;
+
+/// Where frames go: the bytes of one frame are collected and written to the
+/// terminal in one write when the frame ends, and counted.
+pub struct FrameWriter {
+    pending: Vec<u8>,
+    out: Stdout,
+    /// Bytes written to the terminal since start.
+    pub written: u64,
+}
+
+impl FrameWriter {
+    pub fn new() -> Self {
+        Self { pending: Vec::with_capacity(64 * 1024), out: io::stdout(), written: 0 }
+    }
+
+    /// Write the collected frame. `sync` forces a synchronized update (when
+    /// the cursor is visible, the moves to draw cells must not show).
+    fn finish(&mut self, sync: bool) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut frame = Vec::with_capacity(self.pending.len() + 16);
+        let wrap = sync || self.pending.len() > SYNC_ABOVE;
+        if wrap {
+            crossterm::QueueableCommand::queue(&mut frame, BeginSynchronizedUpdate)?;
+        }
+        frame.extend_from_slice(&self.pending);
+        if wrap {
+            crossterm::QueueableCommand::queue(&mut frame, EndSynchronizedUpdate)?;
+        }
+        self.pending.clear();
+        self.out.write_all(&frame)?;
+        self.out.flush()?;
+        self.written += frame.len() as u64;
+        Ok(())
+    }
+}
+
+impl Default for FrameWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// The backend flushes after every frame; the frame is written by
+    /// `Host::end_frame` instead, once the cursor is placed.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 /// What the event loop needs from a backend beyond drawing.
 pub trait Host: ratatui::backend::Backend {
-    /// Start a frame the terminal shows at once when it ends (no tearing).
-    fn begin_frame(&mut self) -> io::Result<()> {
+    /// Whether the frame drawn so far wrote anything.
+    fn frame_wrote(&self) -> bool {
+        true
+    }
+    /// Send the frame to the terminal.
+    fn end_frame(&mut self, _cursor_visible: bool) -> io::Result<()> {
         Ok(())
     }
-    fn end_frame(&mut self) -> io::Result<()> {
-        Ok(())
+    /// Bytes written to the terminal so far.
+    fn bytes_written(&self) -> u64 {
+        0
     }
     /// Give the terminal back, stop until `fg`, then take it again.
     fn suspend(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Put text on the clipboard of the terminal's machine (OSC 52), which
+    /// works over ssh too.
+    fn copy_to_clipboard(&mut self, _text: &str) -> io::Result<()> {
         Ok(())
     }
 }
 
 impl Host for TestBackend {}
 
-impl<W: Write> Host for CrosstermBackend<W> {
-    fn begin_frame(&mut self) -> io::Result<()> {
-        queue!(self, BeginSynchronizedUpdate)
+impl Host for CrosstermBackend<FrameWriter> {
+    fn frame_wrote(&self) -> bool {
+        !self.writer().pending.is_empty()
     }
 
-    fn end_frame(&mut self) -> io::Result<()> {
-        queue!(self, EndSynchronizedUpdate)?;
-        self.flush()
+    fn end_frame(&mut self, cursor_visible: bool) -> io::Result<()> {
+        self.writer_mut().finish(cursor_visible)
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.writer().written
+    }
+
+    fn copy_to_clipboard(&mut self, text: &str) -> io::Result<()> {
+        queue!(self, crossterm::clipboard::CopyToClipboard::to_clipboard_from(text))
     }
 
     fn suspend(&mut self) -> io::Result<()> {
+        self.writer_mut().finish(false)?;
         restore()?;
         // SIGTSTP with its default action stops the process here; the shell's
         // `fg` sends SIGCONT and execution continues on the next line.
@@ -65,10 +141,9 @@ pub fn restore() -> io::Result<()> {
 }
 
 /// Take over the terminal: raw mode, alternate screen, bracketed paste.
-pub fn enter() -> io::Result<Terminal<CrosstermBackend<Out>>> {
+pub fn enter() -> io::Result<Terminal<CrosstermBackend<FrameWriter>>> {
     setup()?;
-    let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, io::stdout()));
-    Terminal::new(backend)
+    Terminal::new(CrosstermBackend::new(FrameWriter::new()))
 }
 
 /// Restore the terminal before any panic message is printed, so the message

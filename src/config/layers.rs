@@ -40,6 +40,15 @@ pub struct Entry {
     pub source: Source,
 }
 
+/// Tables whose entries users name themselves (`[providers.mine]`): an entry
+/// may have any key that a built-in entry of the same table has.
+const OPEN_TABLES: &[&str] = &["providers"];
+
+/// `providers.mine` → true: a user-named entry of an open table.
+fn is_open_entry(path: &str) -> bool {
+    path.split_once('.').is_some_and(|(table, name)| OPEN_TABLES.contains(&table) && !name.contains('.'))
+}
+
 /// The effective value of every leaf key, by dotted path (`ui.theme`).
 #[derive(Debug, Clone)]
 pub struct Layered {
@@ -111,6 +120,23 @@ impl Layered {
         Ok(Self { defaults, entries })
     }
 
+    /// The default value (and so the type) for `path`; for a user-named
+    /// entry of an open table, that of the same key in a built-in entry.
+    fn expected(&self, path: &str) -> Option<&Value> {
+        if let Some(v) = self.defaults.get(path) {
+            return Some(v);
+        }
+        let (entry, leaf) = path.rsplit_once('.')?;
+        if !is_open_entry(entry) {
+            return None;
+        }
+        let table = entry.split_once('.').map(|(t, _)| t)?;
+        self.defaults.iter().find_map(|(k, v)| {
+            let (e, l) = k.rsplit_once('.')?;
+            (l == leaf && e.split_once('.').map(|(t, _)| t) == Some(table)).then_some(v)
+        })
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.defaults.keys().map(String::as_str)
     }
@@ -158,12 +184,12 @@ impl Layered {
         for (key, item) in table.iter() {
             let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
             let line = item.span().or_else(|| table.key(key).and_then(|k| k.span())).map(|s| line_of(text, s.start));
-            let is_section = self.defaults.keys().any(|k| k.starts_with(&format!("{path}.")));
+            let is_section = is_open_entry(&path) || self.defaults.keys().any(|k| k.starts_with(&format!("{path}.")));
             if let Some(sub) = item.as_table_like().filter(|_| is_section) {
                 self.walk(label, text, &path, sub, diags);
                 continue;
             }
-            let Some(expected) = self.defaults.get(&path) else {
+            let Some(expected) = self.expected(&path) else {
                 if is_section {
                     diags.push(Diagnostic::error(label, line, format!("`{path}` must be a table ([{path}])")));
                 } else {
@@ -254,9 +280,16 @@ impl Layered {
     }
 
     /// Put a key back to its default, after a later check rejected its value.
+    /// Put a key back to its default (or remove it, for a key of a
+    /// user-named entry), after a later check rejected its value.
     pub fn reset(&mut self, path: &str) {
-        if let Some(v) = self.defaults.get(path) {
-            self.entries.insert(path.to_string(), Entry { value: v.clone(), source: Source::Default });
+        match self.defaults.get(path) {
+            Some(v) => {
+                self.entries.insert(path.to_string(), Entry { value: v.clone(), source: Source::Default });
+            }
+            None => {
+                self.entries.remove(path);
+            }
         }
     }
 
@@ -381,6 +414,23 @@ mod tests {
         assert_eq!(l.get("ui.theme").map(|e| e.source.clone()), Some(Source::Env("TANDEM_UI_THEME".into())));
         l.apply_flag("ui.theme", "--theme", "base16").expect("flag");
         assert_eq!(l.get("ui.theme").map(|e| e.source.to_string()), Some("flag --theme".into()));
+    }
+
+    #[test]
+    fn open_tables_take_user_named_entries_typed_like_the_built_in_ones() {
+        let defaults = "[providers.a]\nkind = \"openai\"\nprice = 1.0\n[providers.b]\nwindow = 5\n";
+        let mut l = Layered::from_defaults(defaults).expect("defaults");
+        let diags = l.apply_file(
+            "u.toml",
+            "[providers.mine]\nkind = \"x\"\nwindow = 7\nprice = 2\ncolour = 1\n[providers.bad]\nwindow = \"big\"\n",
+        );
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags[0].message.contains("unknown key `providers.mine.colour`"), "{}", diags[0]);
+        assert!(diags[1].message.contains("`providers.bad.window` expects an integer"), "{}", diags[1]);
+        let t = l.to_table();
+        let mine = t["providers"]["mine"].as_table().expect("mine");
+        assert_eq!(mine["window"].as_integer(), Some(7));
+        assert_eq!(mine["price"].as_float(), Some(2.0));
     }
 
     #[test]

@@ -26,6 +26,33 @@ pub struct Config {
     pub ui: UiConfig,
     pub composer: ComposerConfig,
     pub log: LogConfig,
+    pub model: ModelConfig,
+    pub providers: std::collections::BTreeMap<String, ProviderProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelConfig {
+    pub profile: String,
+    pub max_tool_rounds: u32,
+    pub idle_timeout_secs: u64,
+    pub max_retries: u32,
+}
+
+/// A `[providers.NAME]` entry. Every field may be missing in a user's entry;
+/// `llm::select` says what is missing when the profile is used.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProviderProfile {
+    pub kind: String,
+    pub base_url: String,
+    pub api_key_env: String,
+    pub model: String,
+    pub context_window: u64,
+    pub max_output_tokens: u32,
+    pub input_price: Option<f64>,
+    pub output_price: Option<f64>,
+    pub cache_read_price: Option<f64>,
+    pub cache_write_price: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +60,7 @@ pub struct UiConfig {
     pub theme: String,
     pub keymap: String,
     pub frame_rate: u32,
+    pub stream_frame_rate: u32,
     pub ssh_frame_rate: u32,
     pub split_min_width: u16,
     pub diff_takes_focus: bool,
@@ -96,6 +124,8 @@ pub struct LoadOptions<'a> {
     pub project_root: Option<PathBuf>,
     pub theme_flag: Option<String>,
     pub keymap_flag: Option<String>,
+    /// `--provider NAME`: the profile to use.
+    pub profile_flag: Option<String>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub color_depth: ColorDepth,
 }
@@ -132,9 +162,13 @@ fn read_optional(path: &Path, required: bool, diags: &mut Vec<Diagnostic>) -> Op
 const INTEGER_RANGES: &[(&str, i64, i64)] = &[
     ("ui.frame_rate", 1, 240),
     ("ui.ssh_frame_rate", 1, 240),
+    ("ui.stream_frame_rate", 1, 240),
     ("ui.split_min_width", 40, 1000),
     ("composer.max_height", 1, 100),
     ("composer.history_size", 0, 100_000),
+    ("model.max_tool_rounds", 1, 500),
+    ("model.idle_timeout_secs", 1, 3600),
+    ("model.max_retries", 0, 20),
 ];
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -174,10 +208,30 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
         ));
         bad.push("log.level".into());
     }
+    let kinds: Vec<(String, layers::Entry)> = layered
+        .entries()
+        .filter(|(k, _)| k.starts_with("providers.") && k.ends_with(".kind"))
+        .map(|(k, e)| (k.to_string(), e.clone()))
+        .collect();
+    for (key, entry) in kinds {
+        if let Some(v) = entry.value.as_str()
+            && !PROVIDER_KINDS.contains(&v)
+        {
+            let (src, line) = location(&entry);
+            diags.push(Diagnostic::error(
+                src,
+                line,
+                format!("`{key}` is \"{v}\"; expected one of {}", PROVIDER_KINDS.join(", ")),
+            ));
+            bad.push(key);
+        }
+    }
     for key in bad {
         layered.reset(&key);
     }
 }
+
+pub const PROVIDER_KINDS: &[&str] = &["openai", "anthropic"];
 
 /// Directories searched for user themes (`NAME.toml`): project first.
 pub fn theme_dirs(paths: &Paths, project_root: Option<&Path>) -> Vec<PathBuf> {
@@ -247,6 +301,11 @@ pub fn load(opts: &LoadOptions<'_>) -> Settings {
     }
     if let Some(keymap) = &opts.keymap_flag
         && let Err(d) = layered.apply_flag("ui.keymap", "--keymap", keymap)
+    {
+        diags.push(d);
+    }
+    if let Some(profile) = &opts.profile_flag
+        && let Err(d) = layered.apply_flag("model.profile", "--provider", profile)
     {
         diags.push(d);
     }
@@ -325,6 +384,7 @@ mod tests {
             project_root: Some(dir.join("repo")),
             theme_flag: None,
             keymap_flag: None,
+            profile_flag: None,
             env,
             color_depth: ColorDepth::TrueColor,
         }

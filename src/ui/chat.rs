@@ -10,14 +10,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::markdown::{self, MarkdownCache};
 use super::style::style;
 use super::wrap::wrap_ranges;
-use crate::app::state::{AppState, Message, Role};
+use crate::app::state::{AppState, Message, MsgStatus, Role};
 use crate::config::Theme;
 
 struct Cached {
-    /// The text length the lines were built from; messages only grow.
-    len: usize,
+    rev: u64,
     lines: Vec<Line<'static>>,
 }
 
@@ -25,14 +25,18 @@ struct Cached {
 #[derive(Default)]
 pub struct ChatLines {
     width: u16,
+    details: bool,
     cached: Vec<Cached>,
     total: usize,
+    /// Markdown of the answer being streamed, re-rendered as it grows.
+    streaming: MarkdownCache,
 }
 
 fn label(role: Role) -> (&'static str, &'static str) {
     match role {
         Role::User => ("you", "chat.user.label"),
         Role::Assistant => ("tandem", "chat.assistant.label"),
+        Role::Tool => ("tool", "chat.tool"),
         Role::Notice => ("note", "chat.notice"),
         Role::Error => ("problem", "chat.error"),
     }
@@ -42,23 +46,85 @@ fn body_scope(role: Role) -> &'static str {
     match role {
         Role::User => "chat.user",
         Role::Assistant => "chat.assistant",
+        Role::Tool => "chat.tool",
         Role::Notice => "chat.notice",
         Role::Error => "chat.error",
     }
 }
 
-/// The display lines of one message: a label line, the wrapped text, and a
-/// blank separator.
-pub fn message_lines(msg: &Message, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let (name, scope) = label(msg.role);
-    let body = style(theme, body_scope(msg.role));
-    let mut lines = vec![Line::from(Span::styled(name.to_string(), style(theme, scope)))];
-    let indent = 2usize;
-    let avail = (width as usize).saturating_sub(indent).max(1);
-    for raw in msg.text.split('\n') {
-        for r in wrap_ranges(raw, avail) {
-            lines.push(Line::from(vec![Span::raw("  "), Span::styled(raw[r].to_string(), body)]));
+const INDENT: &str = "  ";
+/// Lines of a tool's output shown when details are on.
+const DETAIL_LINES: usize = 40;
+
+fn indented(lines: impl IntoIterator<Item = Line<'static>>) -> impl Iterator<Item = Line<'static>> {
+    lines.into_iter().map(|mut l| {
+        l.spans.insert(0, Span::raw(INDENT));
+        l
+    })
+}
+
+fn plain(text: &str, width: usize, style: Style, out: &mut Vec<Line<'static>>) {
+    for raw in text.split('\n') {
+        for r in wrap_ranges(raw, width) {
+            out.push(Line::from(vec![Span::raw(INDENT), Span::styled(raw[r].to_string(), style)]));
         }
+    }
+}
+
+/// The display lines of one message: a label line, the body, and a blank
+/// separator. Tool calls are one line, with their output under it when
+/// `details` is on.
+pub fn message_lines(
+    msg: &Message,
+    width: u16,
+    theme: &Theme,
+    details: bool,
+    md: Option<&mut MarkdownCache>,
+) -> Vec<Line<'static>> {
+    let avail = (width as usize).saturating_sub(INDENT.len()).max(1);
+    let body = style(theme, body_scope(msg.role));
+    if msg.role == Role::Tool {
+        // Collapsed output points right; shown output points down.
+        let mark = if details && !msg.detail.is_empty() { "▾ " } else { "▸ " };
+        let mut lines = Vec::new();
+        let one: String = msg.text.chars().take(avail.saturating_sub(2)).collect();
+        lines.push(Line::from(vec![Span::raw(INDENT), Span::styled(format!("{mark}{one}"), body)]));
+        if details && !msg.detail.is_empty() {
+            let dim = style(theme, "ui.text.dim");
+            let all: Vec<&str> = msg.detail.lines().collect();
+            for l in all.iter().take(DETAIL_LINES) {
+                let cut: String = l.chars().take(avail.saturating_sub(2)).collect();
+                lines.push(Line::from(vec![Span::raw("    "), Span::styled(cut, dim)]));
+            }
+            if all.len() > DETAIL_LINES {
+                lines.push(Line::from(Span::styled(format!("    … {} more lines", all.len() - DETAIL_LINES), dim)));
+            }
+        }
+        return lines;
+    }
+    let (name, scope) = label(msg.role);
+    let mut lines = vec![Line::from(Span::styled(name.to_string(), style(theme, scope)))];
+    match msg.role {
+        Role::Assistant => {
+            let w = avail as u16;
+            match md {
+                Some(cache) => lines.extend(indented(cache.render(&msg.text, w, theme).iter().cloned())),
+                None => lines.extend(indented(markdown::render(&msg.text, w, theme))),
+            }
+            match &msg.status {
+                MsgStatus::Broken(reason) => {
+                    let text = if reason.is_empty() {
+                        "⚠ the answer broke off here".to_string()
+                    } else {
+                        format!("⚠ the answer broke off here: {reason}")
+                    };
+                    plain(&text, avail, style(theme, "chat.error"), &mut lines);
+                }
+                MsgStatus::Cancelled => plain("⏹ stopped", avail, style(theme, "ui.text.dim"), &mut lines),
+                _ => {}
+            }
+        }
+        _ => plain(&msg.text, avail, body, &mut lines),
     }
     lines.push(Line::default());
     lines
@@ -66,20 +132,23 @@ pub fn message_lines(msg: &Message, width: u16, theme: &Theme) -> Vec<Line<'stat
 
 impl ChatLines {
     /// Bring the cache up to date with the transcript at `width`.
-    pub fn update(&mut self, transcript: &[Message], width: u16, theme: &Theme) {
-        if width != self.width {
+    pub fn update(&mut self, transcript: &[Message], width: u16, theme: &Theme, details: bool) {
+        if width != self.width || details != self.details {
             self.cached.clear();
             self.width = width;
+            self.details = details;
         }
         self.cached.truncate(transcript.len());
         for (i, msg) in transcript.iter().enumerate() {
+            let fresh = self.cached.get(i).is_some_and(|c| c.rev == msg.rev);
+            if fresh {
+                continue;
+            }
+            let md = (msg.status == MsgStatus::Streaming).then_some(&mut self.streaming);
+            let lines = message_lines(msg, width, theme, details, md);
             match self.cached.get_mut(i) {
-                Some(c) if c.len == msg.text.len() => {}
-                Some(c) => {
-                    c.lines = message_lines(msg, width, theme);
-                    c.len = msg.text.len();
-                }
-                None => self.cached.push(Cached { len: msg.text.len(), lines: message_lines(msg, width, theme) }),
+                Some(c) => *c = Cached { rev: msg.rev, lines },
+                None => self.cached.push(Cached { rev: msg.rev, lines }),
             }
         }
         self.total = self.cached.iter().map(|c| c.lines.len()).sum();
@@ -89,11 +158,17 @@ impl ChatLines {
         self.total
     }
 
+    /// The first row shown in a pane of `height` rows, `from_bottom` rows
+    /// above the end.
+    fn window(&self, height: usize, from_bottom: usize) -> (usize, usize) {
+        let end = self.total.saturating_sub(from_bottom);
+        (end.saturating_sub(height), end)
+    }
+
     /// The rows to show in a pane of `height` rows, `from_bottom` rows above
     /// the end.
     pub fn visible(&self, height: usize, from_bottom: usize) -> Vec<Line<'static>> {
-        let end = self.total.saturating_sub(from_bottom);
-        let start = end.saturating_sub(height);
+        let (start, end) = self.window(height, from_bottom);
         let mut out = Vec::with_capacity(end - start);
         let mut at = 0;
         for c in &self.cached {
@@ -109,6 +184,20 @@ impl ChatLines {
             }
         }
         out
+    }
+
+    /// The index of the last message with a row in view.
+    pub fn last_visible_message(&self, height: usize, from_bottom: usize) -> Option<usize> {
+        let (start, end) = self.window(height, from_bottom);
+        let mut at = 0;
+        let mut last = None;
+        for (i, c) in self.cached.iter().enumerate() {
+            if at < end && at + c.lines.len() > start {
+                last = Some(i);
+            }
+            at += c.lines.len();
+        }
+        last
     }
 }
 

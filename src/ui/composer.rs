@@ -12,7 +12,8 @@ use crate::app::actions::Action;
 use crate::app::state::{AppState, Focus};
 use crate::config::keymap::Context;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+/// Draw the composer; returns where the cursor goes when it has focus.
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState) -> Option<Position> {
     let focused = state.focus == Focus::Composer;
     let theme = &state.theme;
     let border = if focused { "ui.pane.border.focus" } else { "ui.pane.border" };
@@ -25,7 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
-        return;
+        return None;
     }
 
     if state.composer.is_empty() {
@@ -33,10 +34,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         let nl = super::status::key_label(state, Context::Composer, Action::InsertNewline);
         let text = format!("Ask tandem… ({send} to send, {nl} for a new line)");
         frame.render_widget(Paragraph::new(Span::styled(text, style(theme, "ui.composer.placeholder"))), inner);
-        if focused {
-            frame.set_cursor_position(Position::new(inner.x, inner.y));
-        }
-        return;
+        return focused.then(|| Position::new(inner.x, inner.y));
     }
 
     // Wrap one column short so the cursor has room at the end of a full row.
@@ -66,9 +64,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let visible: Vec<Line> =
         rows.iter().skip(top).take(height).map(|r| Line::from(Span::styled(r.to_string(), body))).collect();
     frame.render_widget(Paragraph::new(visible), inner);
-    if focused {
-        let x = inner.x + (cursor.1 as u16).min(inner.width.saturating_sub(1));
-        let y = inner.y + (cursor.0 - top) as u16;
-        frame.set_cursor_position(Position::new(x, y));
-    }
+    let x = inner.x + (cursor.1 as u16).min(inner.width.saturating_sub(1));
+    let y = inner.y + (cursor.0 - top) as u16;
+    focused.then(|| Position::new(x, y))
 }

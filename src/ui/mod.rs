@@ -3,7 +3,9 @@
 pub mod chat;
 pub mod composer;
 pub mod help;
+pub mod highlight;
 pub mod layout;
+pub mod markdown;
 pub mod panes;
 pub mod status;
 pub mod style;
@@ -11,7 +13,7 @@ pub mod wrap;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph};
 
@@ -58,8 +60,9 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(style(theme, "ui.tabs")), area);
 }
 
-/// Draw the whole screen.
-pub fn draw(frame: &mut Frame, state: &AppState, chat_lines: &chat::ChatLines) {
+/// Draw the whole screen. Returns where the terminal's cursor should be
+/// (in the composer, when it has focus), or `None` to hide it.
+pub fn draw(frame: &mut Frame, state: &AppState, chat_lines: &chat::ChatLines) -> Option<Position> {
     let area = frame.area();
     frame.render_widget(Block::default().style(style(&state.theme, "ui.background")), area);
     let plan = layout::plan(state, area);
@@ -70,8 +73,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, chat_lines: &chat::ChatLines) {
         let inner = pane_block(frame, r, state, Pane::Chat);
         chat::render(frame, inner, state, chat_lines);
     }
+    let mut cursor = None;
     if let Some(r) = plan.composer {
-        composer::render(frame, r, state);
+        cursor = composer::render(frame, r, state);
     }
     if let Some(r) = plan.diff {
         let inner = pane_block(frame, r, state, Pane::Diff);
@@ -84,7 +88,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, chat_lines: &chat::ChatLines) {
     status::render(frame, plan.status, state);
     if let Some(Overlay::Help { scroll }) = state.overlay {
         help::render(frame, area, state, scroll);
+        cursor = None;
     }
+    cursor
 }
 
 /// The characters of a buffer, one line per row with trailing spaces

@@ -34,10 +34,11 @@ pub fn render_metrics(frame: &mut Frame, area: Rect, state: &AppState) {
     let fps = if state.over_ssh { state.config.ui.ssh_frame_rate } else { state.config.ui.frame_rate };
     let mut lines = vec![
         Line::from(Span::styled("Terminal", style(theme, "ui.text.accent"))),
-        row(theme, "frames", state.stats.frames.to_string()),
-        row(theme, "last frame", format!("{} µs", state.stats.last_frame_us)),
+        row(theme, "frames", state.shown_stats.frames.to_string()),
+        row(theme, "last frame", format!("{} µs", state.shown_stats.last_frame_us)),
         row(theme, "frame cap", format!("{fps}/s{}", if state.over_ssh { " (ssh)" } else { "" })),
-        row(theme, "keys", state.stats.keys.to_string()),
+        row(theme, "keys", state.shown_stats.keys.to_string()),
+        row(theme, "written", format!("{:.1} KB", state.shown_stats.bytes as f64 / 1000.0)),
     ];
     let skip = state.metrics_top.min(lines.len().saturating_sub(1));
     lines.drain(..skip);

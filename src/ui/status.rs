@@ -58,6 +58,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
             style(theme, "ui.status.warning"),
         ));
     }
+    let model = &state.model;
+    if model.offline {
+        left.push(Span::styled(" · no model", style(theme, "ui.status.warning")));
+    } else if !model.label.is_empty() {
+        left.push(Span::styled(format!(" · {}", model.label), base));
+    }
+    if !model.activity.is_empty() {
+        left.push(Span::styled(format!(" · {}", model.activity), style(theme, "ui.status.hint")));
+    }
     if !state.pending.is_empty() {
         let keys: Vec<String> = state.pending.iter().map(|k| k.to_string()).collect();
         left.push(Span::styled(format!("  {} …", keys.join(" ")), style(theme, "ui.status.key")));

@@ -23,6 +23,7 @@ pub fn app_with(keymap: &str) -> App {
         project_root: None,
         theme_flag: None,
         keymap_flag: Some(keymap.to_string()),
+        profile_flag: None,
         env: &none,
         color_depth: ColorDepth::TrueColor,
     };
@@ -60,10 +61,53 @@ pub fn screen(terminal: &Terminal<TestBackend>) -> String {
 macro_rules! assert_screen {
     ($screen:expr) => {
         insta::with_settings!({filters => vec![
-            (r"frames( +)\d+", "frames$1[n]"),
-            (r"last frame( +)\d+ µs", "last frame$1[t] µs"),
+            (r"frames( +)\d+ +", "frames$1[n] "),
+            (r"last frame( +)\d+ µs +", "last frame$1[t] µs "),
+            (r"written( +)[\d.]+ KB +", "written$1[n] KB "),
         ]}, {
             insta::assert_snapshot!($screen);
         });
     };
+}
+
+/// The app with a scripted model, on one runtime that drives both the loop
+/// and the agent task.
+pub struct Session {
+    pub rt: tokio::runtime::Runtime,
+    pub app: App,
+    pub term: Terminal<TestBackend>,
+}
+
+impl Session {
+    pub fn with_script(script: &str, width: u16, height: u16) -> Session {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let mut app = app();
+        let provider = tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script");
+        let profile = tandem::llm::select::Profile {
+            name: "script".into(),
+            kind: "script".into(),
+            model: "test".into(),
+            context_window: 100_000,
+            max_output_tokens: 1000,
+            prices: Default::default(),
+            available_models: Vec::new(),
+        };
+        {
+            let _guard = rt.enter();
+            app.attach_agent(std::sync::Arc::new(provider), profile);
+        }
+        let term = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        Session { rt, app, term }
+    }
+
+    /// Type `script` and run until the app is idle (the turn it started ended).
+    pub fn keys(&mut self, script: &str) -> app::Exit {
+        let events = app::input::parse_script(script).expect("key script");
+        let stream = futures::stream::iter(events.into_iter().map(Ok));
+        self.rt.block_on(app::run(&mut self.app, &mut self.term, stream, None)).expect("event loop")
+    }
+
+    pub fn screen(&self) -> String {
+        screen(&self.term)
+    }
 }

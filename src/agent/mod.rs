@@ -1,0 +1,356 @@
+//! The agent: one conversation with the model, run as a background task.
+//!
+//! It takes [`AgentCommand`]s from the app and answers with [`AgentEvent`]s.
+//! A turn streams the model's answer, runs the tools it calls, feeds their
+//! results back, and repeats until the model ends the turn (or the round
+//! limit, a cancel, or an error does).
+
+pub mod budget;
+pub mod prompt;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+use crate::llm::select::Profile;
+use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
+use crate::tools::{ToolOutput, ToolRegistry};
+
+pub enum AgentCommand {
+    User {
+        text: String,
+    },
+    /// Stop the running turn.
+    Cancel,
+    /// Ask again after a failed turn.
+    Retry,
+    /// Use another provider from now on.
+    Switch {
+        provider: Arc<dyn Provider>,
+        profile: Profile,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnOutcome {
+    Completed,
+    Cancelled,
+    /// The turn failed; `partial` when some of the answer had arrived (it is
+    /// kept on screen, marked), `retryable` when asking again may work.
+    Failed {
+        message: String,
+        partial: bool,
+        retryable: bool,
+    },
+    RoundLimit(u32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentEvent {
+    TurnStarted,
+    /// The model's answer started arriving (time to first byte).
+    Responding,
+    Text(String),
+    ToolCallStarted {
+        name: String,
+    },
+    ToolRunning {
+        id: String,
+        description: String,
+    },
+    ToolDone {
+        id: String,
+        output: ToolOutput,
+        elapsed: Duration,
+    },
+    Usage(Usage),
+    Retrying {
+        attempt: u32,
+        max: u32,
+        delay: Duration,
+        reason: String,
+    },
+    Notice(String),
+    TurnEnded(TurnOutcome),
+}
+
+pub struct AgentConfig {
+    pub root: PathBuf,
+    pub cwd: PathBuf,
+    pub is_git: bool,
+    pub max_tool_rounds: u32,
+}
+
+pub struct Agent {
+    provider: Arc<dyn Provider>,
+    profile: Profile,
+    tools: Arc<dyn ToolRegistry>,
+    config: AgentConfig,
+    conversation: Vec<ChatMessage>,
+    events: UnboundedSender<AgentEvent>,
+    /// Messages that arrived while a turn was running.
+    queued: VecDeque<String>,
+    /// What fitting to the context window last did, to report only changes.
+    last_fit: (usize, usize),
+}
+
+enum StreamEnd {
+    Done(StopReason),
+    Cancelled,
+    Failed(LlmError),
+}
+
+impl Agent {
+    pub fn new(
+        provider: Arc<dyn Provider>,
+        profile: Profile,
+        tools: Arc<dyn ToolRegistry>,
+        config: AgentConfig,
+        events: UnboundedSender<AgentEvent>,
+    ) -> Self {
+        Self {
+            provider,
+            profile,
+            tools,
+            config,
+            conversation: Vec::new(),
+            events,
+            queued: VecDeque::new(),
+            last_fit: (0, 0),
+        }
+    }
+
+    pub fn conversation(&self) -> &[ChatMessage] {
+        &self.conversation
+    }
+
+    fn emit(&self, ev: AgentEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    /// Serve commands until the app goes away.
+    pub async fn run(mut self, mut commands: UnboundedReceiver<AgentCommand>) {
+        while let Some(cmd) = commands.recv().await {
+            match cmd {
+                AgentCommand::User { text } => {
+                    self.queued.push_back(text);
+                    while let Some(text) = self.queued.pop_front() {
+                        self.conversation.push(ChatMessage::User { text });
+                        self.turn(&mut commands).await;
+                    }
+                }
+                AgentCommand::Retry => {
+                    if matches!(self.conversation.last(), Some(ChatMessage::User { .. } | ChatMessage::Tool { .. })) {
+                        self.turn(&mut commands).await;
+                    }
+                }
+                AgentCommand::Cancel => {}
+                AgentCommand::Switch { provider, profile } => {
+                    self.provider = provider;
+                    self.profile = profile;
+                }
+            }
+        }
+    }
+
+    fn request(&mut self) -> Request {
+        let date = today();
+        let system = prompt::system_prompt(&self.config.root, &self.config.cwd, self.config.is_git, &date);
+        let tools = self.tools.specs();
+        let fixed = budget::estimate(&system)
+            + tools
+                .iter()
+                .map(|t| budget::estimate(&t.description) + budget::estimate(&t.parameters.to_string()))
+                .sum::<u64>();
+        let limit = self.profile.context_window.saturating_sub(u64::from(self.profile.max_output_tokens));
+        let fitted = budget::fit(&self.conversation, fixed, limit);
+        let now = (fitted.shortened_outputs, fitted.dropped_turns);
+        if now != self.last_fit && now != (0, 0) {
+            let mut parts = Vec::new();
+            if fitted.shortened_outputs > 0 {
+                parts.push(format!("shortened {} older tool outputs", fitted.shortened_outputs));
+            }
+            if fitted.dropped_turns > 0 {
+                parts.push(format!("left out the {} oldest turns", fitted.dropped_turns));
+            }
+            self.emit(AgentEvent::Notice(format!(
+                "To fit the model's context window ({} tokens), tandem {}.",
+                self.profile.context_window,
+                parts.join(" and ")
+            )));
+        }
+        self.last_fit = now;
+        Request {
+            model: self.profile.model.clone(),
+            system,
+            messages: fitted.messages,
+            tools,
+            max_tokens: self.profile.max_output_tokens,
+            temperature: None,
+        }
+    }
+
+    async fn turn(&mut self, commands: &mut UnboundedReceiver<AgentCommand>) {
+        self.emit(AgentEvent::TurnStarted);
+        for _round in 0..self.config.max_tool_rounds {
+            let request = self.request();
+            let cancel = CancellationToken::new();
+            let mut stream = self.provider.stream(request, cancel.clone());
+            let mut text = String::new();
+            let mut calls: Vec<ToolCall> = Vec::new();
+            let end = loop {
+                tokio::select! {
+                    cmd = commands.recv() => match cmd {
+                        Some(AgentCommand::Cancel) | None => {
+                            cancel.cancel();
+                            break StreamEnd::Cancelled;
+                        }
+                        Some(AgentCommand::User { text }) => self.queued.push_back(text),
+                        Some(AgentCommand::Switch { provider, profile }) => {
+                            self.provider = provider;
+                            self.profile = profile;
+                        }
+                        Some(AgentCommand::Retry) => {}
+                    },
+                    ev = stream.next() => match ev {
+                        Some(Ok(LlmEvent::Started)) => self.emit(AgentEvent::Responding),
+                        Some(Ok(LlmEvent::TextDelta(t))) => {
+                            text.push_str(&t);
+                            self.emit(AgentEvent::Text(t));
+                        }
+                        Some(Ok(LlmEvent::ToolCallStarted { name, .. })) => self.emit(AgentEvent::ToolCallStarted { name }),
+                        Some(Ok(LlmEvent::ToolCall(mut call))) => {
+                            if call.id.is_empty() {
+                                call.id = format!("call_{}", calls.len());
+                            }
+                            calls.push(call);
+                        }
+                        Some(Ok(LlmEvent::Usage(u))) => self.emit(AgentEvent::Usage(u)),
+                        Some(Ok(LlmEvent::Retrying { attempt, max, delay, reason })) => {
+                            self.emit(AgentEvent::Retrying { attempt, max, delay, reason });
+                        }
+                        Some(Ok(LlmEvent::Done(stop))) => break StreamEnd::Done(stop),
+                        Some(Err(LlmError::Cancelled)) => break StreamEnd::Cancelled,
+                        Some(Err(e)) => break StreamEnd::Failed(e),
+                        None => break StreamEnd::Failed(LlmError::Broken("the answer ended without finishing".into())),
+                    },
+                }
+            };
+            drop(stream);
+            match end {
+                StreamEnd::Cancelled => {
+                    if !text.is_empty() {
+                        // Keep what the model said, so the next turn knows.
+                        text.push_str("\n\n[the user stopped this answer here]");
+                        self.conversation.push(ChatMessage::Assistant { text, tool_calls: Vec::new() });
+                    }
+                    self.emit(AgentEvent::TurnEnded(TurnOutcome::Cancelled));
+                    return;
+                }
+                StreamEnd::Failed(e) => {
+                    tracing::warn!("turn failed: {e}");
+                    let outcome = TurnOutcome::Failed {
+                        message: e.to_string(),
+                        partial: !text.is_empty(),
+                        retryable: e.is_retryable() || matches!(e, LlmError::Broken(_)),
+                    };
+                    self.emit(AgentEvent::TurnEnded(outcome));
+                    return;
+                }
+                StreamEnd::Done(stop) => {
+                    let has_calls = !calls.is_empty();
+                    self.conversation.push(ChatMessage::Assistant { text, tool_calls: calls.clone() });
+                    if !has_calls {
+                        if stop == StopReason::MaxTokens {
+                            self.emit(AgentEvent::Notice(
+                                "The answer reached the profile's max_output_tokens and was cut off.".into(),
+                            ));
+                        }
+                        self.emit(AgentEvent::TurnEnded(TurnOutcome::Completed));
+                        return;
+                    }
+                    if !self.run_tools(calls, commands).await {
+                        self.emit(AgentEvent::TurnEnded(TurnOutcome::Cancelled));
+                        return;
+                    }
+                }
+            }
+        }
+        self.emit(AgentEvent::TurnEnded(TurnOutcome::RoundLimit(self.config.max_tool_rounds)));
+    }
+
+    /// Run the calls one after another, adding each result to the
+    /// conversation. Returns false when the user cancelled.
+    async fn run_tools(&mut self, calls: Vec<ToolCall>, commands: &mut UnboundedReceiver<AgentCommand>) -> bool {
+        let mut cancelled = false;
+        for call in calls {
+            let id = call.id.clone();
+            let name = call.name.clone();
+            let output = if cancelled {
+                ToolOutput::error("not run: the user cancelled the turn")
+            } else {
+                self.emit(AgentEvent::ToolRunning { id: id.clone(), description: self.tools.describe(&call) });
+                let started = Instant::now();
+                let cancel = CancellationToken::new();
+                let timeout = self.tools.timeout();
+                let fut = self.tools.call(call, cancel.clone());
+                tokio::pin!(fut);
+                let output = loop {
+                    tokio::select! {
+                        out = tokio::time::timeout(timeout, &mut fut) => break out.unwrap_or_else(|_| {
+                            cancel.cancel();
+                            ToolOutput::error(format!("the tool did not finish within {} s and was stopped", timeout.as_secs()))
+                        }),
+                        cmd = commands.recv() => match cmd {
+                            Some(AgentCommand::Cancel) | None => {
+                                cancel.cancel();
+                                cancelled = true;
+                                break ToolOutput::error("stopped: the user cancelled the turn");
+                            }
+                            Some(AgentCommand::User { text }) => self.queued.push_back(text),
+                            Some(AgentCommand::Switch { provider, profile }) => {
+                                self.provider = provider;
+                                self.profile = profile;
+                            }
+                            Some(AgentCommand::Retry) => {}
+                        },
+                    }
+                };
+                self.emit(AgentEvent::ToolDone { id: id.clone(), output: output.clone(), elapsed: started.elapsed() });
+                output
+            };
+            self.conversation.push(ChatMessage::Tool {
+                call_id: id,
+                name,
+                content: output.content,
+                is_error: output.is_error,
+            });
+        }
+        !cancelled
+    }
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, for the system prompt.
+fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{:02}-{:02}", if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+use std::sync::Mutex;
+
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::llm::scripted::Scripted;
+use crate::llm::select::Prices;
+use crate::llm::{EventStream, ToolSpec};
+
+/// Records every request, then answers from a script.
+struct Recording {
+    inner: Scripted,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Provider for Recording {
+    fn describe(&self) -> String {
+        "recording".into()
+    }
+    fn stream(&self, request: Request, cancel: CancellationToken) -> EventStream {
+        if let Ok(mut r) = self.requests.lock() {
+            r.push(request.clone());
+        }
+        self.inner.stream(request, cancel)
+    }
+}
+
+/// A tool that echoes its `text` argument, or fails on invalid JSON.
+struct Echo;
+
+impl ToolRegistry for Echo {
+    fn specs(&self) -> Vec<ToolSpec> {
+        vec![ToolSpec {
+            name: "echo".into(),
+            description: "Echo the text".into(),
+            parameters: serde_json::json!({"type": "object", "properties": {"text": {"type": "string"}}}),
+        }]
+    }
+    fn call(&self, call: ToolCall, _cancel: CancellationToken) -> BoxFuture<'static, ToolOutput> {
+        Box::pin(async move {
+            match serde_json::from_str::<serde_json::Value>(&call.arguments) {
+                Ok(v) => ToolOutput::ok(format!("echo: {}", v["text"].as_str().unwrap_or("")), "echoed"),
+                Err(e) => ToolOutput::error(format!("arguments are not JSON: {e}")),
+            }
+        })
+    }
+}
+
+fn profile(window: u64) -> Profile {
+    Profile {
+        name: "test".into(),
+        kind: "openai".into(),
+        model: "m".into(),
+        context_window: window,
+        max_output_tokens: 100,
+        prices: Prices::default(),
+        available_models: Vec::new(),
+    }
+}
+
+struct Harness {
+    commands: mpsc::UnboundedSender<AgentCommand>,
+    events: mpsc::UnboundedReceiver<AgentEvent>,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+fn start(script: &str, rounds: u32) -> Harness {
+    let dir = std::env::temp_dir();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let provider =
+        Arc::new(Recording { inner: Scripted::from_toml("test", script).expect("script"), requests: requests.clone() });
+    let (etx, erx) = mpsc::unbounded_channel();
+    let (ctx, crx) = mpsc::unbounded_channel();
+    let agent = Agent::new(
+        provider,
+        profile(100_000),
+        Arc::new(Echo),
+        AgentConfig { root: dir.clone(), cwd: dir, is_git: true, max_tool_rounds: rounds },
+        etx,
+    );
+    tokio::spawn(agent.run(crx));
+    Harness { commands: ctx, events: erx, requests }
+}
+
+impl Harness {
+    /// Events up to and including the end of the turn.
+    async fn turn(&mut self) -> Vec<AgentEvent> {
+        let mut out = Vec::new();
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), self.events.recv())
+                .await
+                .expect("turn did not end in time")
+                .expect("agent stopped");
+            let end = matches!(ev, AgentEvent::TurnEnded(_));
+            out.push(ev);
+            if end {
+                return out;
+            }
+        }
+    }
+
+    fn send(&self, text: &str) {
+        self.commands.send(AgentCommand::User { text: text.into() }).expect("send");
+    }
+}
+
+fn text_of(events: &[AgentEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_text_answer_ends_the_turn() {
+    let mut h = start("[[turns]]\ntext = \"Hello there.\"\n", 5);
+    h.send("hi");
+    let events = h.turn().await;
+    assert_eq!(events.first(), Some(&AgentEvent::TurnStarted));
+    assert_eq!(text_of(&events), "Hello there.");
+    assert_eq!(events.last(), Some(&AgentEvent::TurnEnded(TurnOutcome::Completed)));
+    let reqs = h.requests.lock().expect("lock");
+    assert_eq!(reqs[0].messages, vec![ChatMessage::User { text: "hi".into() }]);
+    assert!(reqs[0].system.contains("You are tandem"));
+    assert_eq!(reqs[0].tools[0].name, "echo");
+}
+
+#[tokio::test]
+async fn tool_results_go_back_to_the_model_until_it_answers() {
+    let script = r#"
+[[turns]]
+text = "Let me check."
+tool_calls = [{ name = "echo", arguments = '{"text": "ping"}' }, { name = "echo", arguments = 'not json' }]
+[[turns]]
+text = "It said ping."
+"#;
+    let mut h = start(script, 5);
+    h.send("check");
+    let events = h.turn().await;
+    assert_eq!(events.last(), Some(&AgentEvent::TurnEnded(TurnOutcome::Completed)));
+    let done: Vec<&ToolOutput> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::ToolDone { output, .. } => Some(output),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done.len(), 2);
+    assert_eq!(done[0].content, "echo: ping");
+    assert!(done[1].is_error);
+    let reqs = h.requests.lock().expect("lock");
+    assert_eq!(reqs.len(), 2);
+    let second = &reqs[1].messages;
+    assert!(matches!(&second[1], ChatMessage::Assistant { tool_calls, .. } if tool_calls.len() == 2));
+    assert!(matches!(&second[2], ChatMessage::Tool { content, is_error: false, .. } if content == "echo: ping"));
+    assert!(matches!(&second[3], ChatMessage::Tool { is_error: true, .. }));
+}
+
+#[tokio::test]
+async fn the_round_limit_stops_a_looping_model() {
+    let call = "tool_calls = [{ name = \"echo\", arguments = '{\"text\": \"again\"}' }]\n";
+    let script = format!("[[turns]]\n{call}[[turns]]\n{call}[[turns]]\n{call}");
+    let mut h = start(&script, 2);
+    h.send("loop");
+    let events = h.turn().await;
+    assert_eq!(events.last(), Some(&AgentEvent::TurnEnded(TurnOutcome::RoundLimit(2))));
+    assert_eq!(h.requests.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn cancel_stops_the_stream_and_keeps_the_partial_answer() {
+    let mut h = start(
+        "[[turns]]\ndelay_ms = 30\ntext = \"one two three four five six seven eight nine ten\"\n[[turns]]\ntext = \"next\"\n",
+        5,
+    );
+    h.send("count");
+    // Wait for some text, then cancel.
+    loop {
+        if let Some(AgentEvent::Text(_)) = h.events.recv().await {
+            break;
+        }
+    }
+    let t0 = Instant::now();
+    h.commands.send(AgentCommand::Cancel).expect("cancel");
+    let events = h.turn().await;
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert_eq!(events.last(), Some(&AgentEvent::TurnEnded(TurnOutcome::Cancelled)));
+    h.send("again");
+    h.turn().await;
+    let reqs = h.requests.lock().expect("lock");
+    let ChatMessage::Assistant { text, .. } = &reqs[1].messages[1] else { panic!("assistant message kept") };
+    assert!(text.starts_with("one ") && text.ends_with("[the user stopped this answer here]"), "{text}");
+}
+
+#[tokio::test]
+async fn a_broken_stream_fails_the_turn_and_retry_asks_again() {
+    let mut h = start("[[turns]]\ntext = \"partial answ\"\nfail = \"broken\"\n[[turns]]\ntext = \"whole answer\"\n", 5);
+    h.send("question");
+    let events = h.turn().await;
+    assert_eq!(text_of(&events), "partial answ");
+    match events.last() {
+        Some(AgentEvent::TurnEnded(TurnOutcome::Failed { partial: true, retryable: true, message })) => {
+            assert!(message.contains("broke"), "{message}");
+        }
+        other => panic!("unexpected end {other:?}"),
+    }
+    h.commands.send(AgentCommand::Retry).expect("retry");
+    let events = h.turn().await;
+    assert_eq!(text_of(&events), "whole answer");
+    let reqs = h.requests.lock().expect("lock");
+    // The retry asks the same question, without the broken partial answer.
+    assert_eq!(reqs[1].messages, vec![ChatMessage::User { text: "question".into() }]);
+}
+
+#[tokio::test]
+async fn messages_sent_during_a_turn_are_queued() {
+    let mut h = start("[[turns]]\ndelay_ms = 20\ntext = \"a b c d e\"\n[[turns]]\ntext = \"second\"\n", 5);
+    h.send("first");
+    h.send("follow-up");
+    let first = h.turn().await;
+    assert_eq!(text_of(&first), "a b c d e");
+    let second = h.turn().await;
+    assert_eq!(text_of(&second), "second");
+}
+
+#[test]
+fn today_is_a_date() {
+    let d = today();
+    assert_eq!(d.len(), 10);
+    assert!(d.starts_with("20"), "{d}");
+}

@@ -1,0 +1,406 @@
+//! The app's side of the conversation: starting a provider, turning agent
+//! events into chat messages and status, and the slash commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::state::{Message, MsgStatus, Role};
+use super::{App, AppEvent};
+use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, TurnOutcome};
+use crate::llm::Provider;
+use crate::llm::select::{self, Choice, Profile};
+use crate::tools::ToolRegistry;
+
+/// Where the model comes from.
+pub enum ModelSource {
+    /// Pick from configuration and environment (`llm::select::choose`).
+    Auto,
+    /// Replay a script (`--provider script:FILE`).
+    Script(PathBuf),
+}
+
+pub const SLASH_HELP: &str = "Commands: /model [PROFILE [MODEL]] shows or switches the model · \
+     /export FILE writes the chat as markdown · /help lists keys and commands";
+
+fn describe(profile: &Profile) -> String {
+    format!("{} {}", profile.name, profile.model)
+}
+
+impl App {
+    /// Start choosing a provider in the background; the app is usable at once.
+    pub fn start_model(&mut self, source: ModelSource, tools: Arc<dyn ToolRegistry>) {
+        self.tools = Some(tools);
+        match source {
+            ModelSource::Script(path) => match crate::llm::scripted::Scripted::from_file(&path) {
+                Ok(p) => {
+                    let profile = Profile {
+                        name: "script".into(),
+                        kind: "script".into(),
+                        model: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                        context_window: 200_000,
+                        max_output_tokens: 4096,
+                        prices: select::Prices::default(),
+                        available_models: Vec::new(),
+                    };
+                    self.attach_agent(Arc::new(p), profile);
+                }
+                Err(e) => {
+                    self.state.model.offline = true;
+                    self.state.error(format!("Cannot use the script: {e}"));
+                }
+            },
+            ModelSource::Auto => {
+                self.state.model.activity = "looking for a model…".into();
+                self.state.model.choosing = true;
+                let config = self.state.config.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let choice = select::choose(&config, &crate::cli::env_var).await;
+                    let _ = tx.send(AppEvent::ModelChosen(choice));
+                });
+            }
+        }
+    }
+
+    /// Use `provider` for the conversation from now on.
+    pub fn attach_agent(&mut self, provider: Arc<dyn Provider>, profile: Profile) {
+        self.state.model.label = describe(&profile);
+        self.state.model.offline = false;
+        self.state.model.activity.clear();
+        self.state.model.profile = Some(profile.clone());
+        if let Some(tx) = &self.agent_tx {
+            let _ = tx.send(AgentCommand::Switch { provider, profile });
+            return;
+        }
+        let (etx, erx) = mpsc::unbounded_channel();
+        let (ctx, crx) = mpsc::unbounded_channel();
+        let tools = self.tools.clone().unwrap_or_else(|| Arc::new(crate::tools::NoTools));
+        let config = AgentConfig {
+            root: self.state.repo.root.clone(),
+            cwd: self.cwd.clone(),
+            is_git: self.state.repo.is_git,
+            max_tool_rounds: self.state.config.model.max_tool_rounds,
+        };
+        let agent = Agent::new(provider, profile, tools, config, etx);
+        tokio::spawn(agent.run(crx));
+        self.agent_tx = Some(ctx);
+        self.agent_rx = Some(erx);
+    }
+
+    pub(super) fn model_chosen(&mut self, choice: Choice) {
+        self.state.model.choosing = false;
+        match choice {
+            Choice::Ready(provider, profile) => {
+                if !profile.available_models.is_empty() {
+                    self.state.notice(format!(
+                        "Using the Ollama server on localhost with {}. Its models: {}. `/model ollama NAME` switches.",
+                        profile.model,
+                        profile.available_models.join(", ")
+                    ));
+                }
+                tracing::info!(model = %describe(&profile), "model ready");
+                self.attach_agent(provider, profile);
+            }
+            Choice::Offline(help) => {
+                self.state.model.offline = true;
+                self.state.model.activity.clear();
+                self.state.notice(help);
+            }
+        }
+    }
+
+    fn current_assistant(&mut self) -> &mut Message {
+        let streaming =
+            self.state.transcript.last().is_some_and(|m| m.role == Role::Assistant && m.status == MsgStatus::Streaming);
+        if !streaming {
+            let mut m = Message::new(Role::Assistant, "");
+            m.status = MsgStatus::Streaming;
+            self.state.transcript.push(m);
+        }
+        let last = self.state.transcript.len() - 1;
+        &mut self.state.transcript[last]
+    }
+
+    /// End the streaming answer (if any) with `status`.
+    fn close_answer(&mut self, status: MsgStatus) {
+        if let Some(m) = self.state.transcript.iter_mut().rev().find(|m| m.status == MsgStatus::Streaming) {
+            m.status = status;
+            m.rev += 1;
+        }
+    }
+
+    pub(super) fn handle_agent(&mut self, ev: AgentEvent) {
+        let m = &mut self.state.model;
+        match ev {
+            AgentEvent::TurnStarted => {
+                m.busy = true;
+                m.can_retry = false;
+                m.turns += 1;
+                m.activity = "waiting for the model…".into();
+            }
+            AgentEvent::Responding => m.activity = "answering".into(),
+            AgentEvent::Text(t) => {
+                m.activity = "answering".into();
+                let msg = self.current_assistant();
+                msg.text.push_str(&t);
+                msg.rev += 1;
+            }
+            AgentEvent::ToolCallStarted { name } => m.activity = format!("writing a call to {name}…"),
+            AgentEvent::ToolRunning { id, description } => {
+                m.activity = format!("running {description}");
+                self.close_answer(MsgStatus::Done);
+                let mut msg = Message::new(Role::Tool, format!("… {description}"));
+                msg.call_id = id;
+                msg.status = MsgStatus::Streaming;
+                self.state.transcript.push(msg);
+            }
+            AgentEvent::ToolDone { id, output, elapsed } => {
+                if let Some(msg) =
+                    self.state.transcript.iter_mut().rev().find(|m| m.role == Role::Tool && m.call_id == id)
+                {
+                    let mark = if output.is_error { "✗" } else { "✓" };
+                    msg.text = format!(
+                        "{mark} {} · {:.1} s",
+                        output.summary.lines().next().unwrap_or(""),
+                        elapsed.as_secs_f64()
+                    );
+                    msg.detail = output.content;
+                    msg.status = if output.is_error { MsgStatus::Broken(String::new()) } else { MsgStatus::Done };
+                    msg.rev += 1;
+                }
+            }
+            AgentEvent::Usage(u) => {
+                m.usage.input_tokens += u.input_tokens;
+                m.usage.output_tokens += u.output_tokens;
+                m.usage.cache_read_tokens += u.cache_read_tokens;
+                m.usage.cache_write_tokens += u.cache_write_tokens;
+            }
+            AgentEvent::Retrying { attempt, max, delay, reason } => {
+                m.activity = format!("retrying in {} s, {attempt}/{max} ({reason})", delay.as_secs_f64().ceil() as u64);
+            }
+            AgentEvent::Notice(text) => self.state.notice(text),
+            AgentEvent::TurnEnded(outcome) => {
+                self.state.shown_stats = self.state.stats;
+                let m = &mut self.state.model;
+                m.turns_pending = m.turns_pending.saturating_sub(1);
+                m.busy = m.turns_pending > 0;
+                m.activity.clear();
+                match outcome {
+                    TurnOutcome::Completed => self.close_answer(MsgStatus::Done),
+                    TurnOutcome::Cancelled => self.close_answer(MsgStatus::Cancelled),
+                    TurnOutcome::Failed { message, partial, retryable } => {
+                        let key = crate::ui::status::key_label(
+                            &self.state,
+                            crate::config::keymap::Context::Global,
+                            super::actions::Action::Retry,
+                        );
+                        if partial {
+                            // The reason is in the problem message below.
+                            self.close_answer(MsgStatus::Broken(String::new()));
+                        }
+                        self.state.model.can_retry = retryable;
+                        let hint = if retryable { format!(" Press {key} to retry.") } else { String::new() };
+                        self.state.error(format!("The model's answer failed: {message}.{hint}"));
+                    }
+                    TurnOutcome::RoundLimit(n) => {
+                        self.close_answer(MsgStatus::Done);
+                        self.state.notice(format!(
+                            "The turn stopped after {n} model requests (model.max_tool_rounds). Send a message to go on."
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Send a message to the model, or run it as a slash command (`//`
+    /// at the start sends a literal `/`).
+    pub(super) fn dispatch(&mut self, text: String) {
+        let text = match text.strip_prefix('/') {
+            Some(rest) if rest.starts_with('/') => rest.to_string(),
+            Some(cmd) => {
+                let cmd = cmd.trim().to_string();
+                self.slash(&cmd);
+                return;
+            }
+            None => text,
+        };
+        self.state.push(Message::new(Role::User, text.clone()));
+        self.sent += 1;
+        match self.agent_tx.clone() {
+            Some(tx) => {
+                if self.state.model.busy {
+                    self.flash("Queued: it goes to the model when this turn ends", false);
+                }
+                // Busy from now, not from the agent's first event, so the
+                // status line and "run until idle" see the turn at once.
+                self.state.model.busy = true;
+                self.state.model.turns_pending += 1;
+                let _ = tx.send(AgentCommand::User { text });
+            }
+            None if self.state.model.offline => {
+                self.state.error("No model is connected, so this was not sent; see above for how to set one up.");
+            }
+            None => self.state.error("The model is not ready yet; send the message again in a moment."),
+        }
+    }
+
+    fn slash(&mut self, cmd: &str) {
+        let mut words = cmd.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let args: Vec<&str> = words.collect();
+        match name {
+            "model" => self.slash_model(&args),
+            "export" => match args.first() {
+                Some(path) => self.export(PathBuf::from(path)),
+                None => self.state.error("/export needs a file name, e.g. /export chat.md"),
+            },
+            "help" => {
+                self.state.overlay = Some(super::state::Overlay::Help { scroll: 0 });
+                self.state.notice(SLASH_HELP);
+            }
+            _ => self.state.error(format!("Unknown command /{name}. {SLASH_HELP}")),
+        }
+    }
+
+    fn slash_model(&mut self, args: &[&str]) {
+        if args.is_empty() {
+            let current = self.state.model.profile.as_ref().map_or_else(|| "none".to_string(), describe);
+            let names: Vec<String> = self
+                .state
+                .config
+                .providers
+                .iter()
+                .map(|(n, p)| if p.model.is_empty() { n.clone() } else { format!("{n} ({})", p.model) })
+                .collect();
+            self.state.notice(format!(
+                "Model in use: {current}. Profiles: {}. `/model PROFILE [MODEL]` switches.",
+                names.join(", ")
+            ));
+            return;
+        }
+        // `/model NAME` is a profile if one has that name, else a model of
+        // the profile in use.
+        let (profile, model) = if self.state.config.providers.contains_key(args[0]) {
+            (args[0].to_string(), args.get(1).map(|m| m.to_string()))
+        } else if let Some(p) = &self.state.model.profile {
+            (p.name.clone(), Some(args[0].to_string()))
+        } else {
+            self.state.error(format!("There is no profile `{}` and no model in use to change.", args[0]));
+            return;
+        };
+        match select::build(&self.state.config, &profile, model.as_deref(), &crate::cli::env_var) {
+            Ok((provider, profile)) => {
+                self.state.notice(format!("Now using {}.", describe(&profile)));
+                self.attach_agent(provider, profile);
+            }
+            Err(e) => self.state.error(format!("Cannot switch: {e}.")),
+        }
+    }
+
+    /// What the session did, printed to the normal screen on exit.
+    pub fn summary(&self) -> String {
+        let u = &self.state.model.usage;
+        let mut out = format!("tandem: {} message{} sent", self.sent, if self.sent == 1 { "" } else { "s" });
+        if u.input_tokens + u.output_tokens > 0 {
+            out.push_str(&format!("; {} tokens in, {} out", u.input_tokens, u.output_tokens));
+        }
+        out.push_str("; nothing was staged.");
+        out
+    }
+
+    /// The chat as markdown, for /export.
+    pub fn transcript_markdown(&self) -> String {
+        let mut out = String::from("# tandem chat\n");
+        for m in &self.state.transcript {
+            let (title, body) = match m.role {
+                Role::User => ("## You", m.text.clone()),
+                Role::Assistant => ("## tandem", m.text.clone()),
+                Role::Tool => ("### Tool call", format!("{}\n\n```\n{}\n```", m.text, m.detail)),
+                Role::Notice => ("> note", m.text.replace('\n', "\n> ")),
+                Role::Error => ("> problem", m.text.replace('\n', "\n> ")),
+            };
+            if title.starts_with('>') {
+                out.push_str(&format!("\n{title}: {body}\n"));
+            } else {
+                out.push_str(&format!("\n{title}\n\n{body}\n"));
+            }
+        }
+        out
+    }
+
+    fn export(&mut self, path: PathBuf) {
+        let path = if path.is_relative() { self.cwd.join(path) } else { path };
+        let text = self.transcript_markdown();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result =
+                std::fs::write(&path, text).map(|_| path.clone()).map_err(|e| format!("{}: {e}", path.display()));
+            let _ = tx.send(AppEvent::Exported(result));
+        });
+    }
+
+    pub(super) fn copy(&mut self, text: Option<String>, what: &str) {
+        match text {
+            Some(t) if !t.is_empty() => {
+                self.flash(format!("Copied {what} ({} characters) to the clipboard", t.chars().count()), false);
+                self.clipboard = Some(t);
+            }
+            _ => self.flash(format!("There is no {what} to copy"), true),
+        }
+    }
+
+    /// The last answer's text.
+    pub(super) fn last_answer(&self) -> Option<String> {
+        self.state.transcript.iter().rev().find(|m| m.role == Role::Assistant).map(|m| m.text.clone())
+    }
+
+    pub(super) fn retry(&mut self) {
+        if !self.state.model.can_retry {
+            self.flash("Nothing to retry", false);
+            return;
+        }
+        if let Some(tx) = &self.agent_tx {
+            self.state.model.can_retry = false;
+            self.state.model.busy = true;
+            self.state.model.turns_pending += 1;
+            let _ = tx.send(AgentCommand::Retry);
+        }
+    }
+
+    pub(super) fn cancel_turn(&mut self) -> bool {
+        if !self.state.model.busy {
+            return false;
+        }
+        if let Some(tx) = &self.agent_tx {
+            let _ = tx.send(AgentCommand::Cancel);
+            self.state.model.activity = "stopping…".into();
+        }
+        true
+    }
+}
+
+/// The fenced and indented code blocks of a markdown text, in order, for
+/// copying.
+pub(super) fn code_blocks(text: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for ev in Parser::new(text) {
+        match ev {
+            Event::Start(Tag::CodeBlock(_)) => current = Some(String::new()),
+            Event::Text(t) => {
+                if let Some(c) = current.as_mut() {
+                    c.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => out.extend(current.take()),
+            _ => {}
+        }
+    }
+    // A block still streaming has no end yet.
+    out.extend(current);
+    out
+}
