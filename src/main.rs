@@ -78,7 +78,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         tokio::spawn(async {
             std::thread::spawn(tandem::ui::highlight::warm_up);
         });
-        let result = app::run(&mut app, &mut terminal, crossterm::event::EventStream::new(), signals).await;
+        let result = app::run(&mut app, &mut terminal, app::terminal::input_stream(), signals).await;
         app::terminal::restore()?;
         let exit = result?;
         if let Exit::Signal(sig) = exit {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -98,6 +98,12 @@ pub struct Agent {
     /// What fitting to the context window last did, to report only changes.
     last_fit: (usize, usize),
 }
+
+/// How long stream events gather after a burst before the next read.
+const STREAM_GATHER: Duration = Duration::from_millis(20);
+/// Most events handled in one burst, so a cancel is seen promptly even when
+/// a fast stream never pauses.
+const MAX_BURST: usize = 256;
 
 enum StreamEnd {
     Done(StopReason),
@@ -203,6 +209,12 @@ impl Agent {
             let mut stream = self.provider.stream(request, cancel.clone());
             let mut text = String::new();
             let mut calls: Vec<ToolCall> = Vec::new();
+            // After a burst of events, let the next ones gather for a moment
+            // before reading the socket again: the screen shows text at most a
+            // few times a second, and one read of several tokens costs a
+            // fraction of one read per token. Only when nothing is ready, so a
+            // fast stream is read as fast as it comes.
+            let mut resume: Option<tokio::time::Instant> = None;
             let end = loop {
                 tokio::select! {
                     cmd = commands.recv() => match cmd {
@@ -217,28 +229,30 @@ impl Agent {
                         }
                         Some(AgentCommand::Retry) => {}
                     },
-                    ev = stream.next() => match ev {
-                        Some(Ok(LlmEvent::Started)) => self.emit(AgentEvent::Responding),
-                        Some(Ok(LlmEvent::TextDelta(t))) => {
-                            text.push_str(&t);
-                            self.emit(AgentEvent::Text(t));
+                    _ = async { if let Some(at) = resume { tokio::time::sleep_until(at).await } }, if resume.is_some() => {
+                        resume = None;
+                    }
+                    ev = stream.next(), if resume.is_none() => {
+                        if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls) {
+                            break end;
                         }
-                        Some(Ok(LlmEvent::ToolCallStarted { name, .. })) => self.emit(AgentEvent::ToolCallStarted { name }),
-                        Some(Ok(LlmEvent::ToolCall(mut call))) => {
-                            if call.id.is_empty() {
-                                call.id = format!("call_{}", calls.len());
+                        let mut ended = None;
+                        for _ in 0..MAX_BURST {
+                            match stream.next().now_or_never() {
+                                Some(ev) => {
+                                    if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls) {
+                                        ended = Some(end);
+                                        break;
+                                    }
+                                }
+                                None => break,
                             }
-                            calls.push(call);
                         }
-                        Some(Ok(LlmEvent::Usage(u))) => self.emit(AgentEvent::Usage(u)),
-                        Some(Ok(LlmEvent::Retrying { attempt, max, delay, reason })) => {
-                            self.emit(AgentEvent::Retrying { attempt, max, delay, reason });
+                        if let Some(end) = ended {
+                            break end;
                         }
-                        Some(Ok(LlmEvent::Done(stop))) => break StreamEnd::Done(stop),
-                        Some(Err(LlmError::Cancelled)) => break StreamEnd::Cancelled,
-                        Some(Err(e)) => break StreamEnd::Failed(e),
-                        None => break StreamEnd::Failed(LlmError::Broken("the answer ended without finishing".into())),
-                    },
+                        resume = Some(tokio::time::Instant::now() + STREAM_GATHER);
+                    }
                 }
             };
             drop(stream);
@@ -282,6 +296,38 @@ impl Agent {
             }
         }
         self.emit(AgentEvent::TurnEnded(TurnOutcome::RoundLimit(self.config.max_tool_rounds)));
+    }
+
+    /// Handle one event of the model's stream; `Some` when the stream ended.
+    fn on_llm_event(
+        &mut self,
+        ev: Option<Result<LlmEvent, LlmError>>,
+        text: &mut String,
+        calls: &mut Vec<ToolCall>,
+    ) -> Option<StreamEnd> {
+        match ev {
+            Some(Ok(LlmEvent::Started)) => self.emit(AgentEvent::Responding),
+            Some(Ok(LlmEvent::TextDelta(t))) => {
+                text.push_str(&t);
+                self.emit(AgentEvent::Text(t));
+            }
+            Some(Ok(LlmEvent::ToolCallStarted { name, .. })) => self.emit(AgentEvent::ToolCallStarted { name }),
+            Some(Ok(LlmEvent::ToolCall(mut call))) => {
+                if call.id.is_empty() {
+                    call.id = format!("call_{}", calls.len());
+                }
+                calls.push(call);
+            }
+            Some(Ok(LlmEvent::Usage(u))) => self.emit(AgentEvent::Usage(u)),
+            Some(Ok(LlmEvent::Retrying { attempt, max, delay, reason })) => {
+                self.emit(AgentEvent::Retrying { attempt, max, delay, reason });
+            }
+            Some(Ok(LlmEvent::Done(stop))) => return Some(StreamEnd::Done(stop)),
+            Some(Err(LlmError::Cancelled)) => return Some(StreamEnd::Cancelled),
+            Some(Err(e)) => return Some(StreamEnd::Failed(e)),
+            None => return Some(StreamEnd::Failed(LlmError::Broken("the answer ended without finishing".into()))),
+        }
+        None
     }
 
     /// Run the calls one after another, adding each result to the

@@ -74,6 +74,8 @@ pub struct App {
     /// Text to put on the clipboard with the next frame.
     clipboard: Option<String>,
     cursor: CursorState,
+    /// What the terminal shows now, to send only what changes.
+    shown: ratatui::buffer::Buffer,
 }
 
 impl App {
@@ -99,6 +101,7 @@ impl App {
             tools: None,
             clipboard: None,
             cursor: CursorState::Unknown,
+            shown: ratatui::buffer::Buffer::default(),
         }
     }
 
@@ -336,7 +339,7 @@ impl App {
     /// The last code block of the last answer in view.
     fn visible_code_block(&mut self) -> Option<String> {
         let height = self.page(Pane::Chat);
-        let last = self.chat_lines.last_visible_message(height, self.state.chat_scroll.from_bottom)?;
+        let last = self.chat_lines.last_visible_message(height, self.state.chat_scroll)?;
         self.state.transcript[..=last]
             .iter()
             .rev()
@@ -355,8 +358,36 @@ impl App {
                 &self.state.theme,
                 self.state.show_details,
             );
+            self.follow(r.height.saturating_sub(2) as usize);
         }
         ui::draw(frame, &self.state, &self.chat_lines)
+    }
+
+    /// Keep a followed chat in view. While an answer streams, the view jumps
+    /// half a page when the text reaches the bottom instead of moving up a row
+    /// with every new line: a moved pane must be redrawn whole, so this is the
+    /// difference between a dozen full redraws per answer and hundreds. When
+    /// nothing streams, the view rests on the end.
+    fn follow(&mut self, height: usize) {
+        let total = self.chat_lines.total();
+        let busy = self.state.model.busy;
+        let scroll = &mut self.state.chat_scroll;
+        if scroll.from_bottom > 0 || height == 0 {
+            scroll.follow_top = None;
+            return;
+        }
+        let top = if !busy {
+            total.saturating_sub(height)
+        } else {
+            match scroll.follow_top {
+                // The new text still fits below: stay.
+                Some(top) if total <= top + height => top,
+                _ if total <= height => 0,
+                // Jump so the last line sits half way down.
+                _ => total - height.div_ceil(2),
+            }
+        };
+        scroll.follow_top = Some(top);
     }
 
     pub fn exit(&self) -> Option<Exit> {
@@ -441,6 +472,7 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
         terminal.clear().map_err(err("clear the terminal"))?;
         app.full_redraw = false;
         app.cursor = CursorState::Unknown;
+        app.shown = ratatui::buffer::Buffer::default();
     }
     // Drawn by hand rather than with `Terminal::draw`, which re-sends the
     // cursor's visibility and position on every frame: over a streamed
@@ -448,7 +480,17 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
     terminal.autoresize().map_err(err("resize"))?;
     let mut frame = terminal.get_frame();
     let cursor = app.render(&mut frame);
-    terminal.flush().map_err(err("draw"))?;
+    let area = terminal.current_buffer_mut().area;
+    // A resize or clear blanks the screen: diff against a blank buffer.
+    if app.shown.area != area {
+        app.shown = ratatui::buffer::Buffer::empty(area);
+    }
+    // Take the new frame out of the terminal (leaving the old one, which it
+    // resets before the next frame) instead of copying it.
+    std::mem::swap(&mut app.shown, terminal.current_buffer_mut());
+    let updates = ui::diff_fill::updates(terminal.current_buffer_mut(), &app.shown);
+    let updates: Vec<_> = updates.into_iter().map(|(x, y, c)| (x, y, c.clone())).collect();
+    terminal.backend_mut().draw(updates.iter().map(|(x, y, c)| (*x, *y, c))).map_err(err("draw"))?;
     let wrote = terminal.backend().frame_wrote();
     match cursor {
         None if app.cursor != CursorState::Hidden => {
@@ -509,6 +551,9 @@ where
     let stream_interval = Duration::from_secs_f64(1.0 / f64::from(stream_fps.max(1)));
     let size = terminal.size().map_err(|e| anyhow::anyhow!("cannot read the terminal size: {e}"))?;
     app.size = Rect::new(0, 0, size.width, size.height);
+    // Nothing is known about what this terminal shows: paint it all.
+    app.shown = ratatui::buffer::Buffer::default();
+    app.cursor = CursorState::Unknown;
     draw(app, terminal)?;
     let mut last_frame = Instant::now();
     let mut input_closed = false;
@@ -553,6 +598,11 @@ where
             }
             Some(ev) = async { match app.agent_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
                 app.handle_agent(ev);
+                // Take whatever else has arrived in one go: a fast stream
+                // then costs one pass of the loop per burst, not per token.
+                while let Some(ev) = app.agent_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                    app.handle_agent(ev);
+                }
                 app.dirty_bg = true;
             }
         }

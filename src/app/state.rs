@@ -133,6 +133,9 @@ pub struct ModelState {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Scroll {
     pub from_bottom: usize,
+    /// While following a streamed answer: the first row shown. The view
+    /// moves in jumps (see `App::follow`), not a row at a time.
+    pub follow_top: Option<usize>,
 }
 
 impl Scroll {

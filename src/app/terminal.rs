@@ -155,3 +155,25 @@ pub fn install_panic_hook() {
         previous(info);
     }));
 }
+
+/// Terminal input as a stream, read by a thread of its own that blocks in
+/// `crossterm::event::read`. crossterm's own `EventStream` polls the terminal
+/// and wakes a helper thread on every poll, which the event loop does once
+/// per streamed token; a blocked thread costs nothing until a key arrives.
+pub fn input_stream() -> impl futures::Stream<Item = io::Result<crossterm::event::Event>> + Unpin {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("tandem-input".into())
+        .spawn(move || {
+            loop {
+                let ev = crossterm::event::read();
+                let failed = ev.is_err();
+                if tx.send(ev).is_err() || failed {
+                    break;
+                }
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::error!("cannot start the input thread: {e}"));
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -13,7 +13,7 @@ use ratatui::widgets::Paragraph;
 use super::markdown::{self, MarkdownCache};
 use super::style::style;
 use super::wrap::wrap_ranges;
-use crate::app::state::{AppState, Message, MsgStatus, Role};
+use crate::app::state::{AppState, Message, MsgStatus, Role, Scroll};
 use crate::config::Theme;
 
 struct Cached {
@@ -26,6 +26,9 @@ struct Cached {
 pub struct ChatLines {
     width: u16,
     details: bool,
+    /// Whether code was highlighted when the cache was built: the tables
+    /// load in the background, and answers drawn before are redrawn once.
+    highlighted: bool,
     cached: Vec<Cached>,
     total: usize,
     /// Markdown of the answer being streamed, re-rendered as it grows.
@@ -133,10 +136,12 @@ pub fn message_lines(
 impl ChatLines {
     /// Bring the cache up to date with the transcript at `width`.
     pub fn update(&mut self, transcript: &[Message], width: u16, theme: &Theme, details: bool) {
-        if width != self.width || details != self.details {
+        let highlighted = super::highlight::global().is_some();
+        if width != self.width || details != self.details || highlighted != self.highlighted {
             self.cached.clear();
             self.width = width;
             self.details = details;
+            self.highlighted = highlighted;
         }
         self.cached.truncate(transcript.len());
         for (i, msg) in transcript.iter().enumerate() {
@@ -144,8 +149,11 @@ impl ChatLines {
             if fresh {
                 continue;
             }
-            let md = (msg.status == MsgStatus::Streaming).then_some(&mut self.streaming);
-            let lines = message_lines(msg, width, theme, details, md);
+            if msg.status == MsgStatus::Streaming && msg.role == Role::Assistant {
+                self.update_streaming(i, msg, width, theme);
+                continue;
+            }
+            let lines = message_lines(msg, width, theme, details, None);
             match self.cached.get_mut(i) {
                 Some(c) => *c = Cached { rev: msg.rev, lines },
                 None => self.cached.push(Cached { rev: msg.rev, lines }),
@@ -154,21 +162,54 @@ impl ChatLines {
         self.total = self.cached.iter().map(|c| c.lines.len()).sum();
     }
 
+    /// The answer being streamed grows at its end: keep the lines the
+    /// markdown cache left unchanged and copy only the rest, so a frame costs
+    /// the few lines that changed rather than the whole answer.
+    fn update_streaming(&mut self, i: usize, msg: &Message, width: u16, theme: &Theme) {
+        let avail = (width as usize).saturating_sub(INDENT.len()).max(1) as u16;
+        self.streaming.render(&msg.text, avail, theme);
+        let unchanged = self.streaming.unchanged();
+        let md_lines = self.streaming.lines();
+        match self.cached.get_mut(i) {
+            Some(c) if c.lines.len() >= 2 => {
+                // Label line, then the markdown lines; the last line is the blank separator.
+                c.lines.truncate((1 + unchanged).min(c.lines.len() - 1));
+                c.lines.extend(indented(md_lines[unchanged.min(md_lines.len())..].iter().cloned()));
+                c.lines.push(Line::default());
+                c.rev = msg.rev;
+            }
+            _ => {
+                let lines = message_lines(msg, width, theme, self.details, Some(&mut self.streaming));
+                let c = Cached { rev: msg.rev, lines };
+                if i < self.cached.len() {
+                    self.cached[i] = c;
+                } else {
+                    self.cached.push(c);
+                }
+            }
+        }
+    }
+
     pub fn total(&self) -> usize {
         self.total
     }
 
-    /// The first row shown in a pane of `height` rows, `from_bottom` rows
-    /// above the end.
-    fn window(&self, height: usize, from_bottom: usize) -> (usize, usize) {
-        let end = self.total.saturating_sub(from_bottom);
+    /// The rows shown in a pane of `height` rows: from `scroll.follow_top`
+    /// when following a stream, else ending `from_bottom` rows above the end.
+    fn window(&self, height: usize, scroll: Scroll) -> (usize, usize) {
+        if scroll.from_bottom == 0
+            && let Some(top) = scroll.follow_top
+        {
+            let top = top.min(self.total);
+            return (top, (top + height).min(self.total));
+        }
+        let end = self.total.saturating_sub(scroll.from_bottom);
         (end.saturating_sub(height), end)
     }
 
-    /// The rows to show in a pane of `height` rows, `from_bottom` rows above
-    /// the end.
-    pub fn visible(&self, height: usize, from_bottom: usize) -> Vec<Line<'static>> {
-        let (start, end) = self.window(height, from_bottom);
+    /// The rows to show in a pane of `height` rows.
+    pub fn visible(&self, height: usize, scroll: Scroll) -> Vec<Line<'static>> {
+        let (start, end) = self.window(height, scroll);
         let mut out = Vec::with_capacity(end - start);
         let mut at = 0;
         for c in &self.cached {
@@ -187,8 +228,8 @@ impl ChatLines {
     }
 
     /// The index of the last message with a row in view.
-    pub fn last_visible_message(&self, height: usize, from_bottom: usize) -> Option<usize> {
-        let (start, end) = self.window(height, from_bottom);
+    pub fn last_visible_message(&self, height: usize, scroll: Scroll) -> Option<usize> {
+        let (start, end) = self.window(height, scroll);
         let mut at = 0;
         let mut last = None;
         for (i, c) in self.cached.iter().enumerate() {
@@ -224,6 +265,53 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, lines: &ChatLines
         frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }), area);
         return;
     }
-    let rows = lines.visible(area.height as usize, state.chat_scroll.from_bottom);
+    let rows = lines.visible(area.height as usize, state.chat_scroll);
     frame.render_widget(Paragraph::new(rows).style(Style::default()), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ColorDepth;
+
+    fn text_of(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect()
+    }
+
+    #[test]
+    fn a_streamed_answer_matches_a_fresh_render_at_every_step() {
+        let (theme, _) = Theme::load("default", &[], ColorDepth::TrueColor);
+        let answer = "# Title\n\nSome **bold** text that wraps around the narrow pane width.\n\n- one\n- two\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\nThe end.";
+        let mut lines = ChatLines::default();
+        let mut msg = Message::new(Role::Assistant, "");
+        msg.status = MsgStatus::Streaming;
+        let mut transcript = vec![Message::new(Role::User, "question"), msg];
+        let mut at = 0;
+        while at < answer.len() {
+            let next = (at + 3).min(answer.len());
+            transcript[1].text.push_str(&answer[at..next]);
+            transcript[1].rev += 1;
+            at = next;
+            lines.update(&transcript, 30, &theme, false);
+            let fresh = message_lines(&transcript[1], 30, &theme, false, None);
+            assert_eq!(text_of(&lines.cached[1].lines), text_of(&fresh), "after {:?}", &answer[..at]);
+        }
+        assert_eq!(lines.total(), lines.cached.iter().map(|c| c.lines.len()).sum::<usize>());
+    }
+
+    #[test]
+    fn visible_rows_follow_the_anchor_or_the_end() {
+        let (theme, _) = Theme::load("default", &[], ColorDepth::TrueColor);
+        let transcript: Vec<Message> = (0..10).map(|i| Message::new(Role::User, format!("m{i}"))).collect();
+        let mut lines = ChatLines::default();
+        lines.update(&transcript, 40, &theme, false);
+        assert_eq!(lines.total(), 30);
+        let end = text_of(&lines.visible(3, Scroll::default()));
+        assert_eq!(end, ["you", "  m9", ""]);
+        let anchored = text_of(&lines.visible(3, Scroll { from_bottom: 0, follow_top: Some(0) }));
+        assert_eq!(anchored, ["you", "  m0", ""]);
+        let up = text_of(&lines.visible(3, Scroll { from_bottom: 3, follow_top: Some(0) }));
+        assert_eq!(up, ["you", "  m8", ""]);
+        assert_eq!(lines.last_visible_message(3, Scroll::default()), Some(9));
+    }
 }

@@ -6,10 +6,12 @@
 //! `None` and code blocks are drawn in the theme's plain code style.
 //!
 //! syntect with the pure-Rust regex engine is slow, on the order of 100 µs a
-//! line, so a code block that grows while an answer streams in is
-//! highlighted incrementally through [`Resume`] rather than from its start
-//! on every frame.
+//! line, so [`BlockCache`] keeps highlighted blocks for views drawn on every
+//! frame, and continues a block that grows while an answer streams in from
+//! where it stopped instead of starting it over.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
 use ratatui::style::{Color, Modifier, Style};
@@ -101,11 +103,32 @@ pub fn global() -> Option<&'static Highlighter> {
 
 /// Build the shared highlighter. Blocks for tens of milliseconds the first
 /// time, so call it off the UI thread; later calls return at once.
+/// Rust touching most of the grammar's patterns (items, generics, macros,
+/// closures, numbers, ranges, attributes, comments, strings, lifetimes).
+const WARM_UP_RUST: &str = r#"//! doc
+use std::collections::HashMap;
+#[derive(Debug, Clone)]
+pub struct Graph<'a, T: Clone> { nodes: Vec<&'a T>, weight: f64 }
+impl<T: Clone> Graph<'_, T> {
+    /// rank
+    pub fn rank(&self, graph: &Graph<T>) -> Vec<f64> {
+        let mut r = vec![1.0; graph.len()];
+        for _ in 0..20 { r = graph.step(&r); }
+        match self.nodes.first() { Some(n) if true => println!("{n:?} {}", 0x1f), _ => {} }
+        let f = |x: u32| -> Option<u32> { x.checked_add(1) };
+        r
+    }
+}
+enum E { A = 1, B }
+const N: usize = 1_000; static S: &str = "s
+";
+"#;
+
 pub fn warm_up() {
     let h = GLOBAL.get_or_init(Highlighter::load);
     // syntect compiles a syntax's regexes on first use; doing that here
     // keeps the first Rust block of an answer from costing a frame.
-    let _ = h.highlight("fn main() { let s = \"x\"; }\n", "rust", "base16-ocean.dark");
+    let _ = h.highlight(WARM_UP_RUST, "rust", "base16-ocean.dark");
 }
 
 /// Info strings name languages loosely (`ts`, `shell`, `rust,ignore`);
@@ -146,8 +169,7 @@ fn to_style(s: syntect::highlighting::Style) -> Style {
 /// Highlighting stopped after the complete lines of a code block, so that
 /// a block which grows while an answer streams in costs one line per frame
 /// instead of all of them.
-#[derive(Clone)]
-pub struct Resume {
+struct Resume {
     syntax_theme: String,
     in_extra: bool,
     /// `None` once highlighting failed or the code grew too big.
@@ -158,13 +180,8 @@ pub struct Resume {
 }
 
 impl Resume {
-    /// The code highlighted so far: complete lines only.
-    pub fn done(&self) -> &str {
-        &self.done
-    }
-
-    /// Whether this can highlight `code`, which must extend [`Resume::done`].
-    pub fn fits(&self, code: &str, syntax_theme: &str) -> bool {
+    /// Whether this can go on to highlight `code`.
+    fn fits(&self, code: &str, syntax_theme: &str) -> bool {
         self.state.is_some() && self.syntax_theme == syntax_theme && code.starts_with(&self.done)
     }
 }
@@ -237,7 +254,7 @@ impl Highlighter {
 
     /// A resumable highlight of `lang` code, or `None` if `lang` or
     /// `syntax_theme` is unknown.
-    pub fn start(&self, lang: &str, syntax_theme: &str) -> Option<Resume> {
+    fn start(&self, lang: &str, syntax_theme: &str) -> Option<Resume> {
         let (syntax, in_extra) = self.syntax(lang)?;
         let theme = self.themes.themes.get(syntax_theme)?;
         let state = HighlightLines::new(syntax, theme).state();
@@ -253,7 +270,7 @@ impl Highlighter {
     /// Highlight the complete lines of `code` that `resume` has not done
     /// yet. Returns false, and leaves `resume` unusable, if `code` does not
     /// extend what `resume` has done, is too big, or syntect fails.
-    pub fn advance(&self, resume: &mut Resume, code: &str) -> bool {
+    fn advance(&self, resume: &mut Resume, code: &str) -> bool {
         let Some(rest) = code.strip_prefix(resume.done.as_str()) else {
             resume.state = None;
             return false;
@@ -292,7 +309,7 @@ impl Highlighter {
     /// The lines `resume` has done plus `code`'s incomplete last line, if
     /// any; `None` if `resume` is unusable or `code` is not what it advanced
     /// over.
-    pub fn finish(&self, resume: &Resume, code: &str) -> Option<Vec<StyledLine>> {
+    fn finish(&self, resume: &Resume, code: &str) -> Option<Vec<StyledLine>> {
         let rest = code.strip_prefix(resume.done.as_str())?;
         let (hs, ps) = resume.state.clone()?;
         let mut lines = resume.lines.clone();
@@ -322,6 +339,69 @@ impl Highlighter {
             }
         }
         Some(out)
+    }
+}
+
+/// Enough for the code blocks of any real answer; past it the cache starts
+/// over rather than grow without bound.
+const MAX_CACHED_BLOCKS: usize = 512;
+
+/// Highlighted code blocks by (hash of code, info string), for a view drawn
+/// again on every frame: a block seen before costs a hash, and a block that
+/// grew since the previous call (the end of a streaming answer) costs only
+/// its new lines.
+#[derive(Default)]
+pub struct BlockCache {
+    syntax_theme: String,
+    done: HashMap<(u64, String), Vec<StyledLine>>,
+    /// The block highlighted last, to continue from when its next version
+    /// only adds to it.
+    resume: Option<((u64, String), Resume)>,
+}
+
+impl BlockCache {
+    pub fn new() -> BlockCache {
+        BlockCache::default()
+    }
+
+    /// [`Highlighter::highlight`], remembered.
+    pub fn lines(&mut self, h: &Highlighter, code: &str, lang: &str, syntax_theme: &str) -> Option<&[StyledLine]> {
+        if self.syntax_theme != syntax_theme {
+            *self = BlockCache { syntax_theme: syntax_theme.to_owned(), ..BlockCache::default() };
+        }
+        let mut hasher = DefaultHasher::new();
+        code.hash(&mut hasher);
+        let key = (hasher.finish(), lang.to_owned());
+        if !self.done.contains_key(&key) {
+            let lines = self.highlight(h, code, &key)?;
+            if self.done.len() >= MAX_CACHED_BLOCKS {
+                self.done.clear();
+            }
+            self.done.insert(key.clone(), lines);
+        }
+        self.done.get(&key).map(Vec::as_slice)
+    }
+
+    fn highlight(&mut self, h: &Highlighter, code: &str, key: &(u64, String)) -> Option<Vec<StyledLine>> {
+        if code.len() > MAX_TOTAL_BYTES {
+            return None;
+        }
+        let theme = self.syntax_theme.as_str();
+        match &mut self.resume {
+            Some((last, resume)) if last.1 == key.1 && resume.fits(code, theme) => {
+                // A block growing while streaming: its previous version is
+                // not drawn again.
+                self.done.remove(last);
+                *last = key.clone();
+            }
+            _ => self.resume = Some((key.clone(), h.start(&key.1, theme)?)),
+        }
+        let (_, resume) = self.resume.as_mut()?;
+        if !h.advance(resume, code) {
+            self.resume = None;
+            return None;
+        }
+        h.finish(resume, code)
     }
 }
 
@@ -399,21 +479,20 @@ mod tests {
     }
 
     #[test]
-    fn resuming_gives_the_same_lines_as_starting_over() {
+    fn a_growing_block_is_highlighted_as_if_it_were_new() {
         let h = warm();
         let code = "/* a\n b */ fn f() -> u8 {\n    1\n}\nlet s = \"x";
-        let whole = h.highlight(code, "rust", "base16-ocean.dark").expect("rust");
-        let mut r = h.start("rust", "base16-ocean.dark").expect("rust");
+        let mut cache = BlockCache::new();
         for end in 0..=code.len() {
-            let prefix = &code[..end];
-            assert!(r.fits(prefix, "base16-ocean.dark"));
-            assert!(h.advance(&mut r, prefix));
-            let lines = h.finish(&r, prefix).expect("highlights");
-            assert_eq!(lines.len(), prefix.split_inclusive('\n').count());
+            let cached = cache.lines(h, &code[..end], "rust", "base16-ocean.dark").map(<[_]>::to_vec);
+            let fresh = h.highlight(&code[..end], "rust", "base16-ocean.dark");
+            assert!(fresh.is_some());
+            assert_eq!(cached, fresh, "{:?}", &code[..end]);
         }
-        assert_eq!(h.finish(&r, code), Some(whole));
-        assert!(!r.fits("something else", "base16-ocean.dark"));
-        assert!(!h.advance(&mut r, "something else\n"));
-        assert!(h.finish(&r, code).is_none());
+        // Only the latest version of a growing block is kept.
+        assert_eq!(cache.done.len(), 1);
+        assert!(cache.lines(h, "fn g() {}", "rust", "base16-ocean.dark").is_some());
+        assert_eq!(cache.done.len(), 2);
+        assert!(cache.lines(h, code, "klingon", "base16-ocean.dark").is_none());
     }
 }

@@ -12,6 +12,13 @@ use unicode_width::UnicodeWidthStr;
 /// only when a word is longer than a line. Returns byte ranges.
 pub fn wrap_ranges(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
     let width = width.max(1);
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return wrap_ascii(text.as_bytes(), width);
+    }
+    wrap_general(text, width)
+}
+
+fn wrap_general(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut col = 0;
@@ -46,6 +53,47 @@ pub fn wrap_ranges(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
         col += w;
         if g == " " {
             last_break = Some((i + g.len(), col));
+        }
+    }
+    if start < text.len() || out.is_empty() {
+        out.push(start..text.len());
+    }
+    out
+}
+
+/// The same rule for printable ASCII, where every byte is one column and
+/// one grapheme: the common case, and the hot one while an answer streams.
+fn wrap_ascii(text: &[u8], width: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut col = 0;
+    let mut last_break: Option<(usize, usize)> = None;
+    for (i, &b) in text.iter().enumerate() {
+        if b == b' ' && col + 1 > width {
+            out.push(start..i + 1);
+            start = i + 1;
+            col = 0;
+            last_break = None;
+            continue;
+        }
+        if col + 1 > width && col > 0 {
+            match last_break {
+                Some((brk, bcol)) if brk > start => {
+                    out.push(start..brk);
+                    start = brk;
+                    col -= bcol;
+                }
+                _ => {
+                    out.push(start..i);
+                    start = i;
+                    col = 0;
+                }
+            }
+            last_break = None;
+        }
+        col += 1;
+        if b == b' ' {
+            last_break = Some((i + 1, col));
         }
     }
     if start < text.len() || out.is_empty() {
@@ -92,6 +140,24 @@ mod tests {
     #[test]
     fn empty_lines_are_kept() {
         assert_eq!(wrap("a\n\nb", 5), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn the_ascii_path_agrees_with_the_general_one() {
+        let texts = [
+            "the quick brown fox jumps over the lazy dog",
+            "a  b   c    d",
+            "   leading spaces and trailing   ",
+            "averyveryverylongwordthatneverends and more",
+            "",
+            "x",
+        ];
+        for t in texts {
+            for w in 1..20 {
+                let general = wrap_general(t, w);
+                assert_eq!(wrap_ascii(t.as_bytes(), w), general, "{t:?} at {w}");
+            }
+        }
     }
 
     #[test]
