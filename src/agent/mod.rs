@@ -101,6 +101,8 @@ pub struct Agent {
 
 /// How long stream events gather after a burst before the next read.
 const STREAM_GATHER: Duration = Duration::from_millis(20);
+/// Bursts shorter than this mean a slow stream, worth gathering.
+const SLOW_BURST: usize = 8;
 /// Most events handled in one burst, so a cancel is seen promptly even when
 /// a fast stream never pauses.
 const MAX_BURST: usize = 256;
@@ -209,11 +211,11 @@ impl Agent {
             let mut stream = self.provider.stream(request, cancel.clone());
             let mut text = String::new();
             let mut calls: Vec<ToolCall> = Vec::new();
-            // After a burst of events, let the next ones gather for a moment
-            // before reading the socket again: the screen shows text at most a
-            // few times a second, and one read of several tokens costs a
-            // fraction of one read per token. Only when nothing is ready, so a
-            // fast stream is read as fast as it comes.
+            // After a short burst of events, let the next ones gather for a
+            // moment before reading the socket again: the screen shows text at
+            // most a few times a second, and one read of several tokens costs
+            // a fraction of one read per token. A fast stream, whose bursts
+            // are long, is read as fast as it comes.
             let mut resume: Option<tokio::time::Instant> = None;
             let end = loop {
                 tokio::select! {
@@ -237,9 +239,11 @@ impl Agent {
                             break end;
                         }
                         let mut ended = None;
-                        for _ in 0..MAX_BURST {
+                        let mut burst = 1;
+                        while burst < MAX_BURST {
                             match stream.next().now_or_never() {
                                 Some(ev) => {
+                                    burst += 1;
                                     if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls) {
                                         ended = Some(end);
                                         break;
@@ -251,7 +255,11 @@ impl Agent {
                         if let Some(end) = ended {
                             break end;
                         }
-                        resume = Some(tokio::time::Instant::now() + STREAM_GATHER);
+                        // A long burst means the data comes faster than one
+                        // token at a time: read on at once.
+                        if burst < SLOW_BURST {
+                            resume = Some(tokio::time::Instant::now() + STREAM_GATHER);
+                        }
                     }
                 }
             };
