@@ -8,5 +8,6 @@ pub mod config;
 pub mod git;
 pub mod llm;
 pub mod logging;
+pub mod metrics;
 pub mod tools;
 pub mod ui;

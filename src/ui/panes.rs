@@ -32,14 +32,30 @@ fn row(theme: &crate::config::Theme, label: &str, value: String) -> Line<'static
 pub fn render_metrics(frame: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let fps = if state.over_ssh { state.config.ui.ssh_frame_rate } else { state.config.ui.frame_rate };
-    let mut lines = vec![
+    let model = &state.model;
+    let mut lines = Vec::new();
+    if let Some(profile) = &model.profile {
+        let u = &model.usage;
+        let cost = crate::metrics::cost(u, &profile.prices, &profile.kind);
+        lines.extend([
+            Line::from(Span::styled("Model", style(theme, "ui.text.accent"))),
+            row(theme, "model", model.label.clone()),
+            row(theme, "turns", model.turns.to_string()),
+            row(theme, "tokens in", u.input_tokens.to_string()),
+            row(theme, "tokens out", u.output_tokens.to_string()),
+            row(theme, "cached", format!("{} read, {} written", u.cache_read_tokens, u.cache_write_tokens)),
+            row(theme, "cost", crate::metrics::format_cost(cost)),
+            Line::default(),
+        ]);
+    }
+    lines.extend([
         Line::from(Span::styled("Terminal", style(theme, "ui.text.accent"))),
         row(theme, "frames", state.shown_stats.frames.to_string()),
         row(theme, "last frame", format!("{} µs", state.shown_stats.last_frame_us)),
         row(theme, "frame cap", format!("{fps}/s{}", if state.over_ssh { " (ssh)" } else { "" })),
         row(theme, "keys", state.shown_stats.keys.to_string()),
         row(theme, "written", format!("{:.1} KB", state.shown_stats.bytes as f64 / 1000.0)),
-    ];
+    ]);
     let skip = state.metrics_top.min(lines.len().saturating_sub(1));
     lines.drain(..skip);
     frame.render_widget(Paragraph::new(lines), area);
