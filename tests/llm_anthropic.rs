@@ -5,7 +5,7 @@ mod llm_server;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use llm_server::{KEY, Reply, Server, Step, assert_no_key, collect, config, decode, split_at, text};
+use llm_server::{KEY, Reply, Server, Step, assert_no_key, collect, config, decode, split_at, text, with_started};
 use serde_json::json;
 use tandem::llm::anthropic::{Anthropic, AnthropicDecoder};
 use tandem::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, ToolSpec, Usage};
@@ -102,10 +102,6 @@ fn text_events() -> Vec<Result<LlmEvent, LlmError>> {
         Ok(LlmEvent::Usage(USAGE)),
         Ok(LlmEvent::Done(StopReason::EndTurn)),
     ]
-}
-
-fn with_started(events: Vec<Result<LlmEvent, LlmError>>) -> Vec<Result<LlmEvent, LlmError>> {
-    std::iter::once(Ok(LlmEvent::Started)).chain(events).collect()
 }
 
 fn request() -> Request {

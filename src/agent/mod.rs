@@ -166,9 +166,12 @@ impl Agent {
         }
     }
 
-    fn request(&mut self) -> Request {
-        let date = today();
-        let system = prompt::system_prompt(&self.config.root, &self.config.cwd, self.config.is_git, &date);
+    async fn request(&mut self) -> Request {
+        let (root, cwd, is_git) = (self.config.root.clone(), self.config.cwd.clone(), self.config.is_git);
+        // AGENTS.md files are read from disk: off the thread the UI runs on.
+        let system = tokio::task::spawn_blocking(move || prompt::system_prompt(&root, &cwd, is_git, &today()))
+            .await
+            .unwrap_or_else(|_| prompt::SYSTEM_PROMPT.to_string());
         let tools = self.tools.specs();
         let fixed = budget::estimate(&system)
             + tools
@@ -206,7 +209,7 @@ impl Agent {
     async fn turn(&mut self, commands: &mut UnboundedReceiver<AgentCommand>) {
         self.emit(AgentEvent::TurnStarted);
         for _round in 0..self.config.max_tool_rounds {
-            let request = self.request();
+            let request = self.request().await;
             let cancel = CancellationToken::new();
             let mut stream = self.provider.stream(request, cancel.clone());
             let mut text = String::new();

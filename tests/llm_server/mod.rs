@@ -259,6 +259,11 @@ pub fn config(base_url: String, key: Option<&str>, env: &str) -> HttpConfig {
     }
 }
 
+/// The events of a successful response: `Started`, then `events`.
+pub fn with_started(events: Vec<Result<LlmEvent, LlmError>>) -> Vec<Result<LlmEvent, LlmError>> {
+    std::iter::once(Ok(LlmEvent::Started)).chain(events).collect()
+}
+
 pub async fn collect(stream: EventStream) -> Vec<Result<LlmEvent, LlmError>> {
     stream.collect().await
 }
