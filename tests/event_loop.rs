@@ -158,3 +158,13 @@ fn vim_and_emacs_keymaps_drive_the_same_actions() {
     drive(&mut app, "abc<C-h>", 80, 24);
     assert_eq!(app.state.composer.text(), "ab");
 }
+
+#[test]
+fn tiny_and_odd_terminal_sizes_do_not_break_the_layout() {
+    for (w, h) in [(1, 1), (2, 2), (10, 3), (20, 5), (99, 10), (100, 10), (300, 8), (40, 100)] {
+        let mut app = app();
+        let script = "some text<C-j>more<F1><Esc><Tab><Tab><A-z><F3><F4><A-z>";
+        let t = drive(&mut app, script, w, h);
+        assert_eq!(screen(&t).lines().count(), h as usize, "{w}x{h}");
+    }
+}

@@ -56,8 +56,13 @@ impl App {
                 self.state.model.choosing = true;
                 let config = self.state.config.clone();
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let choice = select::choose(&config, &crate::cli::env_var).await;
+                // Building an HTTP client loads the system's certificates
+                // (~20 ms): on a thread of its own, not the UI's.
+                tokio::task::spawn_blocking(move || {
+                    let choice = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(rt) => rt.block_on(select::choose(&config, &crate::cli::env_var)),
+                        Err(e) => Choice::Offline(format!("Cannot start the model's runtime: {e}")),
+                    };
                     let _ = tx.send(AppEvent::ModelChosen(choice));
                 });
             }
