@@ -131,15 +131,18 @@ fn starts_shows_panes_help_and_restores_the_terminal_80x24() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
-    let mut s = Session::start(120, 40);
-    s.wait_text("Diff approval");
-    let pid = s.child.process_id().expect("pid");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM).expect("kill");
-    s.wait_exit();
-    let parser = s.parser.lock().expect("parser");
-    assert!(!parser.screen().alternate_screen());
-    assert!(!parser.screen().hide_cursor());
+fn sigterm_and_sighup_restore_the_terminal() {
+    use nix::sys::signal::Signal;
+    for sig in [Signal::SIGTERM, Signal::SIGHUP] {
+        let mut s = Session::start(120, 40);
+        s.wait_text("Diff approval");
+        let pid = s.child.process_id().expect("pid");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("kill");
+        s.wait_exit();
+        let parser = s.parser.lock().expect("parser");
+        assert!(!parser.screen().alternate_screen(), "{sig}: still on the alternate screen");
+        assert!(!parser.screen().hide_cursor(), "{sig}: cursor left hidden");
+    }
 }
 
 #[test]
