@@ -148,3 +148,40 @@ fn without_a_model_the_chat_says_how_to_set_one_up() {
     assert!(screen.contains("not sent"), "{screen}");
     assert!(screen.contains("no model"), "status line: {screen}");
 }
+
+#[test]
+fn a_selected_tool_call_expands_alone_and_copy_takes_the_selected_answer() {
+    let script = r#"
+[[turns]]
+text = "First answer:\n\n```sh\necho one\n```\n"
+[[turns]]
+text = "Looking."
+tool_calls = [{ name = "read_file", arguments = '{"path": "a.rs"}' }, { name = "grep", arguments = '{"q": "x"}' }]
+[[turns]]
+text = "Second answer:\n\n```sh\necho two\n```\n"
+"#;
+    let mut s = Session::with_script(script, 120, 40);
+    s.keys("one<Enter>");
+    s.keys("two<Enter>");
+    let tools: Vec<usize> =
+        s.app.state.transcript.iter().enumerate().filter(|(_, m)| m.role == Role::Tool).map(|(i, _)| i).collect();
+    assert_eq!(tools.len(), 2);
+    // From the end: the last answer, then the second tool call.
+    s.keys("<F2>[[");
+    assert_eq!(s.app.state.selected, Some(tools[1]));
+    assert!(s.screen().contains("▌"), "selection marked:\n{}", s.screen());
+    s.keys("t");
+    assert!(s.app.state.transcript[tools[1]].expanded);
+    assert!(!s.app.state.transcript[tools[0]].expanded, "only the selected call expands");
+    assert!(!s.app.state.show_details);
+    assert!(s.screen().contains("▾ ✗ there is no tool named `grep`"), "{}", s.screen());
+    // Up to the first answer: copy takes its code, not the last one's.
+    let first = s.app.state.transcript.iter().position(|m| m.text.starts_with("First answer")).expect("first");
+    while s.app.state.selected != Some(first) {
+        s.keys("[");
+    }
+    s.keys("c");
+    assert!(s.screen().contains("Copied code block (9 characters)"), "{}", s.screen());
+    s.keys("<Esc>");
+    assert_eq!(s.app.state.selected, None);
+}

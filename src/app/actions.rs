@@ -79,7 +79,9 @@ actions! {
     Retry => "retry", None, "Ask the model again after an answer failed";
     CopyAnswer => "copy_answer", Some("copy"), "Copy the last answer to the clipboard (OSC 52, works over ssh)";
     CopyCode => "copy_code", None, "Copy the code block at the bottom of the chat view to the clipboard";
-    ToggleDetails => "toggle_details", Some("details"), "Show or hide the output of tool calls in the chat";
+    ToggleDetails => "toggle_details", Some("details"), "Show or hide the output of the selected tool call, or of all of them";
+    SelectPrev => "select_prev", Some("select"), "Select the previous message in the chat (for copying and expanding)";
+    SelectNext => "select_next", None, "Select the next message in the chat";
     ScrollUp => "scroll_up", Some("scroll"), "Scroll the pane up one line";
     ScrollDown => "scroll_down", None, "Scroll the pane down one line";
     PageUp => "page_up", None, "Scroll the pane up one page";

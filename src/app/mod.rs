@@ -261,17 +261,24 @@ impl App {
             Action::Submit => self.submit(),
             Action::Retry => self.retry(),
             Action::CopyAnswer => {
-                let answer = self.last_answer();
+                let answer = self.selected_or_last_answer();
                 self.copy(answer, "answer");
             }
             Action::CopyCode => {
-                let code = self.visible_code_block();
+                let code = self.selected_or_visible_code_block();
                 self.copy(code, "code block");
             }
-            Action::ToggleDetails => {
-                s.show_details = !s.show_details;
-                self.chat_lines = ui::chat::ChatLines::default();
-            }
+            Action::ToggleDetails => match s.selected.and_then(|i| s.transcript.get_mut(i)) {
+                Some(m) if m.role == Role::Tool => {
+                    m.expanded = !m.expanded;
+                    m.rev += 1;
+                }
+                _ => {
+                    s.show_details = !s.show_details;
+                    self.chat_lines = ui::chat::ChatLines::default();
+                }
+            },
+            Action::SelectPrev | Action::SelectNext => self.select(action == Action::SelectNext),
             Action::InsertNewline => s.composer.insert_newline(),
             Action::HistoryPrev => s.composer.up_or_history(),
             Action::HistoryNext => s.composer.down_or_history(),
@@ -301,6 +308,9 @@ impl App {
 
     fn cancel(&mut self, interrupt: bool) {
         if self.state.overlay.take().is_some() {
+            return;
+        }
+        if self.state.selected.take().is_some() {
             return;
         }
         if self.cancel_turn() {
@@ -336,10 +346,46 @@ impl App {
         self.dispatch(text);
     }
 
-    /// The last code block of the last answer in view.
-    fn visible_code_block(&mut self) -> Option<String> {
+    /// Move the selection to the previous or next message, and into view.
+    fn select(&mut self, next: bool) {
+        let n = self.state.transcript.len();
+        if n == 0 {
+            return;
+        }
+        let i = match (self.state.selected, next) {
+            (None, _) => n - 1,
+            (Some(i), true) => (i + 1).min(n - 1),
+            (Some(i), false) => i.saturating_sub(1),
+        };
+        self.state.selected = Some(i);
+        let page = self.page(Pane::Chat);
+        let rows = self.chat_lines.rows_of(i);
+        let view = self.chat_lines.view(page, self.state.chat_scroll);
+        let total = self.chat_lines.total();
+        if rows.start < view.start || rows.end > view.end {
+            // Put the message's first row at the top of the pane.
+            let end = (rows.start + page).min(total);
+            self.state.chat_scroll.from_bottom = total - end;
+            self.state.chat_scroll.follow_top = None;
+        }
+    }
+
+    /// The selected message's text if it is an answer, else the last answer.
+    fn selected_or_last_answer(&self) -> Option<String> {
+        match self.state.selected.and_then(|i| self.state.transcript.get(i)) {
+            Some(m) if m.role == Role::Assistant => Some(m.text.clone()),
+            _ => self.last_answer(),
+        }
+    }
+
+    /// The last code block of the selected answer, or else of the last
+    /// answer in view.
+    fn selected_or_visible_code_block(&mut self) -> Option<String> {
         let height = self.page(Pane::Chat);
-        let last = self.chat_lines.last_visible_message(height, self.state.chat_scroll)?;
+        let last = match self.state.selected {
+            Some(i) if i < self.state.transcript.len() => i,
+            _ => self.chat_lines.last_visible_message(height, self.state.chat_scroll)?,
+        };
         self.state.transcript[..=last]
             .iter()
             .rev()

@@ -97,11 +97,21 @@ pub struct Message {
     pub call_id: String,
     /// Bumped on every change, so the chat re-wraps only what changed.
     pub rev: u64,
+    /// A tool call's output is shown (whatever `show_details` says).
+    pub expanded: bool,
 }
 
 impl Message {
     pub fn new(role: Role, text: impl Into<String>) -> Self {
-        Self { role, text: text.into(), status: MsgStatus::Done, detail: String::new(), call_id: String::new(), rev: 0 }
+        Self {
+            role,
+            text: text.into(),
+            status: MsgStatus::Done,
+            detail: String::new(),
+            call_id: String::new(),
+            rev: 0,
+            expanded: false,
+        }
     }
 }
 
@@ -204,6 +214,8 @@ pub struct AppState {
     pub model: ModelState,
     /// Show tool outputs under their calls in the chat.
     pub show_details: bool,
+    /// The chat message selected for copying and expanding.
+    pub selected: Option<usize>,
 }
 
 impl AppState {
@@ -231,6 +243,7 @@ impl AppState {
             over_ssh: false,
             model: ModelState::default(),
             show_details: false,
+            selected: None,
         };
         if !state.diagnostics.is_empty() {
             let mut text = String::from("Configuration problems (tandem started with the defaults for these):");

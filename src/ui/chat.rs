@@ -88,11 +88,11 @@ pub fn message_lines(
     let body = style(theme, body_scope(msg.role));
     if msg.role == Role::Tool {
         // Collapsed output points right; shown output points down.
-        let mark = if details && !msg.detail.is_empty() { "▾ " } else { "▸ " };
+        let mark = if (details || msg.expanded) && !msg.detail.is_empty() { "▾ " } else { "▸ " };
         let mut lines = Vec::new();
         let one: String = msg.text.chars().take(avail.saturating_sub(2)).collect();
         lines.push(Line::from(vec![Span::raw(INDENT), Span::styled(format!("{mark}{one}"), body)]));
-        if details && !msg.detail.is_empty() {
+        if (details || msg.expanded) && !msg.detail.is_empty() {
             let dim = style(theme, "ui.text.dim");
             let all: Vec<&str> = msg.detail.lines().collect();
             for l in all.iter().take(DETAIL_LINES) {
@@ -227,6 +227,18 @@ impl ChatLines {
         out
     }
 
+    /// The rows of message `i`, counted from the top of the transcript.
+    pub fn rows_of(&self, i: usize) -> std::ops::Range<usize> {
+        let start: usize = self.cached.iter().take(i).map(|c| c.lines.len()).sum();
+        start..start + self.cached.get(i).map_or(0, |c| c.lines.len())
+    }
+
+    /// The first row shown and the number of rows, for a pane of `height`.
+    pub fn view(&self, height: usize, scroll: Scroll) -> std::ops::Range<usize> {
+        let (start, end) = self.window(height, scroll);
+        start..end
+    }
+
     /// The index of the last message with a row in view.
     pub fn last_visible_message(&self, height: usize, scroll: Scroll) -> Option<usize> {
         let (start, end) = self.window(height, scroll);
@@ -267,6 +279,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, lines: &ChatLines
     }
     let rows = lines.visible(area.height as usize, state.chat_scroll);
     frame.render_widget(Paragraph::new(rows).style(Style::default()), area);
+    // The selected message is marked down its left edge.
+    if let Some(sel) = state.selected {
+        let view = lines.view(area.height as usize, state.chat_scroll);
+        let marked = lines.rows_of(sel);
+        let mark = style(&state.theme, "ui.selection");
+        for row in marked.start.max(view.start)..marked.end.min(view.end) {
+            let y = area.y + (row - view.start) as u16;
+            if let Some(cell) = frame.buffer_mut().cell_mut((area.x, y)) {
+                cell.set_symbol("▌").set_style(mark);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
