@@ -58,6 +58,39 @@ pub enum Command {
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the repository map the model sees: the most relevant definitions,
+    /// ranked for the files in focus and the words you give, within a token budget.
+    Map(MapArgs),
+    /// Index the repository and print statistics: files by language, definitions,
+    /// references, skipped files with reasons, time per phase, cache hits.
+    Index(IndexArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// The repository (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// Token budget of the map.
+    #[arg(long, default_value_t = 1024)]
+    pub tokens: usize,
+    /// A file in play (repeatable); its neighbours rank higher and it is left out of the map.
+    #[arg(long, value_name = "FILE")]
+    pub focus: Vec<PathBuf>,
+    /// The user's words (repeatable); identifiers and paths in them rank higher.
+    #[arg(long, value_name = "WORDS")]
+    pub mention: Vec<String>,
+    /// Index from scratch, ignoring and not writing the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// The repository (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// Index from scratch, ignoring and not writing the cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,4 +225,56 @@ pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i3
         if warnings == 1 { "" } else { "s" },
     );
     i32::from(errors > 0)
+}
+
+/// The index cache file of the repository at `root`.
+pub fn index_cache_file(paths: &Paths, root: &std::path::Path) -> Option<PathBuf> {
+    let hash = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex();
+    paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{}.bin", &hash[..16])))
+}
+
+fn build_index(path: Option<&PathBuf>, no_cache: bool, paths: &Paths) -> anyhow::Result<crate::index::Index> {
+    use std::io::{IsTerminal, Write};
+    let start = path.cloned().unwrap_or_else(|| PathBuf::from("."));
+    let repo = RepoInfo::discover(&start);
+    let mut opts = crate::index::IndexOptions::new(repo.root.clone());
+    if !no_cache {
+        opts.cache_file = index_cache_file(paths, &repo.root);
+    }
+    let tty = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if tty && (done.is_multiple_of(200) || done == total) {
+            eprint!("\rindexing {done}/{total} files");
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let (index, warnings) = crate::index::Index::build(&opts, &progress)?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    if !no_cache && let Err(e) = index.save_cache() {
+        eprintln!("warning: cannot save the index cache: {e}");
+    }
+    Ok(index)
+}
+
+/// `tandem map`.
+pub fn map(args: &MapArgs, paths: &Paths) -> anyhow::Result<()> {
+    let index = build_index(args.path.as_ref(), args.no_cache, paths)?;
+    let req =
+        crate::index::MapRequest { tokens: args.tokens, focus: args.focus.clone(), mentions: args.mention.join(" ") };
+    let map = index.map(&req);
+    print!("{}", map.text);
+    eprintln!("({} tokens, {} files, {} definitions)", map.tokens, map.files.len(), map.definitions);
+    Ok(())
+}
+
+/// `tandem index`.
+pub fn index(args: &IndexArgs, paths: &Paths) -> anyhow::Result<()> {
+    let index = build_index(args.path.as_ref(), args.no_cache, paths)?;
+    print!("{}", crate::index::render_stats(&index.stats()));
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod git;
+pub mod index;
 pub mod llm;
 pub mod logging;
 pub mod metrics;

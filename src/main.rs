@@ -18,9 +18,21 @@ fn main() -> ExitCode {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             return ExitCode::from(cli::config_check(&cli.common, path.as_ref(), paths) as u8);
         }
+        Some(Command::Map(args)) => return report(cli::map(args, &paths)),
+        Some(Command::Index(args)) => return report(cli::index(args, &paths)),
         None => {}
     }
     match run_tui(&cli, paths) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tandem: {e:#}");

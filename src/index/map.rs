@@ -1,0 +1,265 @@
+//! The repository map: the highest-ranked definitions, rendered like source and fitted to a token budget.
+//!
+//! Files in focus are left out, as Aider does: the model already has their full
+//! text, so repeating their outline would spend budget on nothing new.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::cache::FileEntry;
+use super::graph::{Graph, MENTION_BOOST, Personalization};
+use super::lang::Lang;
+
+/// Marks lines left out between shown lines.
+pub const ELISION: &str = "⋮";
+/// Prefix of every shown source line, telling the model it is an excerpt.
+const LINE_PREFIX: &str = "│";
+
+/// What to build a map for.
+#[derive(Debug, Clone, Default)]
+pub struct MapRequest {
+    /// Token budget (o200k_base); the map never exceeds it.
+    pub tokens: usize,
+    /// Files in play, absolute or relative to the root. Seed the ranking; left out of the map.
+    pub focus: Vec<PathBuf>,
+    /// The user's raw words; identifiers and file paths in it are boosted.
+    pub mentions: String,
+}
+
+/// A rendered map.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepoMap {
+    pub text: String,
+    /// Tokens in `text`, always ≤ the requested budget.
+    pub tokens: usize,
+    /// Files shown, highest-ranked first.
+    pub files: Vec<PathBuf>,
+    /// Definitions shown.
+    pub definitions: usize,
+}
+
+/// Identifiers and paths pulled out of free text.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Mentions {
+    pub idents: BTreeSet<String>,
+    pub paths: BTreeSet<String>,
+}
+
+/// Plain words long enough to pass as identifiers but almost never meant as one.
+const STOPWORDS: &[&str] = &[
+    "about", "after", "also", "because", "before", "code", "could", "does", "each", "file", "files", "from", "have",
+    "here", "into", "just", "like", "make", "more", "need", "only", "other", "please", "should", "some", "than",
+    "that", "their", "them", "then", "there", "these", "they", "this", "those", "want", "what", "when", "where",
+    "which", "will", "with", "would", "your", "fix", "the", "and", "for", "not", "use", "add",
+];
+
+/// Extracts identifiers (CamelCase, snake_case, `a::b` paths, backticked words, plain
+/// words of 4+ letters) and file paths (`src/foo.rs`, `foo.rs`) from a user's message.
+/// Plain words are kept because a map only boosts names the repository defines.
+pub fn extract_mentions(text: &str) -> Mentions {
+    let mut m = Mentions::default();
+    for raw in text.split_whitespace() {
+        let quoted = raw.contains('`');
+        let token = raw.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '/'));
+        if token.is_empty() {
+            continue;
+        }
+        if token.contains('/') || Lang::from_path(Path::new(token)).is_some() || looks_like_file(token) {
+            m.paths.insert(token.trim_start_matches("./").to_string());
+            continue;
+        }
+        let qualified = token.contains("::");
+        for part in token.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            if !is_identifier(part) {
+                continue;
+            }
+            let strong = qualified
+                || quoted
+                || part.contains('_')
+                || part.chars().skip(1).any(char::is_uppercase)
+                || part.chars().next().is_some_and(char::is_uppercase) && part.len() > 1 && !is_sentence_word(part);
+            let plain = part.len() >= 4 && !STOPWORDS.contains(&part.to_lowercase().as_str());
+            if strong || plain {
+                m.idents.insert(part.to_string());
+            }
+        }
+    }
+    m
+}
+
+/// A capitalised plain word (`Please`, `Then`) at a sentence start is not a type name.
+fn is_sentence_word(word: &str) -> bool {
+    STOPWORDS.contains(&word.to_lowercase().as_str())
+}
+
+fn looks_like_file(token: &str) -> bool {
+    let Some((stem, ext)) = token.rsplit_once('.') else { return false };
+    !stem.is_empty() && matches!(ext, "toml" | "md" | "json" | "yaml" | "yml" | "txt" | "lock")
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Turns a user-supplied path into the index key (relative to the root).
+pub fn relative(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// One candidate line of the map: a definition in a file.
+#[derive(Debug, Clone, Copy)]
+pub struct RankedDef {
+    pub file: usize,
+    pub def: usize,
+    pub score: f64,
+}
+
+/// Builds the personalization for a request: focus files, files named in the text,
+/// and files defining mentioned identifiers.
+pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personalization, HashSet<usize>) {
+    let mentions = extract_mentions(&req.mentions);
+    let mut p = Personalization::default();
+    let mut focus = HashSet::new();
+    for f in &req.focus {
+        if let Some(&id) = graph.file_ids.get(&relative(root, f)) {
+            focus.insert(id);
+            p.files.insert(id);
+        }
+    }
+    for (i, file) in graph.files.iter().enumerate() {
+        let s = file.to_string_lossy();
+        if mentions.paths.iter().any(|m| s == m.as_str() || s.ends_with(&format!("/{m}")) || m.ends_with(&*s)) {
+            p.files.insert(i);
+        }
+    }
+    for ident in &mentions.idents {
+        if let Some(&id) = graph.name_ids.get(ident) {
+            p.names.insert(id);
+            if let Some(defs) = graph.definers.get(&id) {
+                p.files.extend(defs.iter().copied());
+            }
+        }
+    }
+    (p, focus)
+}
+
+/// Scores every definition outside the focus: each file's rank is shared among its
+/// definitions by how much rank reached it through each name, so the definitions
+/// other files actually use rise to the top.
+pub fn rank_definitions(
+    graph: &Graph,
+    files: &BTreeMap<PathBuf, FileEntry>,
+    p: &Personalization,
+    focus: &HashSet<usize>,
+) -> Vec<RankedDef> {
+    let (rank, inflow) = graph.rank(p);
+    let mut out = Vec::new();
+    for (file, entry) in files.values().enumerate() {
+        if focus.contains(&file) || entry.tags.defs.is_empty() {
+            continue;
+        }
+        let flows: Vec<f64> = entry
+            .tags
+            .defs
+            .iter()
+            .map(|d| graph.name_ids.get(&d.name).and_then(|id| inflow.get(&(file, *id))).copied().unwrap_or(0.0))
+            .collect();
+        let total: f64 = flows.iter().sum();
+        let n = flows.len() as f64;
+        // Unreferenced definitions still get a small share so a file's API shows up at all.
+        let base = if total > 0.0 { total * 0.05 / n } else { 1.0 };
+        for (def, (d, flow)) in entry.tags.defs.iter().zip(&flows).enumerate() {
+            let mut score = rank[file] * (flow + base) / (total + base * n);
+            if graph.name_ids.get(&d.name).is_some_and(|id| p.names.contains(id)) {
+                score *= MENTION_BOOST;
+            }
+            out.push(RankedDef { file, def, score });
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.file.cmp(&b.file)).then(a.def.cmp(&b.def)));
+    out
+}
+
+/// Renders the first `k` ranked definitions, files ordered by their best definition.
+pub fn render(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[RankedDef]) -> (String, Vec<PathBuf>) {
+    let mut order: Vec<usize> = Vec::new();
+    let mut chosen: HashMap<usize, Vec<usize>> = HashMap::new();
+    for r in ranked {
+        let defs = chosen.entry(r.file).or_default();
+        if defs.is_empty() {
+            order.push(r.file);
+        }
+        defs.push(r.def);
+    }
+    let mut text = String::new();
+    let mut shown = Vec::new();
+    for file in order {
+        let path = &graph.files[file];
+        let Some(entry) = files.get(path) else { continue };
+        let tags = &entry.tags;
+        let mut lines: BTreeMap<u32, &str> = BTreeMap::new();
+        for &i in &chosen[&file] {
+            let d = &tags.defs[i];
+            lines.insert(d.line, &d.signature);
+            for s in &d.scopes {
+                if let Some(t) = tags.scope_lines.get(s) {
+                    lines.insert(*s, t);
+                }
+            }
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&path.to_string_lossy());
+        text.push_str(":\n");
+        let mut prev = 0;
+        for (&line, body) in &lines {
+            if line > prev + 1 {
+                text.push_str(ELISION);
+                text.push('\n');
+            }
+            text.push_str(LINE_PREFIX);
+            text.push_str(body);
+            text.push('\n');
+            prev = line;
+        }
+        if prev < tags.lines {
+            text.push_str(ELISION);
+            text.push('\n');
+        }
+        shown.push(path.clone());
+    }
+    (text, shown)
+}
+
+/// Token count with the o200k_base encoding (GPT-4o family); close enough for other models' budgets.
+pub fn count_tokens(text: &str) -> usize {
+    if text.is_empty() {
+        return 0;
+    }
+    tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
+}
+
+/// The largest map (most ranked definitions) whose rendering fits the budget.
+///
+/// Binary search on how many definitions to include; only renderings that were
+/// measured to fit are ever returned, so the budget holds even though adding a
+/// definition can occasionally shrink the text (an elision replaced by a line).
+pub fn fit(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[RankedDef], budget: usize) -> RepoMap {
+    let mut best = RepoMap::default();
+    // Every definition adds at least one line of at least one token, so more than `budget` never fits.
+    let (mut lo, mut hi) = (0usize, ranked.len().min(budget));
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        let (text, shown) = render(graph, files, &ranked[..mid]);
+        let tokens = count_tokens(&text);
+        if tokens <= budget {
+            best = RepoMap { text, tokens, files: shown, definitions: mid };
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    best
+}

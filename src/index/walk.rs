@@ -1,0 +1,233 @@
+//! Finding the files to index and reading them defensively.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use ignore::WalkBuilder;
+use serde::{Deserialize, Serialize};
+
+use super::lang::Lang;
+
+/// Per-project ignore file, read in addition to `.gitignore` and `.ignore`.
+pub const TANDEM_IGNORE: &str = ".tandemignore";
+/// Bytes inspected for a NUL when deciding a file is binary (what git does).
+const BINARY_SNIFF: usize = 8 * 1024;
+/// A line this long means generated or minified code: parsing it is slow and its tags are noise.
+pub const MAX_LINE_BYTES: usize = 10 * 1024;
+
+/// Why a file was left out of the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SkipReason {
+    Binary,
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
+    Minified {
+        longest_line: usize,
+    },
+    Unreadable(String),
+    /// Listed by the walk but gone when read.
+    Vanished,
+    /// Symlinks are not followed, so link cycles cannot trap the walk.
+    Symlink,
+    WalkError(String),
+    /// The grammar returned no tree (cancelled or grammar missing).
+    ParseFailed,
+}
+
+impl SkipReason {
+    /// Short stable label for grouping in statistics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge { .. } => "too large",
+            SkipReason::Minified { .. } => "minified",
+            SkipReason::Unreadable(_) => "unreadable",
+            SkipReason::Vanished => "vanished",
+            SkipReason::Symlink => "symlink",
+            SkipReason::WalkError(_) => "walk error",
+            SkipReason::ParseFailed => "parse failed",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::TooLarge { size, limit } => write!(f, "too large ({size} bytes > {limit})"),
+            SkipReason::Minified { longest_line } => write!(f, "minified (a line of {longest_line} bytes)"),
+            SkipReason::Unreadable(e) => write!(f, "unreadable ({e})"),
+            SkipReason::WalkError(e) => write!(f, "walk error ({e})"),
+            other => f.write_str(other.label()),
+        }
+    }
+}
+
+/// A file left out, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: SkipReason,
+}
+
+/// A file the walk wants parsed.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Relative to the index root; the key everywhere else.
+    pub rel: PathBuf,
+    pub lang: Lang,
+    pub size: u64,
+    pub mtime_ns: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct WalkOutput {
+    pub candidates: Vec<Candidate>,
+    pub skipped: Vec<Skipped>,
+    /// Files in languages without tag support; counted, never read.
+    pub other_files: usize,
+}
+
+/// Settings the walk needs (a subset of `IndexOptions`).
+#[derive(Debug, Clone)]
+pub struct WalkConfig<'a> {
+    pub root: &'a Path,
+    pub max_file_size: u64,
+    pub include_hidden: bool,
+}
+
+fn builder(cfg: &WalkConfig, start: &Path) -> WalkBuilder {
+    let mut b = WalkBuilder::new(start);
+    b.hidden(!cfg.include_hidden)
+        .follow_links(false)
+        // Projects outside git (or not yet `git init`ed) still mean their .gitignore.
+        .require_git(false)
+        .add_custom_ignore_filename(TANDEM_IGNORE)
+        .filter_entry(|e| e.file_name() != ".git");
+    b
+}
+
+/// Lists indexable files under the root, honouring ignore files.
+pub fn walk(cfg: &WalkConfig) -> WalkOutput {
+    let mut out = WalkOutput::default();
+    for entry in builder(cfg, cfg.root).build() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = walk_error_path(&e).unwrap_or_default();
+                out.skipped.push(Skipped { path, reason: SkipReason::WalkError(e.to_string()) });
+                continue;
+            }
+        };
+        let Some(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(cfg.root).unwrap_or(entry.path()).to_path_buf();
+        if ft.is_symlink() {
+            out.skipped.push(Skipped { path: rel, reason: SkipReason::Symlink });
+            continue;
+        }
+        let Some(lang) = Lang::from_path(&rel) else {
+            out.other_files += 1;
+            continue;
+        };
+        match candidate(cfg, rel.clone(), lang) {
+            Ok(c) => out.candidates.push(c),
+            Err(reason) => out.skipped.push(Skipped { path: rel, reason }),
+        }
+    }
+    out.candidates.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out
+}
+
+fn walk_error_path(e: &ignore::Error) -> Option<PathBuf> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => walk_error_path(err),
+        _ => None,
+    }
+}
+
+/// Checks size limits and reads metadata for one relative path.
+pub fn candidate(cfg: &WalkConfig, rel: PathBuf, lang: Lang) -> Result<Candidate, SkipReason> {
+    let meta = fs::symlink_metadata(cfg.root.join(&rel)).map_err(io_reason)?;
+    if meta.file_type().is_symlink() {
+        return Err(SkipReason::Symlink);
+    }
+    if meta.len() > cfg.max_file_size {
+        return Err(SkipReason::TooLarge { size: meta.len(), limit: cfg.max_file_size });
+    }
+    Ok(Candidate { rel, lang, size: meta.len(), mtime_ns: mtime_ns(&meta) })
+}
+
+pub fn mtime_ns(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn io_reason(e: io::Error) -> SkipReason {
+    match e.kind() {
+        io::ErrorKind::NotFound => SkipReason::Vanished,
+        _ => SkipReason::Unreadable(e.to_string()),
+    }
+}
+
+/// Would the walk list `rel`? Used for files that appear after the initial build.
+///
+/// Walks each ancestor directory one level deep, because ignore rules can hide a
+/// directory anywhere on the way down and the walker only applies them to children.
+pub fn is_walkable(cfg: &WalkConfig, rel: &Path) -> bool {
+    let mut dir = cfg.root.to_path_buf();
+    for comp in rel.components() {
+        let next = dir.join(comp);
+        let listed = builder(cfg, &dir)
+            .max_depth(Some(1))
+            .build()
+            .filter_map(Result::ok)
+            .any(|e| e.depth() == 1 && e.path() == next);
+        if !listed {
+            return false;
+        }
+        dir = next;
+    }
+    true
+}
+
+/// A file's text, ready to parse.
+pub struct Loaded {
+    pub text: String,
+    pub hash: [u8; 32],
+    pub size: u64,
+}
+
+/// Reads a file, refusing binary and minified content; invalid UTF-8 is replaced, not fatal.
+pub fn load(abs: &Path, limit: u64) -> Result<Loaded, SkipReason> {
+    let mut bytes = Vec::new();
+    let file = fs::File::open(abs).map_err(io_reason)?;
+    // Read one byte past the limit so growth since the walk is noticed without reading a huge file.
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io_reason)?;
+    if bytes.len() as u64 > limit {
+        return Err(SkipReason::TooLarge { size: bytes.len() as u64, limit });
+    }
+    if bytes[..bytes.len().min(BINARY_SNIFF)].contains(&0) {
+        return Err(SkipReason::Binary);
+    }
+    let longest_line = bytes.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
+    if longest_line > MAX_LINE_BYTES {
+        return Err(SkipReason::Minified { longest_line });
+    }
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let size = bytes.len() as u64;
+    let text = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    Ok(Loaded { text, hash, size })
+}
