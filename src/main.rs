@@ -80,11 +80,13 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut app = App::new(state, paths.history_file());
+        app.index_cache = cli::index_cache_file(&paths, &app.state.repo.root);
         app::terminal::install_panic_hook();
         let mut terminal = app::terminal::enter()?;
         let signals = Signals::new().ok();
         app.load_history();
         app.start_model(source, Arc::new(tandem::tools::NoTools));
+        app.start_index();
         // Highlighting tables take tens of milliseconds to load: on their
         // own thread, started once the loop has drawn the first frame.
         tokio::spawn(async {

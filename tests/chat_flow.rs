@@ -185,3 +185,30 @@ text = "Second answer:\n\n```sh\necho two\n```\n"
     s.keys("<Esc>");
     assert_eq!(s.app.state.selected, None);
 }
+
+#[test]
+fn the_index_builds_in_the_background_and_shows_in_the_metrics_pane() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/index/repo");
+    let mut s = Session::with_script("[[turns]]\ntext = \"ok\"\n", 120, 40);
+    s.app.state.repo.root = root;
+    {
+        let _g = s.rt.enter();
+        s.app.start_index();
+    }
+    s.keys("");
+    match &s.app.state.index.status {
+        tandem::app::state::IndexStatus::Ready { files, definitions, .. } => {
+            assert_eq!(*files, 4);
+            assert!(*definitions > 0);
+        }
+        other => panic!("index not ready: {other:?}"),
+    }
+    s.keys("where is Config::new?<Enter>");
+    assert!(s.app.state.index.last_map.is_some());
+    s.keys("/map<Enter>");
+    let shown = &s.app.state.transcript.last().expect("the map message").text;
+    assert!(shown.starts_with("The repository map sent with the last request"), "{shown}");
+    assert!(shown.contains("src/config.rs"), "{shown}");
+    s.keys("<F4>");
+    assert!(s.screen().contains("definitions"), "{}", s.screen());
+}

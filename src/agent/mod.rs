@@ -76,14 +76,28 @@ pub enum AgentEvent {
         reason: String,
     },
     Notice(String),
+    /// The repository map sent with a request.
+    MapUsed {
+        text: String,
+        tokens: usize,
+        files: usize,
+    },
     TurnEnded(TurnOutcome),
 }
+
+/// The repository index, shared between the app (which builds it in the
+/// background) and the agent (which maps it for each request). `None` until
+/// the first build is done.
+pub type SharedIndex = Arc<std::sync::RwLock<Option<crate::index::Index>>>;
 
 pub struct AgentConfig {
     pub root: PathBuf,
     pub cwd: PathBuf,
     pub is_git: bool,
     pub max_tool_rounds: u32,
+    pub index: Option<SharedIndex>,
+    /// Tokens of the repository map in each request; 0 sends none.
+    pub map_tokens: usize,
 }
 
 pub struct Agent {
@@ -169,9 +183,17 @@ impl Agent {
     async fn request(&mut self) -> Request {
         let (root, cwd, is_git) = (self.config.root.clone(), self.config.cwd.clone(), self.config.is_git);
         // AGENTS.md files are read from disk: off the thread the UI runs on.
-        let system = tokio::task::spawn_blocking(move || prompt::system_prompt(&root, &cwd, is_git, &today()))
+        let mut system = tokio::task::spawn_blocking(move || prompt::system_prompt(&root, &cwd, is_git, &today()))
             .await
             .unwrap_or_else(|_| prompt::SYSTEM_PROMPT.to_string());
+        if let Some(map) = self.repo_map().await {
+            system.push_str(&format!(
+                "\n\n# Repository map\n\nThe definitions of this repository most relevant to the request, \
+                 by file, with the lines that enclose them:\n\n{}",
+                map.text
+            ));
+            self.emit(AgentEvent::MapUsed { tokens: map.tokens, files: map.files.len(), text: map.text });
+        }
         let tools = self.tools.specs();
         let fixed = budget::estimate(&system)
             + tools
@@ -309,6 +331,38 @@ impl Agent {
         self.emit(AgentEvent::TurnEnded(TurnOutcome::RoundLimit(self.config.max_tool_rounds)));
     }
 
+    /// The repository map for the next request: ranked for the files the
+    /// conversation has touched and the words of the last message. Computed
+    /// off the UI thread; `None` without an index or budget.
+    async fn repo_map(&self) -> Option<crate::index::RepoMap> {
+        let index = self.config.index.clone()?;
+        if self.config.map_tokens == 0 {
+            return None;
+        }
+        let mentions = self
+            .conversation
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                ChatMessage::User { text } => Some(text.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let req = crate::index::MapRequest {
+            tokens: self.config.map_tokens,
+            focus: files_in_play(&self.conversation),
+            mentions,
+        };
+        tokio::task::spawn_blocking(move || {
+            let guard = index.read().ok()?;
+            guard.as_ref().map(|i| i.map(&req))
+        })
+        .await
+        .ok()
+        .flatten()
+        .filter(|m| !m.text.is_empty())
+    }
+
     /// Handle one event of the model's stream; `Some` when the stream ended.
     fn on_llm_event(
         &mut self,
@@ -390,6 +444,26 @@ impl Agent {
         }
         !cancelled
     }
+}
+
+/// Files the model has asked tools about in this conversation (a `path`
+/// argument), most recent first: the "files in play" of the repository map.
+fn files_in_play(conversation: &[ChatMessage]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for m in conversation.iter().rev() {
+        if let ChatMessage::Assistant { tool_calls, .. } = m {
+            for call in tool_calls {
+                let Ok(args) = serde_json::from_str::<serde_json::Value>(&call.arguments) else { continue };
+                if let Some(p) = args.get("path").and_then(|p| p.as_str()) {
+                    let p = PathBuf::from(p);
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, for the system prompt.

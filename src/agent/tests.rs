@@ -66,6 +66,10 @@ struct Harness {
 }
 
 fn start(script: &str, rounds: u32) -> Harness {
+    start_with_index(script, rounds, None)
+}
+
+fn start_with_index(script: &str, rounds: u32, index: Option<SharedIndex>) -> Harness {
     let dir = std::env::temp_dir();
     let requests = Arc::new(Mutex::new(Vec::new()));
     let provider =
@@ -76,7 +80,7 @@ fn start(script: &str, rounds: u32) -> Harness {
         provider,
         profile(100_000),
         Arc::new(Echo),
-        AgentConfig { root: dir.clone(), cwd: dir, is_git: true, max_tool_rounds: rounds },
+        AgentConfig { root: dir.clone(), cwd: dir, is_git: true, max_tool_rounds: rounds, index, map_tokens: 512 },
         etx,
     );
     tokio::spawn(agent.run(crx));
@@ -232,4 +236,35 @@ fn today_is_a_date() {
     let d = today();
     assert_eq!(d.len(), 10);
     assert!(d.starts_with("20"), "{d}");
+}
+
+#[tokio::test]
+async fn requests_carry_a_repository_map_ranked_for_the_message() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/index/repo");
+    let (index, _) = crate::index::Index::build(&crate::index::IndexOptions::new(root), &|_, _| {}).expect("index");
+    let shared: SharedIndex = Arc::new(std::sync::RwLock::new(Some(index)));
+    let mut h = start_with_index("[[turns]]\ntext = \"ok\"\n", 5, Some(shared));
+    h.send("why does Config::new fail?");
+    let events = h.turn().await;
+    let map = events.iter().find_map(|e| match e {
+        AgentEvent::MapUsed { text, tokens, .. } => Some((text.clone(), *tokens)),
+        _ => None,
+    });
+    let (text, tokens) = map.expect("a map was sent");
+    assert!(tokens > 0 && tokens <= 512, "{tokens}");
+    assert!(text.contains("config.rs"), "{text}");
+    let reqs = h.requests.lock().expect("lock");
+    assert!(reqs[0].system.contains("# Repository map"));
+    assert!(reqs[0].system.contains(&text));
+}
+
+#[test]
+fn files_in_play_come_from_tool_call_paths_newest_first() {
+    let call =
+        |p: &str| ToolCall { id: "c".into(), name: "read_file".into(), arguments: format!("{{\"path\": \"{p}\"}}") };
+    let conv = vec![
+        ChatMessage::Assistant { text: String::new(), tool_calls: vec![call("a.rs"), call("b.rs")] },
+        ChatMessage::Assistant { text: String::new(), tool_calls: vec![call("c.rs"), call("a.rs")] },
+    ];
+    assert_eq!(files_in_play(&conv), vec![PathBuf::from("c.rs"), PathBuf::from("a.rs"), PathBuf::from("b.rs")]);
 }

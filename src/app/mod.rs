@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod composer;
 pub mod history;
+pub mod index_job;
 pub mod input;
 pub mod model;
 pub mod state;
@@ -36,6 +37,12 @@ pub enum AppEvent {
     ModelChosen(crate::llm::select::Choice),
     /// `/export` finished: the file written, or what went wrong.
     Exported(Result<PathBuf, String>),
+    IndexProgress {
+        done: usize,
+        total: usize,
+    },
+    /// The index is built (and in `App::index`), or why not.
+    IndexReady(Result<crate::index::IndexStats, String>),
 }
 
 /// Why the loop should stop.
@@ -76,6 +83,11 @@ pub struct App {
     cursor: CursorState,
     /// What the terminal shows now, to send only what changes.
     shown: ratatui::buffer::Buffer,
+    /// The repository index, once built.
+    pub index: crate::agent::SharedIndex,
+    /// Where the index is cached between runs.
+    pub index_cache: Option<PathBuf>,
+    index_started: Option<Instant>,
 }
 
 impl App {
@@ -102,6 +114,9 @@ impl App {
             clipboard: None,
             cursor: CursorState::Unknown,
             shown: ratatui::buffer::Buffer::default(),
+            index: Default::default(),
+            index_cache: None,
+            index_started: None,
         }
     }
 
@@ -154,6 +169,8 @@ impl App {
             AppEvent::ModelChosen(choice) => self.model_chosen(choice),
             AppEvent::Exported(Ok(path)) => self.state.notice(format!("Wrote the chat to {}.", path.display())),
             AppEvent::Exported(Err(e)) => self.state.error(format!("Cannot export the chat: {e}")),
+            AppEvent::IndexProgress { done, total } => self.index_progress(done, total),
+            AppEvent::IndexReady(outcome) => self.index_ready(outcome),
         }
     }
 
@@ -440,9 +457,11 @@ impl App {
         self.exit
     }
 
-    /// No turn running and no provider being chosen.
+    /// No turn running, no provider being chosen, no index being built.
     pub fn idle(&self) -> bool {
-        !self.state.model.busy && !self.state.model.choosing
+        !self.state.model.busy
+            && !self.state.model.choosing
+            && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
     }
 }
 

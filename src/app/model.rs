@@ -22,7 +22,8 @@ pub enum ModelSource {
 }
 
 pub const SLASH_HELP: &str = "Commands: /model [PROFILE [MODEL]] shows or switches the model · \
-     /export FILE writes the chat as markdown · /help lists keys and commands";
+     /map shows the repository map sent with the last request · /export FILE writes the chat as markdown · \
+     /help lists keys and commands";
 
 fn describe(profile: &Profile) -> String {
     format!("{} {}", profile.name, profile.model)
@@ -87,6 +88,8 @@ impl App {
             cwd: self.cwd.clone(),
             is_git: self.state.repo.is_git,
             max_tool_rounds: self.state.config.model.max_tool_rounds,
+            index: Some(self.index.clone()),
+            map_tokens: self.state.config.index.map_tokens,
         };
         let agent = Agent::new(provider, profile, tools, config, etx);
         tokio::spawn(agent.run(crx));
@@ -186,6 +189,7 @@ impl App {
                 m.activity = format!("retrying in {} s, {attempt}/{max} ({reason})", delay.as_secs_f64().ceil() as u64);
             }
             AgentEvent::Notice(text) => self.state.notice(text),
+            AgentEvent::MapUsed { text, tokens, .. } => self.state.index.last_map = Some((text, tokens)),
             AgentEvent::TurnEnded(outcome) => {
                 self.state.shown_stats = self.state.stats;
                 let m = &mut self.state.model;
@@ -261,6 +265,18 @@ impl App {
             "export" => match args.first() {
                 Some(path) => self.export(PathBuf::from(path)),
                 None => self.state.error("/export needs a file name, e.g. /export chat.md"),
+            },
+            "map" => match &self.state.index.last_map {
+                Some((text, tokens)) => {
+                    let text = format!("The repository map sent with the last request ({tokens} tokens):\n\n{text}");
+                    self.state.notice(text);
+                }
+                None => self.state.notice(match self.state.index.status {
+                    super::state::IndexStatus::Ready { .. } => {
+                        "No request has been sent yet; the map is made for each one."
+                    }
+                    _ => "The repository index is not ready yet, so no map has been sent.",
+                }),
             },
             "help" => {
                 self.state.overlay = Some(super::state::Overlay::Help { scroll: 0 });

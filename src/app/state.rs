@@ -115,6 +115,32 @@ impl Message {
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum IndexStatus {
+    #[default]
+    NotStarted,
+    Disabled,
+    Building {
+        done: usize,
+        total: usize,
+    },
+    Ready {
+        files: usize,
+        definitions: usize,
+        references: usize,
+        seconds: f64,
+    },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IndexState {
+    pub status: IndexStatus,
+    pub files_per_sec: u64,
+    /// The repository map sent with the last request, for `/map`.
+    pub last_map: Option<(String, usize)>,
+}
+
 /// The model as the status line and metrics pane show it.
 #[derive(Debug, Clone, Default)]
 pub struct ModelState {
@@ -216,6 +242,7 @@ pub struct AppState {
     pub show_details: bool,
     /// The chat message selected for copying and expanding.
     pub selected: Option<usize>,
+    pub index: IndexState,
 }
 
 impl AppState {
@@ -244,6 +271,7 @@ impl AppState {
             model: ModelState::default(),
             show_details: false,
             selected: None,
+            index: IndexState::default(),
         };
         if !state.diagnostics.is_empty() {
             let mut text = String::from("Configuration problems (tandem started with the defaults for these):");

@@ -27,7 +27,16 @@ pub struct Config {
     pub composer: ComposerConfig,
     pub log: LogConfig,
     pub model: ModelConfig,
+    pub index: IndexConfig,
     pub providers: std::collections::BTreeMap<String, ProviderProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IndexConfig {
+    pub enabled: bool,
+    pub map_tokens: usize,
+    pub max_file_size: u64,
+    pub include_hidden: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +178,8 @@ const INTEGER_RANGES: &[(&str, i64, i64)] = &[
     ("model.max_tool_rounds", 1, 500),
     ("model.idle_timeout_secs", 1, 3600),
     ("model.max_retries", 0, 20),
+    ("index.map_tokens", 0, 100_000),
+    ("index.max_file_size", 1, 1 << 40),
 ];
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];

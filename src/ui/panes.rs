@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::style::style;
-use crate::app::state::AppState;
+use crate::app::state::{AppState, IndexStatus};
 
 pub fn render_diff(frame: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
@@ -47,6 +47,32 @@ pub fn render_metrics(frame: &mut Frame, area: Rect, state: &AppState) {
             row(theme, "cost", crate::metrics::format_cost(cost)),
             Line::default(),
         ]);
+    }
+    let idx = &state.index;
+    let index_rows: Vec<Line> = match &idx.status {
+        IndexStatus::NotStarted => Vec::new(),
+        IndexStatus::Disabled => vec![row(theme, "index", "off (index.enabled)".into())],
+        IndexStatus::Building { done, total } => vec![
+            row(theme, "index", format!("building: {done}/{total} files")),
+            row(theme, "speed", format!("{} files/s", idx.files_per_sec)),
+        ],
+        IndexStatus::Ready { files, definitions, references, seconds } => vec![
+            row(theme, "files", files.to_string()),
+            row(theme, "definitions", definitions.to_string()),
+            row(theme, "references", references.to_string()),
+            row(theme, "built in", format!("{seconds:.2} s ({} files/s)", idx.files_per_sec)),
+            row(
+                theme,
+                "last map",
+                idx.last_map.as_ref().map_or_else(|| "none sent yet".into(), |(_, t)| format!("{t} tokens")),
+            ),
+        ],
+        IndexStatus::Failed(e) => vec![row(theme, "index", format!("failed: {e}"))],
+    };
+    if !index_rows.is_empty() {
+        lines.push(Line::from(Span::styled("Index", style(theme, "ui.text.accent"))));
+        lines.extend(index_rows);
+        lines.push(Line::default());
     }
     lines.extend([
         Line::from(Span::styled("Terminal", style(theme, "ui.text.accent"))),

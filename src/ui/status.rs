@@ -64,6 +64,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     } else if !model.label.is_empty() {
         left.push(Span::styled(format!(" · {}", model.label), base));
     }
+    if let crate::app::state::IndexStatus::Building { done, total } = state.index.status {
+        let text = if total == 0 { " · indexing…".to_string() } else { format!(" · indexing {done}/{total}") };
+        left.push(Span::styled(text, style(theme, "ui.status.hint")));
+    }
     if !model.activity.is_empty() {
         left.push(Span::styled(format!(" · {}", model.activity), style(theme, "ui.status.hint")));
     }

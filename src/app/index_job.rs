@@ -1,0 +1,92 @@
+//! Building the repository index in the background from start-up: the app is
+//! usable at once, the status line shows the progress, and the agent maps
+//! the index once it is there.
+
+use std::time::Instant;
+
+use super::state::IndexStatus;
+use super::{App, AppEvent};
+
+/// How often, in files, the build reports progress.
+const PROGRESS_EVERY: usize = 250;
+
+impl App {
+    /// Start indexing the repository after the first frame, on threads of
+    /// its own.
+    pub fn start_index(&mut self) {
+        let cfg = &self.state.config.index;
+        if !cfg.enabled {
+            self.state.index.status = IndexStatus::Disabled;
+            return;
+        }
+        let mut opts = crate::index::IndexOptions::new(self.state.repo.root.clone());
+        opts.max_file_size = cfg.max_file_size;
+        opts.include_hidden = cfg.include_hidden;
+        opts.cache_file = self.index_cache.clone();
+        let shared = self.index.clone();
+        let tx = self.tx.clone();
+        self.index_started = Some(Instant::now());
+        self.state.index.status = IndexStatus::Building { done: 0, total: 0 };
+        tokio::spawn(async move {
+            // Spawned tasks first run after the loop has drawn, so the walk
+            // never competes with the first frame.
+            tokio::task::spawn_blocking(move || {
+                let progress = |done: usize, total: usize| {
+                    if done.is_multiple_of(PROGRESS_EVERY) || done == total {
+                        let _ = tx.send(AppEvent::IndexProgress { done, total });
+                    }
+                };
+                let result = crate::index::Index::build(&opts, &progress);
+                let outcome = match result {
+                    Ok((index, warnings)) => {
+                        let stats = index.stats();
+                        for w in &warnings {
+                            tracing::warn!("index: {w}");
+                        }
+                        if let Err(e) = index.save_cache() {
+                            tracing::warn!("cannot save the index cache: {e}");
+                        }
+                        if let Ok(mut slot) = shared.write() {
+                            *slot = Some(index);
+                        }
+                        Ok(stats)
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = tx.send(AppEvent::IndexReady(outcome));
+            });
+        });
+    }
+
+    pub(super) fn index_progress(&mut self, done: usize, total: usize) {
+        self.state.index.status = IndexStatus::Building { done, total };
+        if let Some(started) = self.index_started {
+            let secs = started.elapsed().as_secs_f64();
+            if secs > 0.0 {
+                self.state.index.files_per_sec = (done as f64 / secs) as u64;
+            }
+        }
+    }
+
+    pub(super) fn index_ready(&mut self, outcome: Result<crate::index::IndexStats, String>) {
+        let secs = self.index_started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+        match outcome {
+            Ok(stats) => {
+                let files = stats.files();
+                if secs > 0.0 {
+                    self.state.index.files_per_sec = (files as f64 / secs) as u64;
+                }
+                self.state.index.status = IndexStatus::Ready {
+                    files,
+                    definitions: stats.definitions,
+                    references: stats.references,
+                    seconds: secs,
+                };
+            }
+            Err(e) => {
+                self.state.index.status = IndexStatus::Failed(e.clone());
+                self.state.error(format!("The repository index could not be built: {e}. The model works without it."));
+            }
+        }
+    }
+}
