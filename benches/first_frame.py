@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--cols", type=int, default=120)
     ap.add_argument("--rows", type=int, default=40)
     a = ap.parse_args()
+    # The child changes into the repository before exec.
+    a.bin = os.path.abspath(a.bin)
     home = tempfile.mkdtemp()
     env = {k: v for k, v in os.environ.items() if k not in ("SSH_CONNECTION", "TANDEM_LOG")}
     env.update(TERM="xterm-256color", COLORTERM="truecolor", HOME=home,

@@ -199,3 +199,34 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
+
+#[test]
+fn patched_graph_ranks_like_a_rebuilt_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    // Enough files that a one-file update patches the graph instead of rebuilding it.
+    for i in 0..12 {
+        let body = format!(
+            "pub struct Item{i};\npub fn make_{i}() -> Item{i} {{ Item{i} }}\npub fn use_{i}() {{ make_{}(); shared_helper(); }}\n",
+            (i + 1) % 12
+        );
+        fs::write(root.join(format!("m{i}.rs")), body).expect("write");
+    }
+    fs::write(root.join("shared.rs"), "pub fn shared_helper() {}\n").expect("write");
+    let (mut index, _) = build(&IndexOptions::new(root));
+    fs::write(root.join("m3.rs"), "pub fn make_3() -> Item4 { Item4 }\npub fn brand_new() { shared_helper(); }\n")
+        .expect("write");
+    fs::write(root.join("m13.rs"), "pub fn later() { brand_new(); make_3(); }\n").expect("write");
+    fs::remove_file(root.join("m7.rs")).expect("rm");
+    index.update(&[root.join("m3.rs"), root.join("m13.rs"), root.join("m7.rs")]);
+    let (fresh, _) = build(&IndexOptions::new(root));
+    for req in [
+        MapRequest { tokens: 4096, focus: vec![], mentions: String::new() },
+        MapRequest { tokens: 4096, focus: vec![PathBuf::from("m13.rs")], mentions: "brand_new".into() },
+    ] {
+        let (patched, rebuilt) = (index.map(&req), fresh.map(&req));
+        assert_eq!(patched.text, rebuilt.text);
+        assert_eq!(patched.files, rebuilt.files);
+    }
+    assert_eq!(index.stats().graph_edges, fresh.stats().graph_edges);
+}

@@ -12,3 +12,8 @@
 (import_from_statement name: (aliased_import name: (dotted_name (identifier) @name))) @reference.import
 (class_definition superclasses: (argument_list (identifier) @name)) @reference.base
 (type (identifier) @name) @reference.type
+
+; ---- context (no @name): read by tags.rs instead of walking up the tree ----
+(class_definition body: (block (function_definition) @context.method))
+(class_definition body: (block (decorated_definition definition: (function_definition) @context.method)))
+[(class_definition) (function_definition)] @context.scope

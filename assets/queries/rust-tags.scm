@@ -50,3 +50,14 @@
 (use_list (scoped_identifier name: (identifier) @name)) @reference.use
 (use_as_clause path: (identifier) @name) @reference.use
 (use_as_clause path: (scoped_identifier name: (identifier) @name)) @reference.use
+
+; ---- context (no @name): read by tags.rs instead of walking up the tree ----
+; Functions directly in an impl or trait body are methods.
+(impl_item body: (declaration_list [(function_item) (function_signature_item)] @context.method))
+(trait_item body: (declaration_list [(function_item) (function_signature_item)] @context.method))
+; Items whose first line is shown above the definitions inside them.
+[(impl_item) (trait_item) (mod_item) (enum_item) (function_item) (foreign_mod_item)] @context.scope
+; `reference.path` captures inside these are module names, not uses of items.
+(use_declaration) @context.use
+; A generic parameter's declaration defines the name rather than using it.
+(type_parameter name: (type_identifier) @context.generic)

@@ -30,7 +30,8 @@ pub struct MapRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepoMap {
     pub text: String,
-    /// Tokens in `text`, always ≤ the requested budget.
+    /// Tokens in `text`, always ≤ the requested budget. When the whole map
+    /// fit by its byte length, this is that length: an upper bound.
     pub tokens: usize,
     /// Files shown, highest-ranked first.
     pub files: Vec<PathBuf>,
@@ -127,7 +128,7 @@ pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personaliza
             p.files.insert(id);
         }
     }
-    for (i, file) in graph.files.iter().enumerate() {
+    for (i, file) in graph.files.iter().enumerate().filter(|&(i, _)| graph.alive[i]) {
         let s = file.to_string_lossy();
         if mentions.paths.iter().any(|m| s == m.as_str() || s.ends_with(&format!("/{m}")) || m.ends_with(&*s)) {
             p.files.insert(i);
@@ -155,7 +156,8 @@ pub fn rank_definitions(
 ) -> Vec<RankedDef> {
     let (rank, inflow) = graph.rank(p);
     let mut out = Vec::new();
-    for (file, entry) in files.values().enumerate() {
+    for (file, path) in graph.files.iter().enumerate() {
+        let Some(entry) = files.get(path).filter(|_| graph.alive[file]) else { continue };
         if focus.contains(&file) || entry.tags.defs.is_empty() {
             continue;
         }
@@ -181,53 +183,66 @@ pub fn rank_definitions(
     out
 }
 
-/// Renders the first `k` ranked definitions, files ordered by their best definition.
-pub fn render(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[RankedDef]) -> (String, Vec<PathBuf>) {
-    let mut order: Vec<usize> = Vec::new();
-    let mut chosen: HashMap<usize, Vec<usize>> = HashMap::new();
+/// The ranked definitions grouped by file: files ordered by their best definition,
+/// each with its definitions in rank order.
+fn group(ranked: &[RankedDef]) -> Vec<(usize, Vec<usize>)> {
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut slot: HashMap<usize, usize> = HashMap::new();
     for r in ranked {
-        let defs = chosen.entry(r.file).or_default();
-        if defs.is_empty() {
-            order.push(r.file);
+        let i = *slot.entry(r.file).or_insert_with(|| {
+            groups.push((r.file, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(r.def);
+    }
+    groups
+}
+
+/// One file's block of the map: its path, then the chosen definitions with their scopes.
+fn render_block(path: &Path, entry: &FileEntry, defs: &[usize]) -> String {
+    let tags = &entry.tags;
+    let mut lines: BTreeMap<u32, &str> = BTreeMap::new();
+    for &i in defs {
+        let d = &tags.defs[i];
+        lines.insert(d.line, &d.signature);
+        for s in &d.scopes {
+            if let Some(t) = tags.scope_lines.get(s) {
+                lines.insert(*s, t);
+            }
         }
-        defs.push(r.def);
     }
     let mut text = String::new();
-    let mut shown = Vec::new();
-    for file in order {
-        let path = &graph.files[file];
-        let Some(entry) = files.get(path) else { continue };
-        let tags = &entry.tags;
-        let mut lines: BTreeMap<u32, &str> = BTreeMap::new();
-        for &i in &chosen[&file] {
-            let d = &tags.defs[i];
-            lines.insert(d.line, &d.signature);
-            for s in &d.scopes {
-                if let Some(t) = tags.scope_lines.get(s) {
-                    lines.insert(*s, t);
-                }
-            }
-        }
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&path.to_string_lossy());
-        text.push_str(":\n");
-        let mut prev = 0;
-        for (&line, body) in &lines {
-            if line > prev + 1 {
-                text.push_str(ELISION);
-                text.push('\n');
-            }
-            text.push_str(LINE_PREFIX);
-            text.push_str(body);
-            text.push('\n');
-            prev = line;
-        }
-        if prev < tags.lines {
+    text.push_str(&path.to_string_lossy());
+    text.push_str(":\n");
+    let mut prev = 0;
+    for (&line, body) in &lines {
+        if line > prev + 1 {
             text.push_str(ELISION);
             text.push('\n');
         }
+        text.push_str(LINE_PREFIX);
+        text.push_str(body);
+        text.push('\n');
+        prev = line;
+    }
+    if prev < tags.lines {
+        text.push_str(ELISION);
+        text.push('\n');
+    }
+    text
+}
+
+/// Renders the first `k` ranked definitions, files ordered by their best definition.
+pub fn render(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[RankedDef]) -> (String, Vec<PathBuf>) {
+    let mut text = String::new();
+    let mut shown = Vec::new();
+    for (file, defs) in group(ranked) {
+        let path = &graph.files[file];
+        let Some(entry) = files.get(path) else { continue };
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&render_block(path, entry, &defs));
         shown.push(path.clone());
     }
     (text, shown)
@@ -241,25 +256,108 @@ pub fn count_tokens(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
 }
 
+/// Estimated tokens of the map of the first `k` ranked definitions: each distinct
+/// line is tokenized once and cached, and a block's estimate is the sum of its lines,
+/// so a search step costs hash lookups rather than tokenizing the whole text again.
+struct Estimator<'a> {
+    graph: &'a Graph,
+    files: &'a BTreeMap<PathBuf, FileEntry>,
+    ranked: &'a [RankedDef],
+    /// Tokens per (file, line); line 0 is the block's path header.
+    lines: HashMap<(usize, u32), usize>,
+    elision: usize,
+}
+
+impl Estimator<'_> {
+    fn tokens(&mut self, k: usize) -> usize {
+        let mut sum = 0;
+        for (i, (file, defs)) in group(&self.ranked[..k]).into_iter().enumerate() {
+            let path = &self.graph.files[file];
+            let Some(entry) = self.files.get(path) else { continue };
+            let tags = &entry.tags;
+            let mut shown: BTreeMap<u32, &str> = BTreeMap::new();
+            for &d in &defs {
+                let d = &tags.defs[d];
+                shown.insert(d.line, &d.signature);
+                for s in &d.scopes {
+                    if let Some(t) = tags.scope_lines.get(s) {
+                        shown.insert(*s, t);
+                    }
+                }
+            }
+            sum += usize::from(i > 0)
+                + *self.lines.entry((file, 0)).or_insert_with(|| count_tokens(&format!("{}:\n", path.display())));
+            let mut prev = 0;
+            for (&line, body) in &shown {
+                if line > prev + 1 {
+                    sum += self.elision;
+                }
+                sum +=
+                    *self.lines.entry((file, line)).or_insert_with(|| count_tokens(&format!("{LINE_PREFIX}{body}\n")));
+                prev = line;
+            }
+            if prev < tags.lines {
+                sum += self.elision;
+            }
+        }
+        sum
+    }
+
+    /// The largest `k` whose estimate fits `budget` (binary search; the estimate is near-monotone).
+    fn largest_fitting(&mut self, mut lo: usize, mut hi: usize, budget: usize) -> usize {
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self.tokens(mid) <= budget {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+}
+
+/// Exact-count attempts before falling back to stepping down one definition at a time.
+const FIT_ROUNDS: usize = 4;
+
 /// The largest map (most ranked definitions) whose rendering fits the budget.
 ///
-/// Binary search on how many definitions to include; only renderings that were
-/// measured to fit are ever returned, so the budget holds even though adding a
-/// definition can occasionally shrink the text (an elision replaced by a line).
+/// The search runs on per-block estimates; the chosen map is then rendered and counted
+/// exactly, and only a rendering measured to fit is returned, so the budget always holds
+/// even where tokens merge across block boundaries.
 pub fn fit(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[RankedDef], budget: usize) -> RepoMap {
-    let mut best = RepoMap::default();
-    // Every definition adds at least one line of at least one token, so more than `budget` never fits.
-    let (mut lo, mut hi) = (0usize, ranked.len().min(budget));
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        let (text, shown) = render(graph, files, &ranked[..mid]);
-        let tokens = count_tokens(&text);
-        if tokens <= budget {
-            best = RepoMap { text, tokens, files: shown, definitions: mid };
-            lo = mid;
-        } else {
-            hi = mid - 1;
+    // A token covers at least one byte, so a map of at most `budget` bytes
+    // fits without counting. Small repositories then never load the
+    // tokenizer, whose tables take ~50 MB and ~0.25 s to build.
+    // (A definition line is rarely under 8 bytes: with more definitions than
+    // that allows, the whole map cannot fit and is not rendered.)
+    if ranked.len() <= budget / 8 {
+        let (all, shown) = render(graph, files, ranked);
+        if all.len() <= budget {
+            return RepoMap { tokens: all.len(), text: all, files: shown, definitions: ranked.len() };
         }
     }
-    best
+    // Every definition adds at least one line of at least one token, so more than `budget` never fits.
+    let hi = ranked.len().min(budget);
+    let elision = count_tokens(&format!("{ELISION}\n"));
+    let mut est = Estimator { graph, files, ranked, lines: HashMap::new(), elision };
+    let mut target = budget;
+    let mut k = est.largest_fitting(0, hi, target);
+    let mut rounds = 0;
+    while k > 0 {
+        let (text, shown) = render(graph, files, &ranked[..k]);
+        let tokens = count_tokens(&text);
+        if tokens <= budget {
+            return RepoMap { text, tokens, files: shown, definitions: k };
+        }
+        rounds += 1;
+        if rounds < FIT_ROUNDS {
+            // Aim lower by the overshoot and search again below the failed size.
+            target = target.saturating_sub(tokens - budget);
+            k = est.largest_fitting(0, k - 1, target);
+        } else {
+            k -= 1;
+        }
+    }
+    RepoMap::default()
 }

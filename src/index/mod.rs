@@ -145,7 +145,7 @@ impl Index {
         };
         index.stats.times.walk = walk_time;
         index.stats.times.parse = parse_time;
-        index.finish(hits, misses);
+        index.finish(hits, misses, None);
         Ok((index, warnings))
     }
 
@@ -209,13 +209,23 @@ impl Index {
         self.stats.skipped = skipped;
         self.stats.times.walk = walk_time;
         self.stats.times.parse = started.elapsed();
-        self.finish(hits, misses);
+        let changed: Vec<PathBuf> = gone.into_iter().chain(cands.into_iter().map(|c| c.rel)).collect();
+        self.finish(hits, misses, Some(&changed));
     }
 
-    /// Rebuilds the graph and the counts after files changed.
-    fn finish(&mut self, hits: usize, misses: usize) {
+    /// Brings the graph and the counts up to date after files changed: patches the graph
+    /// for `changed` paths, or rebuilds it for a fresh index or when patching would not pay.
+    fn finish(&mut self, hits: usize, misses: usize, changed: Option<&[PathBuf]>) {
         let started = Instant::now();
-        self.graph = Graph::build(&self.files);
+        match changed {
+            Some(changed) if changed.len() * 4 <= self.files.len() && !self.graph.needs_rebuild() => {
+                self.graph.patch(&self.files, changed);
+                if self.graph.needs_rebuild() {
+                    self.graph = Graph::build(&self.files);
+                }
+            }
+            _ => self.graph = Graph::build(&self.files),
+        }
         let s = &mut self.stats;
         s.times.graph = started.elapsed();
         s.cache_hits = hits;

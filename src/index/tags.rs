@@ -112,6 +112,21 @@ pub struct Extractor {
     current: Option<Lang>,
 }
 
+/// A definition found by the query, before its kind and scopes are settled.
+struct RawDef<'t> {
+    name: Node<'t>,
+    item: Node<'t>,
+    kind: DefKind,
+}
+
+/// Byte range of a node, used instead of walking parents: `Node::parent` searches down
+/// from the root every time, which made tagging slower than parsing on deep files.
+type Span = (usize, usize);
+
+fn span(node: Node) -> Span {
+    (node.start_byte(), node.end_byte())
+}
+
 impl Extractor {
     /// Tags of `src`; `None` when the language's grammar or query is unavailable or parsing gave up.
     pub fn extract(&mut self, lang: Lang, src: &str) -> Option<FileTags> {
@@ -125,10 +140,13 @@ impl Extractor {
         let line_starts = line_starts(src);
         let names = query.capture_names();
 
-        let mut defs = Vec::new();
+        let mut raw_defs: Vec<RawDef> = Vec::new();
         let mut ref_nodes: Vec<(Node, &str)> = Vec::new();
-        let mut def_name_starts = HashSet::new();
-        let mut scope_lines = BTreeMap::new();
+        // Context captures (see the `context.*` patterns in the queries).
+        let mut methods: HashSet<usize> = HashSet::new();
+        let mut scopes: Vec<Span> = Vec::new();
+        let mut uses: Vec<Span> = Vec::new();
+        let mut excluded: HashSet<usize> = HashSet::new();
 
         let mut matches = self.cursor.matches(query, root, src.as_bytes());
         while let Some(m) = matches.next() {
@@ -136,37 +154,43 @@ impl Extractor {
             let mut role = None;
             for cap in m.captures() {
                 let cap_name = names[cap.index as usize];
-                if cap_name == "name" {
-                    name_node = Some(cap.node);
-                } else {
-                    role = Some((cap_name, cap.node));
+                match cap_name {
+                    "name" => name_node = Some(cap.node),
+                    "context.method" => {
+                        methods.insert(cap.node.start_byte());
+                    }
+                    "context.scope" => scopes.push(span(cap.node)),
+                    "context.use" => uses.push(span(cap.node)),
+                    "context.generic" => {
+                        excluded.insert(cap.node.start_byte());
+                    }
+                    _ => role = Some((cap_name, cap.node)),
                 }
             }
             let (Some(name_node), Some((role, item))) = (name_node, role) else { continue };
             if let Some(kind) = role.strip_prefix("definition.") {
-                let Some(mut kind) = DefKind::from_capture(kind) else { continue };
-                if kind == DefKind::Function && is_method(lang, item) {
-                    kind = DefKind::Method;
-                }
-                def_name_starts.insert(name_node.start_byte());
-                let scopes = enclosing_scopes(lang, item, src, &line_starts, &mut scope_lines);
-                defs.push(Def {
-                    name: node_text(name_node, src).to_string(),
-                    kind,
-                    line: item.start_position().row as u32 + 1,
-                    end_line: item.end_position().row as u32 + 1,
-                    signature: line_text(src, &line_starts, item.start_position().row),
-                    scopes,
-                });
+                let Some(kind) = DefKind::from_capture(kind) else { continue };
+                excluded.insert(name_node.start_byte());
+                raw_defs.push(RawDef { name: name_node, item, kind });
             } else if role.starts_with("reference.") {
                 ref_nodes.push((name_node, role));
+            }
+        }
+
+        uses.sort_unstable();
+        let mut defs = resolve_defs(&raw_defs, &methods, scopes, src, &line_starts);
+        let mut scope_lines = BTreeMap::new();
+        for d in &defs {
+            for &line in &d.scopes {
+                let row = line as usize - 1;
+                scope_lines.entry(line).or_insert_with(|| line_text(src, &line_starts, row));
             }
         }
 
         let mut seen = HashSet::new();
         let mut refs: Vec<Ref> = ref_nodes
             .into_iter()
-            .filter(|(node, role)| keep_ref(*node, role, &def_name_starts))
+            .filter(|(node, role)| keep_ref(*node, role, &excluded, &uses))
             // One identifier can match several patterns (a method call is also a field access).
             .filter(|(node, _)| seen.insert(node.start_byte()))
             .map(|(node, _)| Ref { name: node_text(node, src).to_string(), line: node.start_position().row as u32 + 1 })
@@ -180,79 +204,65 @@ impl Extractor {
     }
 }
 
-/// Drops captures the query language cannot exclude on its own.
-fn keep_ref(node: Node, role: &str, def_name_starts: &HashSet<usize>) -> bool {
-    if def_name_starts.contains(&node.start_byte()) {
-        return false;
-    }
-    match role {
-        // A generic parameter's declaration (`<T: Clone>`) defines T rather than using it.
-        "reference.type" => match node.parent() {
-            Some(p) if p.kind() == "type_parameter" => p.child_by_field_name("name") != Some(node),
-            _ => true,
-        },
-        // Intermediate `use` path segments are module names, not the items being imported.
-        "reference.path" => !has_ancestor(node, "use_declaration"),
-        _ => true,
-    }
-}
-
-fn has_ancestor(mut node: Node, kind: &str) -> bool {
-    while let Some(p) = node.parent() {
-        if p.kind() == kind {
-            return true;
-        }
-        node = p;
-    }
-    false
-}
-
-fn is_method(lang: Lang, item: Node) -> bool {
-    let Some(parent) = item.parent() else { return false };
-    let Some(grand) = parent.parent() else { return false };
-    match lang {
-        Lang::Rust => parent.kind() == "declaration_list" && matches!(grand.kind(), "impl_item" | "trait_item"),
-        Lang::Python => {
-            // Decorators wrap the definition in one more node.
-            let item = item.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(item);
-            item.parent()
-                .filter(|b| b.kind() == "block")
-                .and_then(|b| b.parent())
-                .is_some_and(|c| c.kind() == "class_definition")
-        }
-    }
-}
-
-fn is_scope(lang: Lang, kind: &str) -> bool {
-    match lang {
-        Lang::Rust => {
-            matches!(kind, "impl_item" | "trait_item" | "mod_item" | "enum_item" | "function_item" | "foreign_mod_item")
-        }
-        Lang::Python => matches!(kind, "class_definition" | "function_definition"),
-    }
-}
-
-fn enclosing_scopes(
-    lang: Lang,
-    item: Node,
+/// Turns raw definitions into `Def`s: functions directly inside an impl, trait or class
+/// body become methods, and each definition gets the scope items enclosing it.
+fn resolve_defs(
+    raw: &[RawDef],
+    methods: &HashSet<usize>,
+    mut scopes: Vec<Span>,
     src: &str,
     line_starts: &[usize],
-    scope_lines: &mut BTreeMap<u32, String>,
-) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut node = item;
-    while let Some(p) = node.parent() {
-        if is_scope(lang, p.kind()) {
-            let row = p.start_position().row;
-            let line = row as u32 + 1;
-            scope_lines.entry(line).or_insert_with(|| line_text(src, line_starts, row));
-            out.push(line);
+) -> Vec<Def> {
+    // Outer before inner: by start, then the longer first. Tree nodes nest or are disjoint.
+    scopes.sort_unstable_by_key(|&(s, e)| (s, std::cmp::Reverse(e)));
+    scopes.dedup();
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_unstable_by_key(|&i| (raw[i].item.start_byte(), std::cmp::Reverse(raw[i].item.end_byte())));
+    let row_of = |byte: usize| line_starts.partition_point(|&s| s <= byte).saturating_sub(1);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut open: Vec<Span> = Vec::new();
+    let mut next_scope = 0;
+    for i in order {
+        let d = &raw[i];
+        let (start, end) = span(d.item);
+        while next_scope < scopes.len() && scopes[next_scope].0 <= start {
+            let s = scopes[next_scope];
+            open.retain(|o| o.1 > s.0);
+            open.push(s);
+            next_scope += 1;
         }
-        node = p;
+        open.retain(|o| o.1 > start);
+        // Open scopes now contain the item's start, so they enclose it, or are it (or inside it) when they start with it.
+        let mut lines: Vec<u32> =
+            open.iter().filter(|o| !(o.0 >= start && o.1 <= end)).map(|o| row_of(o.0) as u32 + 1).collect();
+        lines.dedup();
+        let kind = if d.kind == DefKind::Function && methods.contains(&start) { DefKind::Method } else { d.kind };
+        out.push(Def {
+            name: node_text(d.name, src).to_string(),
+            kind,
+            line: d.item.start_position().row as u32 + 1,
+            end_line: d.item.end_position().row as u32 + 1,
+            signature: line_text(src, line_starts, d.item.start_position().row),
+            scopes: lines,
+        });
     }
-    out.reverse();
-    out.dedup();
     out
+}
+
+/// Drops captures the query language cannot exclude on its own: definition names,
+/// generic parameter declarations (`<T: Clone>` defines T), and intermediate `use`
+/// path segments (module names, not the items being imported).
+fn keep_ref(node: Node, role: &str, excluded: &HashSet<usize>, uses: &[Span]) -> bool {
+    if excluded.contains(&node.start_byte()) {
+        return false;
+    }
+    if role == "reference.path" {
+        let at = node.start_byte();
+        // `use` declarations never nest, so only the last one starting before `at` can contain it.
+        let i = uses.partition_point(|u| u.0 <= at);
+        return !(i > 0 && uses[i - 1].1 > at);
+    }
+    true
 }
 
 fn node_text<'s>(node: Node, src: &'s str) -> &'s str {

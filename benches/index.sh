@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Repository index benchmark; needs no network.
+#
+# Builds examples/index_bench in release mode, makes two corpora (>= 50k and >= 500k
+# lines) from the dependency sources cargo already downloaded (~/.cargo/registry/src),
+# duplicating directories when there is not enough source, then prints per corpus:
+# files, lines, cold wall time on 2 threads, bare 1-thread parse time and their ratio,
+# warm-from-cache time and ratio, one-file update + map time, and peak RSS.
+#
+# Usage: benches/index.sh [small_lines] [large_lines]   (defaults 50000 500000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SMALL=${1:-50000}
+LARGE=${2:-500000}
+THREADS=2
+WORK=${TMPDIR:-/tmp}/tandem-index-bench
+REGISTRY=${CARGO_HOME:-$HOME/.cargo}/registry/src
+
+cargo build --release --offline --example index_bench 2>/dev/null || cargo build --release --example index_bench
+BIN=$PWD/target/release/examples/index_bench
+[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (GNU time) for peak RSS" >&2; exit 1; }
+
+count_lines() {
+    find "$1" -type f \( -name '*.rs' -o -name '*.py' -o -name '*.pyi' \) -print0 | xargs -0 -r cat | wc -l
+}
+
+# make_corpus DIR MIN_LINES: copies crate sources until MIN_LINES, then duplicates copies.
+make_corpus() {
+    local dir=$1 min=$2 lines=0 crate n
+    rm -rf "$dir"
+    mkdir -p "$dir/src"
+    for crate in "$REGISTRY"/*/*/; do
+        [[ -d $crate ]] || continue
+        n=$(count_lines "$crate")
+        ((n > 0)) || continue
+        cp -r "$crate" "$dir/src/"
+        lines=$((lines + n))
+        ((lines >= min)) && break
+    done
+    ((lines > 0)) || { echo "no crate sources under $REGISTRY (run cargo fetch once)" >&2; exit 1; }
+    local copy=1 base=$lines
+    while ((lines < min)); do
+        cp -r "$dir/src" "$dir/copy$copy"
+        lines=$((lines + base))
+        copy=$((copy + 1))
+    done
+}
+
+field() { sed -n "s/^$1: //p" "$2" | head -n1; }
+
+run() {
+    local name=$1 dir=$2 out=$WORK/$1.out rss=$WORK/$1.rss
+    "$BIN" "$dir" "$THREADS" >"$out"
+    # Peak memory of a cold build + map alone (the full run also holds a second index).
+    /usr/bin/time -v "$BIN" "$dir" "$THREADS" --cold-only >/dev/null 2>"$rss"
+    local kb
+    kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$rss")
+    echo "== $name corpus ($dir)"
+    printf '  files %s, lines %s\n' "$(field files "$out")" "$(field lines "$out")"
+    printf '  cold (index + map, %s threads): %s ms\n' "$THREADS" "$(field cold_ms "$out")"
+    printf '    phases: %s\n' "$(field cold_phases_ms "$out")"
+    printf '  bare parse (1 thread): %s ms   cold/bare: %s   (target <= 0.75)\n' \
+        "$(field bare_parse_1t_ms "$out")" "$(field cold_over_bare "$out")"
+    printf '  warm from cache: %s ms   warm/cold: %s   (target <= 0.10)\n' \
+        "$(field warm_ms "$out")" "$(field warm_over_cold "$out")"
+    printf '  map at 2048 tokens: %s\n' "$(field map_2048_ms "$out")"
+    printf '  one-file update + map: %s   (target <= 20 ms)\n' "$(field update_one_plus_map_ms "$out")"
+    printf '  peak RSS (cold build + map): %s MB   (target <= 150 MB at 600k lines)\n' "$((kb / 1024))"
+}
+
+mkdir -p "$WORK"
+make_corpus "$WORK/small" "$SMALL"
+make_corpus "$WORK/large" "$LARGE"
+run small "$WORK/small"
+run large "$WORK/large"

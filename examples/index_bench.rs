@@ -1,0 +1,143 @@
+//! Index benchmark: cold build with N threads, bare single-threaded parse of the same
+//! files, warm start from the cache, one-file update + map, and map rendering.
+//!
+//! Usage: `cargo run --release --example index_bench -- <dir> [threads] [--no-bare] [--cold-only]`
+//! (`--cold-only` stops after the cold build and map, for measuring peak memory.)
+//! Output is `key: value` lines so `benches/index.sh` can pick figures out.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tandem::index::{Index, IndexOptions, Lang, MapRequest};
+use tree_sitter::Parser;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("index_bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = PathBuf::from(args.first().ok_or("usage: index_bench <dir> [threads] [--no-bare]")?);
+    let threads: usize = args.get(1).filter(|a| !a.starts_with("--")).map_or(Ok(2), |t| t.parse())?;
+    let cold_only = args.iter().any(|a| a == "--cold-only");
+    let bare = !cold_only && !args.iter().any(|a| a == "--no-bare");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let cache_dir = std::env::temp_dir().join(format!("index_bench.{}", std::process::id()));
+    let cache = cache_dir.join("index.bin");
+
+    // Cold: no cache, the whole pipeline plus one map, as a first start would do.
+    let mut opts = IndexOptions::new(&root);
+    let started = Instant::now();
+    let (index, _) = pool.install(|| Index::build(&opts, &|_, _| {}))?;
+    let map = index.map(&MapRequest { tokens: 2048, focus: vec![], mentions: String::new() });
+    let cold = started.elapsed();
+    let s = index.stats();
+    println!("threads: {threads}");
+    println!("files: {}", s.files());
+    println!("lines: {}", s.lines);
+    println!("definitions: {}", s.definitions);
+    println!("references: {}", s.references);
+    println!("edges: {}", s.graph_edges);
+    println!(
+        "cold_phases_ms: walk {} parse {} graph {} rank {} render {}",
+        ms(s.times.walk),
+        ms(s.times.parse),
+        ms(s.times.graph),
+        ms(s.times.rank),
+        ms(s.times.render)
+    );
+    println!("cold_ms: {}", ms(cold));
+    println!("map_tokens: {}", map.tokens);
+    if cold_only {
+        return Ok(());
+    }
+
+    if bare {
+        let files: Vec<PathBuf> = index.files().map(Path::to_path_buf).collect();
+        let bare_time = bare_parse(&root, &files)?;
+        println!("bare_parse_1t_ms: {}", ms(bare_time));
+        println!("cold_over_bare: {:.3}", cold.as_secs_f64() / bare_time.as_secs_f64());
+    }
+    drop(index);
+
+    // Warm: everything comes from the cache.
+    opts.cache_file = Some(cache.clone());
+    pool.install(|| Index::build(&opts, &|_, _| {}))?.0.save_cache()?;
+    let started = Instant::now();
+    let (mut warm, _) = pool.install(|| Index::build(&opts, &|_, _| {}))?;
+    let warm_map = warm.map(&MapRequest { tokens: 2048, focus: vec![], mentions: String::new() });
+    let warm_time = started.elapsed();
+    println!("warm_ms: {}", ms(warm_time));
+    println!("warm_over_cold: {:.3}", warm_time.as_secs_f64() / cold.as_secs_f64());
+    println!("warm_hits: {}", warm.stats().cache_hits);
+    if warm_map != map {
+        return Err("warm map differs from the cold one".into());
+    }
+
+    // Map alone, a few times (the best run: the first one warms the tokenizer).
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        warm.map(&MapRequest { tokens: 2048, focus: vec![], mentions: "Parser".into() });
+        best = best.min(started.elapsed());
+    }
+    let st = warm.stats();
+    println!("map_2048_ms: {} (rank {} render {})", ms(best), ms(st.times.rank), ms(st.times.render));
+
+    // One file changed: append a function to the largest-ish file, update, map.
+    let victim = warm.files().nth(warm.stats().files() / 2).map(Path::to_path_buf).ok_or("no files")?;
+    let abs = root.join(&victim);
+    let original = std::fs::read_to_string(&abs)?;
+    let mut best = Duration::MAX;
+    for i in 0..3 {
+        let edit = match Lang::from_path(&victim) {
+            Some(Lang::Python) => format!("{original}\ndef bench_added_{i}():\n    return Parser()\n"),
+            _ => format!("{original}\npub fn bench_added_{i}() -> usize {{ Parser::new().len() }}\n"),
+        };
+        std::fs::write(&abs, edit)?;
+        let started = Instant::now();
+        warm.update(std::slice::from_ref(&abs));
+        warm.map(&MapRequest { tokens: 2048, focus: vec![abs.clone()], mentions: String::new() });
+        best = best.min(started.elapsed());
+    }
+    std::fs::write(&abs, original)?;
+    let st = warm.stats();
+    println!(
+        "update_one_plus_map_ms: {} (walk {} parse {} graph {} rank {} render {})",
+        ms(best),
+        ms(st.times.walk),
+        ms(st.times.parse),
+        ms(st.times.graph),
+        ms(st.times.rank),
+        ms(st.times.render)
+    );
+    let _ = std::fs::remove_dir_all(&cache_dir);
+    Ok(())
+}
+
+/// Tree-sitter parsing alone, one thread, no queries; files are read first so only parsing is timed.
+fn bare_parse(root: &Path, files: &[PathBuf]) -> Result<Duration, Box<dyn std::error::Error>> {
+    let mut texts = Vec::with_capacity(files.len());
+    for f in files {
+        let Some(lang) = Lang::from_path(f) else { continue };
+        texts.push((lang, String::from_utf8_lossy(&std::fs::read(root.join(f))?).into_owned()));
+    }
+    let mut parser = Parser::new();
+    let mut current = None;
+    let started = Instant::now();
+    for (lang, text) in &texts {
+        if current != Some(*lang) {
+            parser.set_language(&lang.grammar().ok_or("grammar disabled")?)?;
+            current = Some(*lang);
+        }
+        std::hint::black_box(parser.parse(text, None));
+    }
+    Ok(started.elapsed())
+}
