@@ -212,3 +212,43 @@ fn the_index_builds_in_the_background_and_shows_in_the_metrics_pane() {
     s.keys("<F4>");
     assert!(s.screen().contains("definitions"), "{}", s.screen());
 }
+
+#[test]
+fn a_saved_file_reaches_the_index_and_the_next_map() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/index/repo");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = std::fs::canonicalize(dir.path()).expect("canon");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    for f in std::fs::read_dir(fixture.join("src")).expect("fixture") {
+        let f = f.expect("entry").path();
+        std::fs::copy(&f, root.join("src").join(f.file_name().expect("name"))).expect("copy");
+    }
+    let mut s = Session::with_script("[[turns]]\ntext = \"ok\"\n[[turns]]\ntext = \"ok\"\n", 120, 40);
+    s.app.state.repo.root = root.clone();
+    {
+        let _g = s.rt.enter();
+        s.app.start_index();
+    }
+    s.keys("");
+    let found = |s: &Session| {
+        s.app
+            .index
+            .read()
+            .expect("lock")
+            .as_ref()
+            .is_some_and(|i| !i.find_definitions("freshly_saved_helper", false).is_empty())
+    };
+    assert!(!found(&s));
+    std::fs::write(root.join("src/util.rs"), "pub fn freshly_saved_helper(x: u32) -> u32 { x }\n").expect("save");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !found(&s) && std::time::Instant::now() < deadline {
+        // Let the loop take the watcher's events and the update's result.
+        s.keys("");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(found(&s), "the saved definition never reached the index");
+    s.keys("where is freshly_saved_helper used?<Enter>");
+    let (map, _) = s.app.state.index.last_map.clone().expect("a map");
+    assert!(map.contains("freshly_saved_helper"), "{map}");
+    assert!(s.app.state.index.last_update.is_some());
+}

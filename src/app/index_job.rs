@@ -2,7 +2,8 @@
 //! usable at once, the status line shows the progress, and the agent maps
 //! the index once it is there.
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use super::state::IndexStatus;
 use super::{App, AppEvent};
@@ -72,6 +73,7 @@ impl App {
         let secs = self.index_started.map_or(0.0, |s| s.elapsed().as_secs_f64());
         match outcome {
             Ok(stats) => {
+                self.start_watcher();
                 let files = stats.files();
                 if secs > 0.0 {
                     self.state.index.files_per_sec = (files as f64 / secs) as u64;
@@ -88,5 +90,66 @@ impl App {
                 self.state.error(format!("The repository index could not be built: {e}. The model works without it."));
             }
         }
+    }
+}
+
+impl App {
+    /// Follow the user's edits: changed files go to `Index::update`.
+    fn start_watcher(&mut self) {
+        let tx = self.tx.clone();
+        match crate::index::watch(&self.state.repo.root, move |paths| {
+            let _ = tx.send(AppEvent::FilesChanged(paths));
+        }) {
+            Ok(handle) => self.watcher = Some(handle),
+            // The index still works; it just stays as it was built.
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+
+    pub(super) fn files_changed(&mut self, paths: Vec<PathBuf>) {
+        self.pending_changes.extend(paths);
+        if !self.index_updating {
+            self.update_index();
+        }
+    }
+
+    /// Re-index the changed files off the UI thread. Changes that arrive
+    /// meanwhile wait for the next round.
+    fn update_index(&mut self) {
+        if self.pending_changes.is_empty() {
+            return;
+        }
+        let mut changed = std::mem::take(&mut self.pending_changes);
+        changed.sort();
+        changed.dedup();
+        self.index_updating = true;
+        let shared = self.index.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let Ok(mut guard) = shared.write() else { return };
+            let Some(index) = guard.as_mut() else { return };
+            index.update(&changed);
+            let stats = index.stats();
+            let elapsed = started.elapsed();
+            if let Err(e) = index.save_cache() {
+                tracing::warn!("cannot save the index cache: {e}");
+            }
+            let _ = tx.send(AppEvent::IndexUpdated { stats, files: changed.len(), elapsed });
+        });
+    }
+
+    pub(super) fn index_updated(&mut self, stats: crate::index::IndexStats, files: usize, elapsed: Duration) {
+        self.index_updating = false;
+        if let IndexStatus::Ready { seconds, .. } = self.state.index.status {
+            self.state.index.status = IndexStatus::Ready {
+                files: stats.files(),
+                definitions: stats.definitions,
+                references: stats.references,
+                seconds,
+            };
+        }
+        self.state.index.last_update = Some((files, elapsed.as_secs_f64() * 1000.0));
+        self.update_index();
     }
 }

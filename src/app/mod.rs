@@ -43,6 +43,14 @@ pub enum AppEvent {
     },
     /// The index is built (and in `App::index`), or why not.
     IndexReady(Result<crate::index::IndexStats, String>),
+    /// Files changed on disk (from the watcher).
+    FilesChanged(Vec<PathBuf>),
+    /// The index took in changed files.
+    IndexUpdated {
+        stats: crate::index::IndexStats,
+        files: usize,
+        elapsed: Duration,
+    },
 }
 
 /// Why the loop should stop.
@@ -88,6 +96,9 @@ pub struct App {
     /// Where the index is cached between runs.
     pub index_cache: Option<PathBuf>,
     index_started: Option<Instant>,
+    watcher: Option<crate::index::WatchHandle>,
+    index_updating: bool,
+    pending_changes: Vec<PathBuf>,
 }
 
 impl App {
@@ -117,6 +128,9 @@ impl App {
             index: Default::default(),
             index_cache: None,
             index_started: None,
+            watcher: None,
+            index_updating: false,
+            pending_changes: Vec::new(),
         }
     }
 
@@ -171,6 +185,8 @@ impl App {
             AppEvent::Exported(Err(e)) => self.state.error(format!("Cannot export the chat: {e}")),
             AppEvent::IndexProgress { done, total } => self.index_progress(done, total),
             AppEvent::IndexReady(outcome) => self.index_ready(outcome),
+            AppEvent::FilesChanged(paths) => self.files_changed(paths),
+            AppEvent::IndexUpdated { stats, files, elapsed } => self.index_updated(stats, files, elapsed),
         }
     }
 
@@ -457,10 +473,12 @@ impl App {
         self.exit
     }
 
-    /// No turn running, no provider being chosen, no index being built.
+    /// No turn running, no provider being chosen, no index being built or
+    /// updated.
     pub fn idle(&self) -> bool {
         !self.state.model.busy
             && !self.state.model.choosing
+            && !self.index_updating
             && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
     }
 }
@@ -626,6 +644,12 @@ where
         // Scripted input (tests, the demo) ends before the work it started:
         // run until that work is done too, then draw the last frame.
         if input_closed && app.idle() {
+            // Work already queued counts: take it before calling it idle.
+            if let Ok(msg) = app.rx.try_recv() {
+                app.handle_bg(msg);
+                app.dirty = true;
+                continue;
+            }
             if app.dirty || app.dirty_bg {
                 draw(app, terminal)?;
             }

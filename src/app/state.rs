@@ -139,6 +139,8 @@ pub struct IndexState {
     pub files_per_sec: u64,
     /// The repository map sent with the last request, for `/map`.
     pub last_map: Option<(String, usize)>,
+    /// The last update after files changed: files, milliseconds.
+    pub last_update: Option<(usize, f64)>,
 }
 
 /// The model as the status line and metrics pane show it.

@@ -13,6 +13,9 @@ mod map;
 mod stats;
 mod tags;
 mod walk;
+mod watch;
+
+pub use watch::{WatchHandle, watch};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -52,6 +55,8 @@ pub enum IndexError {
     },
     #[error("could not encode the index cache: {0}")]
     CacheEncode(String),
+    #[error("cannot watch {path} for changes: {reason}")]
+    Watch { path: PathBuf, reason: String },
 }
 
 /// What to index and where to cache it.

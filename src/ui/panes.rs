@@ -63,6 +63,11 @@ pub fn render_metrics(frame: &mut Frame, area: Rect, state: &AppState) {
             row(theme, "built in", format!("{seconds:.2} s ({} files/s)", idx.files_per_sec)),
             row(
                 theme,
+                "last update",
+                idx.last_update.map_or_else(|| "none".into(), |(n, ms)| format!("{n} file(s), {ms:.1} ms")),
+            ),
+            row(
+                theme,
                 "last map",
                 idx.last_map.as_ref().map_or_else(|| "none sent yet".into(), |(_, t)| format!("{t} tokens")),
             ),
