@@ -175,7 +175,7 @@ impl App {
                         elapsed.as_secs_f64()
                     );
                     msg.detail = output.content;
-                    msg.status = if output.is_error { MsgStatus::Broken(String::new()) } else { MsgStatus::Done };
+                    msg.status = if output.is_error { MsgStatus::Broken } else { MsgStatus::Done };
                     msg.rev += 1;
                 }
             }
@@ -207,7 +207,7 @@ impl App {
                         );
                         if partial {
                             // The reason is in the problem message below.
-                            self.close_answer(MsgStatus::Broken(String::new()));
+                            self.close_answer(MsgStatus::Broken);
                         }
                         self.state.model.can_retry = retryable;
                         let hint = if retryable { format!(" Press {key} to retry.") } else { String::new() };

@@ -81,8 +81,9 @@ pub enum Role {
 pub enum MsgStatus {
     Streaming,
     Done,
-    /// The answer broke off; the reason follows.
-    Broken(String),
+    /// The answer broke off (or a tool call failed); the reason is in the
+    /// problem message that follows it.
+    Broken,
     Cancelled,
 }
 
@@ -174,20 +175,6 @@ pub struct Scroll {
     /// While following a streamed answer: the first row shown. The view
     /// moves in jumps (see `App::follow`), not a row at a time.
     pub follow_top: Option<usize>,
-}
-
-impl Scroll {
-    pub fn follows(self) -> bool {
-        self.from_bottom == 0
-    }
-
-    pub fn up(&mut self, n: usize, max: usize) {
-        self.from_bottom = (self.from_bottom + n).min(max);
-    }
-
-    pub fn down(&mut self, n: usize) {
-        self.from_bottom = self.from_bottom.saturating_sub(n);
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

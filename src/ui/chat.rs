@@ -115,13 +115,8 @@ pub fn message_lines(
                 None => lines.extend(indented(markdown::render(&msg.text, w, theme))),
             }
             match &msg.status {
-                MsgStatus::Broken(reason) => {
-                    let text = if reason.is_empty() {
-                        "⚠ the answer broke off here".to_string()
-                    } else {
-                        format!("⚠ the answer broke off here: {reason}")
-                    };
-                    plain(&text, avail, style(theme, "chat.error"), &mut lines);
+                MsgStatus::Broken => {
+                    plain("⚠ the answer broke off here", avail, style(theme, "chat.error"), &mut lines);
                 }
                 MsgStatus::Cancelled => plain("⏹ stopped", avail, style(theme, "ui.text.dim"), &mut lines),
                 _ => {}
