@@ -182,10 +182,12 @@ impl Agent {
 
     async fn request(&mut self) -> Request {
         let (root, cwd, is_git) = (self.config.root.clone(), self.config.cwd.clone(), self.config.is_git);
+        let has_tools = !self.tools.specs().is_empty();
         // AGENTS.md files are read from disk: off the thread the UI runs on.
-        let mut system = tokio::task::spawn_blocking(move || prompt::system_prompt(&root, &cwd, is_git, &today()))
-            .await
-            .unwrap_or_else(|_| prompt::SYSTEM_PROMPT.to_string());
+        let mut system =
+            tokio::task::spawn_blocking(move || prompt::system_prompt(&root, &cwd, is_git, has_tools, &today()))
+                .await
+                .unwrap_or_else(|_| prompt::SYSTEM_PROMPT.to_string());
         if let Some(map) = self.repo_map().await {
             system.push_str(&format!(
                 "\n\n# Repository map\n\nThe definitions of this repository most relevant to the request, \
