@@ -12,8 +12,8 @@ use unicode_width::UnicodeWidthStr;
 /// only when a word is longer than a line. Returns byte ranges.
 pub fn wrap_ranges(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
     let width = width.max(1);
-    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return wrap_ascii(text.as_bytes(), width);
+    if simple(text) {
+        return wrap_simple(text, width);
     }
     wrap_general(text, width)
 }
@@ -61,38 +61,49 @@ fn wrap_general(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// The same rule for printable ASCII, where every byte is one column and
-/// one grapheme: the common case, and the hot one while an answer streams.
-fn wrap_ascii(text: &[u8], width: usize) -> Vec<std::ops::Range<usize>> {
+/// Whether each char of `s` is one grapheme whose width does not depend on
+/// its neighbours, so that widths can be summed char by char: true for
+/// printable ASCII, Latin, punctuation, arrows, box drawing, symbols and
+/// CJK ideographs; false for tabs and control characters, combining marks,
+/// joiners, emoji sequences and Hangul jamo.
+pub fn simple(s: &str) -> bool {
+    s.chars().all(|c| {
+        matches!(c, ' '..='~' | '\u{a0}'..='\u{2ff}' | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205e}'
+            | '\u{2100}'..='\u{2bff}' | '\u{4e00}'..='\u{9fff}' | '\u{ff01}'..='\u{ff60}')
+    })
+}
+
+/// The same rule for [`simple`] text, char by char: most of an answer, and
+/// the hot path while one streams (finding graphemes costs more than the
+/// rest of rendering).
+fn wrap_simple(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
+    use unicode_width::UnicodeWidthChar;
     let mut out = Vec::new();
-    let mut start = 0;
-    let mut col = 0;
+    let (mut start, mut col) = (0, 0);
     let mut last_break: Option<(usize, usize)> = None;
-    for (i, &b) in text.iter().enumerate() {
-        if b == b' ' && col + 1 > width {
+    for (i, c) in text.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if c == ' ' && col + w > width {
             out.push(start..i + 1);
-            start = i + 1;
-            col = 0;
-            last_break = None;
+            (start, col, last_break) = (i + 1, 0, None);
             continue;
         }
-        if col + 1 > width && col > 0 {
+        if col + w > width && col > 0 {
             match last_break {
-                Some((brk, bcol)) if brk > start => {
-                    out.push(start..brk);
-                    start = brk;
-                    col -= bcol;
+                Some((at, at_col)) if at > start => {
+                    out.push(start..at);
+                    start = at;
+                    col -= at_col;
                 }
                 _ => {
                     out.push(start..i);
-                    start = i;
-                    col = 0;
+                    (start, col) = (i, 0);
                 }
             }
             last_break = None;
         }
-        col += 1;
-        if b == b' ' {
+        col += w;
+        if c == ' ' {
             last_break = Some((i + 1, col));
         }
     }
@@ -143,8 +154,10 @@ mod tests {
     }
 
     #[test]
-    fn the_ascii_path_agrees_with_the_general_one() {
+    fn the_simple_path_agrees_with_the_general_one() {
         let texts = [
+            "déjà vu à la carte — «quoted» text",
+            "日本語 漢字文字 English mixed",
             "the quick brown fox jumps over the lazy dog",
             "a  b   c    d",
             "   leading spaces and trailing   ",
@@ -155,9 +168,28 @@ mod tests {
         for t in texts {
             for w in 1..20 {
                 let general = wrap_general(t, w);
-                assert_eq!(wrap_ascii(t.as_bytes(), w), general, "{t:?} at {w}");
+                assert!(simple(t), "{t:?}");
+                assert_eq!(wrap_simple(t, w), general, "{t:?} at {w}");
             }
         }
+    }
+
+    #[test]
+    fn the_simple_path_agrees_on_random_text() {
+        let pool = ["a", "bc", " ", "  ", "—", "’", "é", "日本", "─", "•", "\u{ad}", "…", "xyz", "Ω", "→"];
+        let mut seed = 7u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 24) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                text.push_str(pool[(seed >> 33) as usize % pool.len()]);
+            }
+            assert!(simple(&text), "{text:?}");
+            for width in 1..12 {
+                assert_eq!(wrap_simple(&text, width), wrap_general(&text, width), "{text:?} at {width}");
+            }
+        }
+        assert!(!simple("e\u{301}") && !simple("a\tb") && !simple("👍🏽") && !simple("\u{1100}\u{1161}"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::highlight::{self, BlockCache, Highlighter, StyledLine};
 use super::style::style;
-use super::wrap::wrap_ranges;
+use super::wrap::{simple, wrap_ranges};
 use crate::config::theme::{ColorDepth, Theme};
 
 /// Bounds that keep one absurd answer (a megabyte on one line, a million
@@ -638,7 +638,7 @@ impl Renderer {
         let avail = self.avail();
         let mut offset = 0;
         for segment in inline.text.split('\n') {
-            for r in wrap(segment, avail) {
+            for r in wrap_ranges(segment, avail) {
                 // A space at the edge hangs past it; dropping it keeps every
                 // line within the width.
                 let end = r.start + segment[r.clone()].trim_end_matches(' ').len();
@@ -741,61 +741,6 @@ impl Renderer {
         }
         self.end_block();
     }
-}
-
-/// Whether every character of `s` is a grapheme of its own whatever its
-/// neighbours, so that widths can be summed char by char: true for
-/// printable ASCII, Latin, punctuation, arrows, box drawing, symbols and
-/// CJK ideographs; false for tabs and control characters, combining marks,
-/// joiners, emoji sequences and Hangul jamo.
-fn simple(s: &str) -> bool {
-    s.chars().all(|c| {
-        matches!(c, ' '..='~' | '\u{a0}'..='\u{2ff}' | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205e}'
-            | '\u{2100}'..='\u{2bff}' | '\u{4e00}'..='\u{9fff}' | '\u{ff01}'..='\u{ff60}')
-    })
-}
-
-/// [`wrap_ranges`], with a fast path for [`simple`] text, which is most of
-/// an answer: finding graphemes costs more than the rest of rendering.
-fn wrap(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
-    if !simple(text) {
-        return wrap_ranges(text, width);
-    }
-    // The same greedy rule as `wrap_ranges`, step for step.
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let (mut start, mut col) = (0, 0);
-    let mut last_break: Option<(usize, usize)> = None;
-    for (i, c) in text.char_indices() {
-        let w = c.width().unwrap_or(0);
-        if c == ' ' && col + w > width {
-            out.push(start..i + 1);
-            (start, col, last_break) = (i + 1, 0, None);
-            continue;
-        }
-        if col + w > width && col > 0 {
-            match last_break {
-                Some((at, at_col)) if at > start => {
-                    out.push(start..at);
-                    start = at;
-                    col -= at_col;
-                }
-                _ => {
-                    out.push(start..i);
-                    (start, col) = (i, 0);
-                }
-            }
-            last_break = None;
-        }
-        col += w;
-        if c == ' ' {
-            last_break = Some((i + 1, col));
-        }
-    }
-    if start < text.len() || out.is_empty() {
-        out.push(start..text.len());
-    }
-    out
 }
 
 /// Spaces without an allocation for the usual widths.

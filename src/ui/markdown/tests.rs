@@ -79,24 +79,6 @@ fn paragraphs_wrap_with_their_styles_and_breaks() {
 }
 
 #[test]
-fn the_fast_wrap_agrees_with_wrap_ranges() {
-    let pool = ["a", "bc", " ", "  ", "—", "’", "é", "日本", "─", "•", "\u{ad}", "…", "xyz", "Ω", "→"];
-    let mut seed = 7u64;
-    for _ in 0..3000 {
-        let mut text = String::new();
-        for _ in 0..(seed % 24) {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            text.push_str(pool[(seed >> 33) as usize % pool.len()]);
-        }
-        assert!(simple(&text), "{text:?}");
-        for width in 1..12 {
-            assert_eq!(wrap(&text, width), wrap_ranges(&text, width), "{text:?} at {width}");
-        }
-    }
-    assert!(!simple("e\u{301}") && !simple("a\tb") && !simple("👍🏽") && !simple("\u{1100}\u{1161}"));
-}
-
-#[test]
 fn blank_lines_separate_blocks_only() {
     assert_eq!(md("\n\n# A\n\n\n\ntext\n\n---\n\n", 5), ["A", "", "text", "", "─────"]);
     assert_eq!(md("", 10), Vec::<String>::new());
