@@ -12,15 +12,16 @@ use crate::config::keymap::Context;
 
 const KEY_COLUMN: usize = 20;
 
-/// The overlay's lines at `width` columns: for each context, each action with
-/// all its keys, descriptions wrapped under their own column.
-pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
-    let theme = &state.theme;
-    let bindings = state.keymap.bindings();
-    let doc_width = (width as usize).saturating_sub(KEY_COLUMN + 1).max(10);
+/// An action and every key bound to it, in keymap notation.
+type ActionKeys = (Action, Vec<String>);
+
+/// The bindings by context (contexts without any left out), each action once
+/// with all its keys: what the overlay and the README list.
+fn grouped(keymap: &crate::config::Keymap) -> Vec<(Context, Vec<ActionKeys>)> {
+    let bindings = keymap.bindings();
     let mut out = Vec::new();
     for ctx in Context::ALL {
-        let mut rows: Vec<(Action, Vec<String>)> = Vec::new();
+        let mut rows: Vec<ActionKeys> = Vec::new();
         for (c, keys, action) in &bindings {
             if *c != ctx {
                 continue;
@@ -30,9 +31,20 @@ pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
                 None => rows.push((*action, vec![keys.to_string()])),
             }
         }
-        if rows.is_empty() {
-            continue;
+        if !rows.is_empty() {
+            out.push((ctx, rows));
         }
+    }
+    out
+}
+
+/// The overlay's lines at `width` columns: for each context, each action with
+/// all its keys, descriptions wrapped under their own column.
+pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
+    let theme = &state.theme;
+    let doc_width = (width as usize).saturating_sub(KEY_COLUMN + 1).max(10);
+    let mut out = Vec::new();
+    for (ctx, rows) in grouped(&state.keymap) {
         if !out.is_empty() {
             out.push(Line::default());
         }
@@ -100,22 +112,9 @@ pub fn max_scroll(state: &AppState, screen: Rect) -> usize {
 /// The bindings of `keymap` as markdown tables, one per context: the key
 /// list in the README is generated from the default keymap with this.
 pub fn markdown(keymap: &crate::config::Keymap) -> String {
-    let bindings = keymap.bindings();
     let mut out = String::new();
-    for ctx in Context::ALL {
-        let mut rows: Vec<(Action, Vec<String>)> = Vec::new();
-        for (c, keys, action) in &bindings {
-            if *c != ctx {
-                continue;
-            }
-            match rows.iter_mut().find(|(a, _)| a == action) {
-                Some((_, ks)) => ks.push(format!("`{keys}`")),
-                None => rows.push((*action, vec![format!("`{keys}`")])),
-            }
-        }
-        if rows.is_empty() {
-            continue;
-        }
+    for (ctx, rows) in grouped(keymap) {
+        let rows = rows.into_iter().map(|(a, keys)| (a, keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>()));
         out.push_str(&format!("\n**{}**\n\n| keys | action | what it does |\n| --- | --- | --- |\n", ctx.name()));
         for (action, keys) in rows {
             out.push_str(&format!("| {} | `{}` | {} |\n", keys.join(" "), action.name(), action.doc()));
