@@ -40,7 +40,7 @@ fn a_streamed_answer_is_rendered_as_markdown() {
     assert_eq!(last.role, Role::Assistant);
     assert_eq!(last.status, MsgStatus::Done);
     assert_eq!(s.app.state.model.usage.input_tokens, 1200);
-    assert!(!s.app.state.model.busy);
+    assert!(!s.app.state.model.busy());
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn esc_cancels_a_long_answer() {
     s.keys("count<Enter><Esc>");
     let last = s.app.state.transcript.last().expect("message");
     assert!(!last.text.contains("fourteen"), "the answer ran to the end: {}", last.text);
-    assert!(!s.app.state.model.busy);
+    assert!(!s.app.state.model.busy());
     assert!(s.screen().contains("stopped") || last.role == Role::User, "{}", s.screen());
 }
 

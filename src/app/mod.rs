@@ -449,7 +449,7 @@ impl App {
     /// nothing streams, the view rests on the end.
     fn follow(&mut self, height: usize) {
         let total = self.chat_lines.total();
-        let busy = self.state.model.busy;
+        let busy = self.state.model.busy();
         let scroll = &mut self.state.chat_scroll;
         if scroll.from_bottom > 0 || height == 0 {
             scroll.follow_top = None;
@@ -476,7 +476,7 @@ impl App {
     /// No turn running, no provider being chosen, no index being built or
     /// updated.
     pub fn idle(&self) -> bool {
-        !self.state.model.busy
+        !self.state.model.busy()
             && !self.state.model.choosing
             && !self.index_updating
             && !matches!(self.state.index.status, state::IndexStatus::Building { .. })

@@ -143,7 +143,6 @@ impl App {
         let m = &mut self.state.model;
         match ev {
             AgentEvent::TurnStarted => {
-                m.busy = true;
                 m.can_retry = false;
                 m.turns += 1;
                 m.activity = "waiting for the model…".into();
@@ -194,7 +193,6 @@ impl App {
                 self.state.shown_stats = self.state.stats;
                 let m = &mut self.state.model;
                 m.turns_pending = m.turns_pending.saturating_sub(1);
-                m.busy = m.turns_pending > 0;
                 m.activity.clear();
                 match outcome {
                     TurnOutcome::Completed => self.close_answer(MsgStatus::Done),
@@ -240,12 +238,11 @@ impl App {
         self.sent += 1;
         match self.agent_tx.clone() {
             Some(tx) => {
-                if self.state.model.busy {
+                if self.state.model.busy() {
                     self.flash("Queued: it goes to the model when this turn ends", false);
                 }
                 // Busy from now, not from the agent's first event, so the
                 // status line and "run until idle" see the turn at once.
-                self.state.model.busy = true;
                 self.state.model.turns_pending += 1;
                 let _ = tx.send(AgentCommand::User { text });
             }
@@ -385,14 +382,13 @@ impl App {
         }
         if let Some(tx) = &self.agent_tx {
             self.state.model.can_retry = false;
-            self.state.model.busy = true;
             self.state.model.turns_pending += 1;
             let _ = tx.send(AgentCommand::Retry);
         }
     }
 
     pub(super) fn cancel_turn(&mut self) -> bool {
-        if !self.state.model.busy {
+        if !self.state.model.busy() {
             return false;
         }
         if let Some(tx) = &self.agent_tx {

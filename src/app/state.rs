@@ -144,15 +144,21 @@ pub struct IndexState {
     pub last_update: Option<(usize, f64)>,
 }
 
+impl ModelState {
+    /// A turn is running or queued.
+    pub fn busy(&self) -> bool {
+        self.turns_pending > 0
+    }
+}
+
 /// The model as the status line and metrics pane show it.
 #[derive(Debug, Clone, Default)]
 pub struct ModelState {
     /// e.g. `openai gpt-4.1`; empty while choosing, and when offline.
     pub label: String,
     pub offline: bool,
-    /// A turn is running or queued (from the moment a message is sent).
-    pub busy: bool,
-    /// Turns asked for and not yet ended (messages queue while one runs).
+    /// Turns asked for and not yet ended, counted from the moment a message
+    /// is sent (messages queue while one runs).
     pub turns_pending: u32,
     /// The provider is still being chosen at start-up.
     pub choosing: bool,
