@@ -252,3 +252,15 @@ fn a_saved_file_reaches_the_index_and_the_next_map() {
     assert!(map.contains("freshly_saved_helper"), "{map}");
     assert!(s.app.state.index.last_update.is_some());
 }
+
+#[test]
+fn model_switches_profile_without_blocking_the_loop() {
+    let mut s = Session::with_script(ANSWER, 120, 40);
+    s.keys("/model ollama qwen-test<Enter>");
+    assert!(!s.app.state.model.choosing);
+    assert_eq!(s.app.state.model.label, "ollama qwen-test");
+    assert!(s.app.state.transcript.last().is_some_and(|m| m.text == "Now using ollama qwen-test."));
+    // A name that is not a profile is a model of the profile in use.
+    s.keys("/model other-model<Enter>");
+    assert_eq!(s.app.state.model.label, "ollama other-model");
+}

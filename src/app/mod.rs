@@ -35,6 +35,8 @@ pub enum AppEvent {
     History(Vec<String>),
     /// The provider chosen at start-up, or why there is none.
     ModelChosen(crate::llm::select::Choice),
+    /// `/model` built the provider asked for, or says why not.
+    ModelSwitched(Result<(std::sync::Arc<dyn crate::llm::Provider>, crate::llm::select::Profile), String>),
     /// `/export` finished: the file written, or what went wrong.
     Exported(Result<PathBuf, String>),
     IndexProgress {
@@ -181,6 +183,7 @@ impl App {
                 self.state.composer.set_history(all);
             }
             AppEvent::ModelChosen(choice) => self.model_chosen(choice),
+            AppEvent::ModelSwitched(result) => self.model_switched(result),
             AppEvent::Exported(Ok(path)) => self.state.notice(format!("Wrote the chat to {}.", path.display())),
             AppEvent::Exported(Err(e)) => self.state.error(format!("Cannot export the chat: {e}")),
             AppEvent::IndexProgress { done, total } => self.index_progress(done, total),

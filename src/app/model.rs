@@ -309,7 +309,20 @@ impl App {
             self.state.error(format!("There is no profile `{}` and no model in use to change.", args[0]));
             return;
         };
-        match select::build(&self.state.config, &profile, model.as_deref(), &crate::cli::env_var) {
+        // Building the HTTP client loads certificates: off the UI thread,
+        // as at start-up.
+        let config = self.state.config.clone();
+        let tx = self.tx.clone();
+        self.state.model.choosing = true;
+        tokio::task::spawn_blocking(move || {
+            let result = select::build(&config, &profile, model.as_deref(), &crate::cli::env_var);
+            let _ = tx.send(AppEvent::ModelSwitched(result));
+        });
+    }
+
+    pub(super) fn model_switched(&mut self, result: Result<(Arc<dyn Provider>, Profile), String>) {
+        self.state.model.choosing = false;
+        match result {
             Ok((provider, profile)) => {
                 self.state.notice(format!("Now using {}.", describe(&profile)));
                 self.attach_agent(provider, profile);

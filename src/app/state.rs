@@ -160,7 +160,7 @@ pub struct ModelState {
     /// Turns asked for and not yet ended, counted from the moment a message
     /// is sent (messages queue while one runs).
     pub turns_pending: u32,
-    /// The provider is still being chosen at start-up.
+    /// A provider is being chosen (at start-up) or built (for `/model`).
     pub choosing: bool,
     /// What the running turn is doing, e.g. "retrying in 4 s, 2/5".
     pub activity: String,
