@@ -2,13 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use futures::FutureExt;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::http;
-use super::retry::{self, Attempt, RetryPolicy, StreamDecoder};
+use super::retry::{self, StreamDecoder};
 use super::sse::SseEvent;
 use super::{ChatMessage, EventStream, HttpConfig, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
 
@@ -34,30 +33,17 @@ impl Provider for Anthropic {
     }
 
     fn stream(&self, request: Request, cancel: CancellationToken) -> EventStream {
-        let key = self.config.api_key.clone();
-        let body = match serde_json::to_vec(&request_body(&request)) {
-            Ok(body) => body,
-            Err(e) => return http::error_stream(LlmError::Protocol(format!("cannot encode the request: {e}"))),
-        };
-        let headers = match headers(&self.config) {
-            Ok(headers) => headers,
-            Err(e) => return http::error_stream(e),
-        };
-        let client = self.client.clone();
-        let config = self.config.clone();
-        let url = messages_url(&config.base_url);
-        let token = cancel.clone();
-        let connect = move || -> Attempt {
-            let (client, url, headers, body, config, token) =
-                (client.clone(), url.clone(), headers.clone(), body.clone(), config.clone(), token.clone());
-            async move {
-                let response = http::post(&client, &url, headers, body, &config).await?;
-                Ok(http::sse_stream(response, config.idle_timeout, token))
-            }
-            .boxed()
-        };
-        let events = retry::drive(RetryPolicy::from_config(&self.config), cancel, connect, AnthropicDecoder::default);
-        http::redact_stream(events, key)
+        let url = messages_url(&self.config.base_url);
+        let body = request_body(&request);
+        retry::post_sse(
+            &self.client,
+            &self.config,
+            url,
+            headers(&self.config),
+            &body,
+            AnthropicDecoder::default,
+            cancel,
+        )
     }
 }
 

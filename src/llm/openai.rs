@@ -2,13 +2,12 @@
 //! compatible local servers (Ollama, vLLM, llama.cpp, LM Studio), which
 //! differ in the details handled leniently here.
 
-use futures::FutureExt;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::http::{self, Failure};
-use super::retry::{self, Attempt, RetryPolicy, StreamDecoder};
+use super::retry::{self, StreamDecoder};
 use super::sse::SseEvent;
 use super::{ChatMessage, EventStream, HttpConfig, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
 
@@ -38,31 +37,13 @@ impl Provider for OpenAi {
     }
 
     fn stream(&self, request: Request, cancel: CancellationToken) -> EventStream {
-        let key = self.config.api_key.clone();
-        let body = match serde_json::to_vec(&request_body(&request)) {
-            Ok(body) => body,
-            Err(e) => return http::error_stream(LlmError::Protocol(format!("cannot encode the request: {e}"))),
-        };
-        let mut headers = match auth_headers(&self.config) {
-            Ok(headers) => headers,
-            Err(e) => return http::error_stream(e),
-        };
-        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        let client = self.client.clone();
-        let config = self.config.clone();
-        let url = http::join_url(&config.base_url, "chat/completions");
-        let token = cancel.clone();
-        let connect = move || -> Attempt {
-            let (client, url, headers, body, config, token) =
-                (client.clone(), url.clone(), headers.clone(), body.clone(), config.clone(), token.clone());
-            async move {
-                let response = http::post(&client, &url, headers, body, &config).await?;
-                Ok(http::sse_stream(response, config.idle_timeout, token))
-            }
-            .boxed()
-        };
-        let events = retry::drive(RetryPolicy::from_config(&self.config), cancel, connect, OpenAiDecoder::default);
-        http::redact_stream(events, key)
+        let url = http::join_url(&self.config.base_url, "chat/completions");
+        let headers = auth_headers(&self.config).map(|mut h| {
+            h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            h
+        });
+        let body = request_body(&request);
+        retry::post_sse(&self.client, &self.config, url, headers, &body, OpenAiDecoder::default, cancel)
     }
 }
 

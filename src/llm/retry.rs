@@ -4,9 +4,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream;
+use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::http::{Failure, SseStream};
@@ -235,6 +235,42 @@ where
         self.ended = true;
         error
     }
+}
+
+/// POST `body` as JSON to `url` and stream the SSE answer through a fresh
+/// decoder per attempt: retries and backoff as `config` says, the idle
+/// timeout, cancellation, and the API key redacted from everything that
+/// comes out. What every wire format's provider does once its request is
+/// built.
+pub fn post_sse<D: StreamDecoder>(
+    client: &reqwest::Client,
+    config: &HttpConfig,
+    url: String,
+    headers: Result<reqwest::header::HeaderMap, LlmError>,
+    body: &serde_json::Value,
+    new_decoder: fn() -> D,
+    cancel: CancellationToken,
+) -> EventStream {
+    let body = match serde_json::to_vec(body) {
+        Ok(body) => body,
+        Err(e) => return super::http::error_stream(LlmError::Protocol(format!("cannot encode the request: {e}"))),
+    };
+    let headers = match headers {
+        Ok(headers) => headers,
+        Err(e) => return super::http::error_stream(e),
+    };
+    let (client, cfg, token) = (client.clone(), config.clone(), cancel.clone());
+    let connect = move || -> Attempt {
+        let (client, url, headers, body, config, token) =
+            (client.clone(), url.clone(), headers.clone(), body.clone(), cfg.clone(), token.clone());
+        async move {
+            let response = super::http::post(&client, &url, headers, body, &config).await?;
+            Ok(super::http::sse_stream(response, config.idle_timeout, token))
+        }
+        .boxed()
+    };
+    let events = drive(RetryPolicy::from_config(config), cancel, connect, new_decoder);
+    super::http::redact_stream(events, config.api_key.clone())
 }
 
 #[cfg(test)]
