@@ -14,6 +14,9 @@ run() {  # LABEL ARGS...
   local out=()
   for _ in $(seq "$RUNS"); do
     out+=("$("$PEERBENCH/run.sh" "$@" | tail -n 1)")
+    # The driver's `script` wrapper outlives the tmux session it kills and
+    # keeps tandem's terminal open; end it, so runs do not pile up.
+    pkill -f "script -qfc env OPENAI_BASE_URL=http://127.0.0.1:${PORT:-18080}/" || true
     echo "$label ${out[-1]}" >&2
   done
   printf '%s\n' "${out[@]}" | python3 -c '
