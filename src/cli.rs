@@ -47,6 +47,12 @@ pub struct Common {
     #[arg(long, value_name = "PROFILE|script:FILE", global = true)]
     pub provider: Option<String>,
 
+    /// What may happen without asking: suggest (edits and commands wait for your
+    /// approval), auto-edit (edits are written and staged at once; commands wait) or
+    /// full-auto (both go ahead; paths stay confined, commands time-limited).
+    #[arg(long, value_name = "POLICY", global = true, value_parser = ["suggest", "auto-edit", "full-auto"])]
+    pub policy: Option<String>,
+
     /// A guided first run: a scratch repository and a scripted model show a streamed
     /// answer without any account or key.
     #[arg(long)]
@@ -145,7 +151,7 @@ pub fn make_demo_repo() -> anyhow::Result<PathBuf> {
         ),
         (
             "src/stats.rs",
-            "pub fn mean(values: &[f64]) -> Option<f64> {\n    let sum: f64 = values.iter().sum();\n    Some(sum / values.len() as f64)\n}\n",
+            "//! Statistics over the numbers given on the command line.\n\npub fn mean(values: &[f64]) -> Option<f64> {\n    let sum: f64 = values.iter().sum();\n    Some(sum / values.len() as f64)\n}\n\npub fn max(values: &[f64]) -> Option<f64> {\n    values.iter().copied().reduce(f64::max)\n}\n\npub fn min(values: &[f64]) -> Option<f64> {\n    values.iter().copied().reduce(f64::min)\n}\n",
         ),
     ];
     for (path, text) in files {
@@ -177,6 +183,7 @@ pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -
         theme_flag: common.theme.clone(),
         keymap_flag: common.keymap.clone(),
         profile_flag,
+        policy_flag: common.policy.clone(),
         env: &env_var,
         color_depth: ColorDepth::detect(env_var),
     };

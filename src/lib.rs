@@ -10,5 +10,7 @@ pub mod index;
 pub mod llm;
 pub mod logging;
 pub mod metrics;
+pub mod patch;
+pub mod session;
 pub mod tools;
 pub mod ui;

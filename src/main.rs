@@ -1,5 +1,4 @@
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use tandem::app::model::ModelSource;
 use tandem::app::{self, App, Exit, Signals, state::AppState};
@@ -85,7 +84,11 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         let mut terminal = app::terminal::enter()?;
         let signals = Signals::new().ok();
         app.load_history();
-        app.start_model(source, Arc::new(tandem::tools::NoTools));
+        if let Some(dir) = paths.state_dir.as_deref().and_then(|d| tandem::session::new_dir(d).ok()) {
+            app.audit = Some(tandem::session::audit::AuditLog::open(&dir));
+        }
+        app.enable_tools();
+        app.start_model(source);
         app.start_index();
         // Highlighting tables take tens of milliseconds to load: on their
         // own thread, started once the loop has drawn the first frame.

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::llm::select::Profile;
 use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
-use crate::tools::{ToolOutput, ToolRegistry};
+use crate::tools::{ToolContext, ToolOutput, ToolRegistry};
 
 pub enum AgentCommand {
     User {
@@ -62,6 +62,11 @@ pub enum AgentEvent {
     ToolRunning {
         id: String,
         description: String,
+    },
+    /// Output of a running call as it arrives (a command's).
+    ToolProgress {
+        id: String,
+        text: String,
     },
     ToolDone {
         id: String,
@@ -397,10 +402,12 @@ impl Agent {
         None
     }
 
-    /// Run the calls one after another, adding each result to the
-    /// conversation. Returns false when the user cancelled.
+    /// Run the calls one after another, then let the user review the edits
+    /// they proposed, and add each result to the conversation. Returns false
+    /// when the user cancelled.
     async fn run_tools(&mut self, calls: Vec<ToolCall>, commands: &mut UnboundedReceiver<AgentCommand>) -> bool {
         let mut cancelled = false;
+        let mut results: Vec<(String, String, ToolOutput)> = Vec::new();
         for call in calls {
             let id = call.id.clone();
             let name = call.name.clone();
@@ -410,41 +417,89 @@ impl Agent {
                 self.emit(AgentEvent::ToolRunning { id: id.clone(), description: self.tools.describe(&call) });
                 let started = Instant::now();
                 let cancel = CancellationToken::new();
-                let timeout = self.tools.timeout();
-                let fut = self.tools.call(call, cancel.clone());
+                let events = self.events.clone();
+                let progress_id = id.clone();
+                let ctx = ToolContext {
+                    cancel: cancel.clone(),
+                    progress: Arc::new(move |text: &str| {
+                        let _ =
+                            events.send(AgentEvent::ToolProgress { id: progress_id.clone(), text: text.to_string() });
+                    }),
+                    call_id: id.clone(),
+                };
+                let timeout = self.tools.timeout(&call);
+                let fut = self.tools.call(call, ctx);
+                let limit = async {
+                    match timeout {
+                        Some(t) => tokio::time::sleep(t).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::pin!(fut);
+                tokio::pin!(limit);
                 let output = loop {
                     tokio::select! {
-                        out = tokio::time::timeout(timeout, &mut fut) => break out.unwrap_or_else(|_| {
+                        out = &mut fut => break out,
+                        _ = &mut limit => {
                             cancel.cancel();
-                            ToolOutput::error(format!("the tool did not finish within {} s and was stopped", timeout.as_secs()))
-                        }),
-                        cmd = commands.recv() => match cmd {
-                            Some(AgentCommand::Cancel) | None => {
-                                cancel.cancel();
-                                cancelled = true;
-                                break ToolOutput::error("stopped: the user cancelled the turn");
-                            }
-                            Some(AgentCommand::User { text }) => self.queued.push_back(text),
-                            Some(AgentCommand::Switch { provider, profile }) => {
-                                self.provider = provider;
-                                self.profile = profile;
-                            }
-                            Some(AgentCommand::Retry) => {}
+                            let secs = timeout.map_or(0, |t| t.as_secs());
+                            break ToolOutput::error(format!("the tool did not finish within {secs} s and was stopped"));
+                        }
+                        cmd = commands.recv() => if self.on_command_while_busy(cmd) {
+                            cancel.cancel();
+                            cancelled = true;
+                            break ToolOutput::error("stopped: the user cancelled the turn");
                         },
                     }
                 };
                 self.emit(AgentEvent::ToolDone { id: id.clone(), output: output.clone(), elapsed: started.elapsed() });
                 output
             };
+            results.push((id, name, output));
+        }
+        // Edits proposed in this round: one review, whose outcome joins the
+        // results of the calls that proposed them.
+        let cancel = CancellationToken::new();
+        let review = self.tools.finish_round(cancel.clone());
+        tokio::pin!(review);
+        let verdicts = loop {
+            tokio::select! {
+                v = &mut review => break v,
+                cmd = commands.recv(), if !cancelled => if self.on_command_while_busy(cmd) {
+                    cancel.cancel();
+                    cancelled = true;
+                },
+            }
+        };
+        for (call_id, text) in verdicts {
+            if let Some((_, _, output)) = results.iter_mut().find(|(id, _, _)| *id == call_id) {
+                output.content.push_str("\n\n");
+                output.content.push_str(&text);
+            }
+        }
+        for (call_id, name, output) in results {
             self.conversation.push(ChatMessage::Tool {
-                call_id: id,
+                call_id,
                 name,
                 content: output.content,
                 is_error: output.is_error,
             });
         }
         !cancelled
+    }
+
+    /// A command that arrived while tools run. Returns true for a cancel.
+    fn on_command_while_busy(&mut self, cmd: Option<AgentCommand>) -> bool {
+        match cmd {
+            Some(AgentCommand::Cancel) | None => return true,
+            Some(AgentCommand::User { text }) => self.queued.push_back(text),
+            Some(AgentCommand::Switch { provider, profile }) => {
+                self.provider = provider;
+                self.profile = profile;
+            }
+            Some(AgentCommand::Retry) => {}
+        }
+        false
     }
 }
 

@@ -37,7 +37,7 @@ impl ToolRegistry for Echo {
             parameters: serde_json::json!({"type": "object", "properties": {"text": {"type": "string"}}}),
         }]
     }
-    fn call(&self, call: ToolCall, _cancel: CancellationToken) -> BoxFuture<'static, ToolOutput> {
+    fn call(&self, call: ToolCall, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         Box::pin(async move {
             match serde_json::from_str::<serde_json::Value>(&call.arguments) {
                 Ok(v) => ToolOutput::ok(format!("echo: {}", v["text"].as_str().unwrap_or("")), "echoed"),

@@ -90,6 +90,23 @@ actions! {
     HalfPageDown => "half_page_down", None, "Scroll the pane down half a page";
     ScrollTop => "scroll_top", None, "Scroll to the top of the pane";
     ScrollBottom => "scroll_bottom", None, "Scroll to the bottom of the pane and follow new output";
+    AcceptHunk => "accept_hunk", Some("accept"), "Accept the focused hunk (or allow the command)";
+    RejectHunk => "reject_hunk", Some("reject"), "Reject the focused hunk (or refuse the command)";
+    RejectWithReason => "reject_with_reason", Some("reason"), "Reject the focused hunk (or command) and type a reason the model is told";
+    AcceptFile => "accept_file", None, "Accept every hunk of the focused file";
+    RejectFile => "reject_file", None, "Reject every hunk of the focused file";
+    AcceptAll => "accept_all", None, "Accept every hunk of every file";
+    RejectAll => "reject_all", None, "Reject every hunk of every file";
+    NextHunk => "next_hunk", None, "Focus the next hunk";
+    PrevHunk => "prev_hunk", None, "Focus the previous hunk";
+    NextFile => "next_file", None, "Focus the first hunk of the next file";
+    PrevFile => "prev_file", None, "Focus the first hunk of the previous file";
+    SplitHunk => "split_hunk", Some("split"), "Split the focused hunk into its separate changes";
+    EditHunk => "edit_hunk", Some("edit"), "Edit the focused hunk's new text in $EDITOR; the result is what gets applied";
+    ApplyDecisions => "apply_decisions", Some("apply"), "Write and stage the accepted hunks, and tell the model what was decided";
+    UndoApplied => "undo_applied", None, "Undo the last applied change set, in the working tree and the git index";
+    AlwaysAllow => "always_allow", None, "Allow the command, and commands starting the same way, for this session";
+    CyclePolicy => "cycle_policy", None, "Switch the approval policy: suggest, auto-edit, full-auto";
 }
 
 impl fmt::Display for Action {

@@ -5,11 +5,13 @@
 //! at most `frame_rate` times a second.
 
 pub mod actions;
+mod approve;
 pub mod composer;
 pub mod history;
 pub mod index_job;
 pub mod input;
 pub mod model;
+pub mod review;
 pub mod state;
 pub mod terminal;
 
@@ -52,6 +54,17 @@ pub enum AppEvent {
         stats: crate::index::IndexStats,
         files: usize,
         elapsed: Duration,
+    },
+    /// A change set's accepted hunks were written (and staged), or not.
+    Applied {
+        id: u64,
+        decisions: Vec<review::FileDecisions>,
+        report: crate::git::ApplyReport,
+    },
+    /// An applied change set was undone (where it could be).
+    Undone {
+        files: Vec<PathBuf>,
+        report: crate::git::UndoReport,
     },
 }
 
@@ -101,6 +114,20 @@ pub struct App {
     watcher: Option<crate::index::WatchHandle>,
     index_updating: bool,
     pending_changes: Vec<PathBuf>,
+    approvals_rx: Option<mpsc::UnboundedReceiver<crate::tools::approval::Approval>>,
+    /// Answers owed to the tools, by review item.
+    replies: std::collections::HashMap<u64, approve::Reply>,
+    /// Applied change sets, newest last.
+    undo_stack: Vec<approve::Applied>,
+    /// Outcomes the model has not heard yet (its turn had ended); sent with
+    /// the next message.
+    pub notes_for_model: Vec<String>,
+    /// Command prefixes the user allowed for this session.
+    always_allow: Vec<String>,
+    /// Where proposals and decisions are recorded.
+    pub audit: Option<crate::session::audit::AuditLog>,
+    /// The focused hunk is to be edited in $EDITOR before the next frame.
+    edit_request: bool,
 }
 
 impl App {
@@ -133,6 +160,13 @@ impl App {
             watcher: None,
             index_updating: false,
             pending_changes: Vec::new(),
+            approvals_rx: None,
+            replies: Default::default(),
+            undo_stack: Vec::new(),
+            notes_for_model: Vec::new(),
+            always_allow: Vec::new(),
+            audit: None,
+            edit_request: false,
         }
     }
 
@@ -190,11 +224,16 @@ impl App {
             AppEvent::IndexReady(outcome) => self.index_ready(outcome),
             AppEvent::FilesChanged(paths) => self.files_changed(paths),
             AppEvent::IndexUpdated { stats, files, elapsed } => self.index_updated(stats, files, elapsed),
+            AppEvent::Applied { id, decisions, report } => self.applied(id, decisions, report),
+            AppEvent::Undone { files, report } => self.undone(files, report),
         }
     }
 
     fn handle_key(&mut self, key: Key) {
         self.state.flash = None;
+        if self.state.focus == Focus::Diff && self.state.overlay.is_none() && self.reason_key(&key) {
+            return;
+        }
         let ctx = if self.state.overlay.is_some() { Context::Chat } else { self.state.focus.context() };
         self.state.pending.push(key);
         let lookup = self.state.keymap.lookup(ctx, &self.state.pending);
@@ -262,7 +301,9 @@ impl App {
                 let s = &mut self.state.chat_scroll;
                 s.from_bottom = step(s.from_bottom, action, page, max, true);
             }
-            Pane::Diff => self.state.diff_top = step(self.state.diff_top, action, page, usize::MAX / 2, false),
+            Pane::Diff => {
+                self.state.review.scroll = step(self.state.review.scroll, action, page, usize::MAX / 2, false)
+            }
             Pane::Metrics => self.state.metrics_top = step(self.state.metrics_top, action, page, usize::MAX / 2, false),
         }
     }
@@ -338,6 +379,23 @@ impl App {
             | Action::HalfPageDown
             | Action::ScrollTop
             | Action::ScrollBottom => self.scroll(action),
+            Action::AcceptHunk
+            | Action::RejectHunk
+            | Action::RejectWithReason
+            | Action::AcceptFile
+            | Action::RejectFile
+            | Action::AcceptAll
+            | Action::RejectAll
+            | Action::NextHunk
+            | Action::PrevHunk
+            | Action::NextFile
+            | Action::PrevFile
+            | Action::SplitHunk
+            | Action::EditHunk
+            | Action::ApplyDecisions
+            | Action::UndoApplied
+            | Action::AlwaysAllow
+            | Action::CyclePolicy => self.review_action(action),
         }
         self.dirty = true;
     }
@@ -479,7 +537,8 @@ impl App {
     /// No turn running, no provider being chosen, no index being built or
     /// updated.
     pub fn idle(&self) -> bool {
-        !self.state.model.busy()
+        // A turn waiting for the user's review is idle: only a key moves it.
+        (!self.state.model.busy() || !self.state.review.is_empty() && !self.state.review.applying)
             && !self.state.model.choosing
             && !self.index_updating
             && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
@@ -667,6 +726,12 @@ where
             app.full_redraw = true;
             app.dirty = true;
         }
+        if app.edit_request {
+            app.edit_request = false;
+            app.edit_hunk(terminal.backend_mut());
+            app.full_redraw = true;
+            app.dirty = true;
+        }
         let wait = if app.dirty || app.full_redraw { interval } else { stream_interval };
         let due = tokio::time::Instant::from_std(last_frame + wait);
         let dirty = app.dirty || app.dirty_bg || app.full_redraw;
@@ -684,6 +749,10 @@ where
                 Some(Err(e)) => return Err(anyhow::anyhow!("cannot read terminal input: {e}")),
                 None => input_closed = true,
             },
+            Some(req) = async { match app.approvals_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                app.handle_approval(req);
+                app.dirty = true;
+            }
             Some(msg) = app.rx.recv() => {
                 app.handle_bg(msg);
                 app.dirty = true;

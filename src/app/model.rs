@@ -11,7 +11,6 @@ use super::{App, AppEvent};
 use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, TurnOutcome};
 use crate::llm::Provider;
 use crate::llm::select::{self, Choice, Profile};
-use crate::tools::ToolRegistry;
 
 /// Where the model comes from.
 pub enum ModelSource {
@@ -31,8 +30,9 @@ fn describe(profile: &Profile) -> String {
 
 impl App {
     /// Start choosing a provider in the background; the app is usable at once.
-    pub fn start_model(&mut self, source: ModelSource, tools: Arc<dyn ToolRegistry>) {
-        self.tools = Some(tools);
+    /// Choose the model (off the loop) and start the agent with the tools
+    /// set up before (none unless [`App::enable_tools`] ran).
+    pub fn start_model(&mut self, source: ModelSource) {
         match source {
             ModelSource::Script(path) => match crate::llm::scripted::Scripted::from_file(&path) {
                 Ok(p) => {
@@ -162,6 +162,24 @@ impl App {
                 msg.call_id = id;
                 msg.status = MsgStatus::Streaming;
                 self.state.transcript.push(msg);
+            }
+            AgentEvent::ToolProgress { id, text } => {
+                if let Some(msg) =
+                    self.state.transcript.iter_mut().rev().find(|m| m.role == Role::Tool && m.call_id == id)
+                {
+                    // The whole output arrives with the result; while it
+                    // runs, the chat keeps the recent part.
+                    const KEEP: usize = 64 * 1024;
+                    msg.detail.push_str(&text);
+                    if msg.detail.len() > KEEP {
+                        let mut cut = msg.detail.len() - KEEP / 2;
+                        while !msg.detail.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        msg.detail.drain(..cut);
+                    }
+                    msg.rev += 1;
+                }
             }
             AgentEvent::ToolDone { id, output, elapsed } => {
                 if let Some(msg) =

@@ -238,6 +238,10 @@ pub struct AppState {
     /// The chat message selected for copying and expanding.
     pub selected: Option<usize>,
     pub index: IndexState,
+    /// Proposed edits and commands waiting for the user.
+    pub review: crate::app::review::Review,
+    /// What may happen without asking.
+    pub policy: crate::config::Policy,
 }
 
 impl AppState {
@@ -267,7 +271,10 @@ impl AppState {
             show_details: false,
             selected: None,
             index: IndexState::default(),
+            review: Default::default(),
+            policy: Default::default(),
         };
+        state.policy = state.config.tools.policy;
         if !state.diagnostics.is_empty() {
             let mut text = String::from("Configuration problems (tandem started with the defaults for these):");
             for d in &state.diagnostics {

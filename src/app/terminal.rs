@@ -2,6 +2,9 @@
 //! out, on quit, on panic, on signals and around suspend.
 
 use std::io::{self, Stdout, Write};
+use std::path::Path;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
@@ -97,6 +100,24 @@ pub trait Host: ratatui::backend::Backend {
     fn copy_to_clipboard(&mut self, _text: &str) -> io::Result<()> {
         Ok(())
     }
+    /// Open `path` in the user's editor and wait for it to exit. Without a
+    /// terminal to hand over (tests), the editor runs with no input.
+    fn run_editor(&mut self, path: &Path) -> io::Result<std::process::ExitStatus> {
+        editor_command(path).stdin(std::process::Stdio::null()).status()
+    }
+}
+
+/// `$VISUAL`, else `$EDITOR`, else `vi`, run through the shell so that an
+/// editor given with arguments (`code --wait`) works.
+pub fn editor_command(path: &Path) -> std::process::Command {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| std::env::var("EDITOR").ok().filter(|e| !e.trim().is_empty()))
+        .unwrap_or_else(|| "vi".into());
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(format!("{editor} \"$1\"")).arg("sh").arg(path);
+    cmd
 }
 
 impl Host for TestBackend {}
@@ -116,6 +137,18 @@ impl Host for CrosstermBackend<FrameWriter> {
 
     fn copy_to_clipboard(&mut self, text: &str) -> io::Result<()> {
         queue!(self, crossterm::clipboard::CopyToClipboard::to_clipboard_from(text))
+    }
+
+    fn run_editor(&mut self, path: &Path) -> io::Result<std::process::ExitStatus> {
+        self.writer_mut().finish(false)?;
+        // The input thread must not read the keys meant for the editor.
+        pause_input();
+        restore()?;
+        let status = editor_command(path).status();
+        let back = setup();
+        resume_input();
+        back?;
+        status
     }
 
     fn suspend(&mut self) -> io::Result<()> {
@@ -156,22 +189,80 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Terminal input as a stream, read by a thread of its own that blocks in
-/// `crossterm::event::read`. crossterm's own `EventStream` polls the terminal
-/// and wakes a helper thread on every poll, which the event loop does once
-/// per streamed token; a blocked thread costs nothing until a key arrives.
+/// Whether the input thread may read, and whether it is reading now.
+struct InputGate {
+    paused: bool,
+    polling: bool,
+}
+
+static INPUT_GATE: Mutex<InputGate> = Mutex::new(InputGate { paused: false, polling: false });
+static INPUT_CHANGED: Condvar = Condvar::new();
+
+/// How long the input thread waits for a key before it looks whether it
+/// should pause: the longest a pause waits.
+const INPUT_POLL: Duration = Duration::from_millis(250);
+
+/// Stop the input thread from reading the terminal (an editor takes it);
+/// returns once the thread has stopped.
+fn pause_input() {
+    let Ok(mut gate) = INPUT_GATE.lock() else { return };
+    gate.paused = true;
+    while gate.polling {
+        match INPUT_CHANGED.wait(gate) {
+            Ok(g) => gate = g,
+            Err(_) => return,
+        }
+    }
+}
+
+fn resume_input() {
+    if let Ok(mut gate) = INPUT_GATE.lock() {
+        gate.paused = false;
+    }
+    INPUT_CHANGED.notify_all();
+}
+
+/// Terminal input as a stream, read by a thread of its own that waits in
+/// `crossterm::event::poll`. crossterm's own `EventStream` wakes a helper
+/// thread on every poll of the stream, which the event loop does once per
+/// streamed token; this thread wakes a few times a second at most (to see
+/// whether an editor needs the terminal), and otherwise only for a key.
 pub fn input_stream() -> impl futures::Stream<Item = io::Result<crossterm::event::Event>> + Unpin {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("tandem-input".into())
         .spawn(move || {
             loop {
+                {
+                    let Ok(mut gate) = INPUT_GATE.lock() else { break };
+                    gate.polling = false;
+                    INPUT_CHANGED.notify_all();
+                    while gate.paused {
+                        match INPUT_CHANGED.wait(gate) {
+                            Ok(g) => gate = g,
+                            Err(_) => return,
+                        }
+                    }
+                    gate.polling = true;
+                }
+                match crossterm::event::poll(INPUT_POLL) {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
                 let ev = crossterm::event::read();
                 let failed = ev.is_err();
                 if tx.send(ev).is_err() || failed {
                     break;
                 }
             }
+            if let Ok(mut gate) = INPUT_GATE.lock() {
+                gate.polling = false;
+            }
+            INPUT_CHANGED.notify_all();
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!("cannot start the input thread: {e}"));

@@ -28,7 +28,54 @@ pub struct Config {
     pub log: LogConfig,
     pub model: ModelConfig,
     pub index: IndexConfig,
+    pub tools: ToolsConfig,
     pub providers: std::collections::BTreeMap<String, ProviderProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ToolsConfig {
+    pub policy: Policy,
+    pub allow_commands: Vec<String>,
+}
+
+/// What may happen without asking the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Edits and commands wait for approval.
+    #[default]
+    Suggest,
+    /// Edits are applied and staged at once; commands wait.
+    AutoEdit,
+    /// Edits and commands go ahead (paths confined, commands time-limited).
+    FullAuto,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 3] = [Policy::Suggest, Policy::AutoEdit, Policy::FullAuto];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Suggest => "suggest",
+            Policy::AutoEdit => "auto-edit",
+            Policy::FullAuto => "full-auto",
+        }
+    }
+
+    pub fn next(self) -> Policy {
+        let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown policy `{s}`; expected one of {}", names.join(", "))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +182,8 @@ pub struct LoadOptions<'a> {
     pub keymap_flag: Option<String>,
     /// `--provider NAME`: the profile to use.
     pub profile_flag: Option<String>,
+    /// `--policy`.
+    pub policy_flag: Option<String>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub color_depth: ColorDepth,
 }
@@ -206,6 +255,14 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
             ));
             bad.push(key.to_string());
         }
+    }
+    if let Some(entry) = layered.get("tools.policy")
+        && let Some(v) = entry.value.as_str()
+        && let Err(e) = v.parse::<Policy>()
+    {
+        let (src, line) = location(entry);
+        diags.push(Diagnostic::error(src, line, format!("`tools.policy`: {e}; the default is used")));
+        bad.push("tools.policy".into());
     }
     if let Some(entry) = layered.get("log.level")
         && let Some(v) = entry.value.as_str()
@@ -320,6 +377,11 @@ pub fn load(opts: &LoadOptions<'_>) -> Settings {
     {
         diags.push(d);
     }
+    if let Some(policy) = &opts.policy_flag
+        && let Err(d) = layered.apply_flag("tools.policy", "--policy", policy)
+    {
+        diags.push(d);
+    }
     check_values(&mut layered, &mut diags);
 
     let config = match Config::deserialize(toml::Value::Table(layered.to_table())) {
@@ -396,6 +458,7 @@ mod tests {
             theme_flag: None,
             keymap_flag: None,
             profile_flag: None,
+            policy_flag: None,
             env,
             color_depth: ColorDepth::TrueColor,
         }

@@ -64,3 +64,12 @@ mod tests {
         assert_eq!(info.branch, None);
     }
 }
+
+pub mod apply;
+mod stage;
+pub mod undo;
+pub mod write;
+
+pub use apply::{ApplyReport, Approved, FileOutcome, apply};
+pub use undo::{UndoRecord, UndoReport, undo};
+pub use write::content_hash;

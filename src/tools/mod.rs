@@ -1,6 +1,9 @@
 //! Tools the model can call. The agent sees them only through
 //! [`ToolRegistry`]: their schemas, and a call that returns text for the model.
+//! Each tool is a [`Tool`] in a file of its own; [`Toolbox`] is the registry
+//! of the real ones.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -30,12 +33,29 @@ impl ToolOutput {
     }
 }
 
+/// What a running call may use besides its arguments.
+#[derive(Clone)]
+pub struct ToolContext {
+    /// Cancelled when the user stops the turn or the call times out.
+    pub cancel: CancellationToken,
+    /// Output as it arrives (a command's), shown in the chat under the call.
+    pub progress: Arc<dyn Fn(&str) + Send + Sync>,
+    /// The provider's id of the call, to tie a proposal to the call that made it.
+    pub call_id: String,
+}
+
+impl ToolContext {
+    pub fn new(cancel: CancellationToken) -> Self {
+        Self { cancel, progress: Arc::new(|_| {}), call_id: String::new() }
+    }
+}
+
 pub trait ToolRegistry: Send + Sync {
     fn specs(&self) -> Vec<ToolSpec>;
 
     /// Run one call. Unknown tools and invalid arguments are errors returned
     /// as output, never panics.
-    fn call(&self, call: ToolCall, cancel: CancellationToken) -> BoxFuture<'static, ToolOutput>;
+    fn call(&self, call: ToolCall, ctx: ToolContext) -> BoxFuture<'static, ToolOutput>;
 
     /// A one-line description of a call for the chat, before it runs.
     fn describe(&self, call: &ToolCall) -> String {
@@ -44,9 +64,18 @@ pub trait ToolRegistry: Send + Sync {
         format!("{}({args})", call.name)
     }
 
-    /// Longest time a call may run.
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(120)
+    /// Longest time a call may run; `None` when the tool keeps its own time
+    /// (a command waiting for the user's approval is not running yet).
+    fn timeout(&self, _call: &ToolCall) -> Option<Duration> {
+        Some(Duration::from_secs(120))
+    }
+
+    /// Called once every call of a model's round has run. Edits proposed
+    /// during the round go to the user as one review here; the answer is text
+    /// to add to the results of the calls that proposed them, as
+    /// `(call id, text)`.
+    fn finish_round(&self, _cancel: CancellationToken) -> BoxFuture<'static, Vec<(String, String)>> {
+        Box::pin(async { Vec::new() })
     }
 }
 
@@ -58,7 +87,37 @@ impl ToolRegistry for NoTools {
         Vec::new()
     }
 
-    fn call(&self, call: ToolCall, _cancel: CancellationToken) -> BoxFuture<'static, ToolOutput> {
+    fn call(&self, call: ToolCall, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         Box::pin(async move { ToolOutput::error(format!("there is no tool named `{}`", call.name)) })
     }
 }
+
+/// One tool: its schema, and a call on parsed arguments.
+pub trait Tool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+
+    /// Run with the model's arguments. Argument errors are returned as
+    /// [`ToolOutput::error`] saying what was expected.
+    fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput>;
+
+    /// One line for the chat before the call runs, e.g. `read src/lib.rs:10-40`.
+    fn describe(&self, args: &serde_json::Value) -> String;
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(Duration::from_secs(120))
+    }
+}
+
+pub mod approval;
+pub mod args;
+pub mod edit;
+pub mod grep;
+pub mod list;
+pub mod proposals;
+pub mod read;
+pub mod read_only;
+pub mod shell;
+pub mod shell_output;
+pub mod symbols;
+pub mod toolbox;
+pub mod workspace;

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod composer;
+pub mod diff;
 pub mod diff_fill;
 pub mod help;
 pub mod highlight;

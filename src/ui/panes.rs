@@ -3,23 +3,13 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::style::style;
 use crate::app::state::{AppState, IndexStatus};
 
 pub fn render_diff(frame: &mut Frame, area: Rect, state: &AppState) {
-    let theme = &state.theme;
-    let text = vec![
-        Line::from(Span::styled("No proposed edits.", style(theme, "ui.text"))),
-        Line::default(),
-        Line::from(Span::styled(
-            "When the model proposes a change, its hunks appear here: accept or reject each one, \
-             and what you accept is written and staged in git.",
-            style(theme, "ui.text.dim"),
-        )),
-    ];
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+    super::diff::render(frame, area, state);
 }
 
 fn row(theme: &crate::config::Theme, label: &str, value: String) -> Line<'static> {

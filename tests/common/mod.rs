@@ -24,6 +24,7 @@ pub fn app_with(keymap: &str) -> App {
         theme_flag: None,
         keymap_flag: Some(keymap.to_string()),
         profile_flag: None,
+        policy_flag: None,
         env: &none,
         color_depth: ColorDepth::TrueColor,
     };

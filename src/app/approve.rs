@@ -1,0 +1,484 @@
+//! The diff-approval pane's actions: proposals and command requests coming
+//! in from the tools, the user's decisions, applying them through `git` off
+//! the event loop, undo, the policy, and the audit log.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::review::{Decision, Item};
+use super::state::Focus;
+use super::{App, AppEvent};
+use crate::config::Policy;
+use crate::session::audit::{HunkRecord, Record};
+use crate::tools::approval::{Approval, FileVerdict};
+
+/// Where the answer to a waiting item goes.
+pub(super) enum Reply {
+    Changes(oneshot::Sender<Vec<FileVerdict>>),
+    Command(oneshot::Sender<Result<(), String>>),
+}
+
+/// One applied change set, kept for undo.
+pub(super) struct Applied {
+    pub record: crate::git::UndoRecord,
+    pub files: Vec<PathBuf>,
+}
+
+impl App {
+    /// Build the real tools, with their requests for approval coming to this app.
+    pub fn enable_tools(&mut self) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = crate::tools::toolbox::ToolboxConfig {
+            root: self.state.repo.root.clone(),
+            index: Some(self.index.clone()),
+            map_tokens: self.state.config.index.map_tokens,
+        };
+        let toolbox = crate::tools::toolbox::Toolbox::new(config, crate::tools::approval::Approvals(tx));
+        self.tools = Some(Arc::new(toolbox));
+        self.approvals_rx = Some(rx);
+    }
+
+    fn policy(&self) -> Policy {
+        self.state.policy
+    }
+
+    fn audit(&self, rec: Record) {
+        if let Some(log) = &self.audit {
+            log.record(rec);
+        }
+    }
+
+    pub(super) fn handle_approval(&mut self, req: Approval) {
+        match req {
+            Approval::Review { files, reply } => {
+                for f in &files {
+                    let mut rec = Record::new("proposal", self.policy());
+                    rec.file = Some(f.path.display().to_string());
+                    rec.hunks = f
+                        .hunks
+                        .iter()
+                        .map(|h| HunkRecord {
+                            hash: crate::patch::hunks::hunk_hash(h),
+                            header: crate::patch::hunks::header(h),
+                            decision: "proposed".into(),
+                            reason: None,
+                        })
+                        .collect();
+                    rec.detail = format!("{:?}", f.kind).to_lowercase();
+                    self.audit(rec);
+                }
+                let id = self.state.review.push_changes(files);
+                self.replies.insert(id, Reply::Changes(reply));
+                self.item_arrived();
+            }
+            Approval::Command { command, reply } => {
+                if let Some(why) = self.command_allowed(&command) {
+                    let mut rec = Record::new("command", self.policy());
+                    rec.detail = format!("allowed ({why}): {command}");
+                    self.audit(rec);
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                let id = self.state.review.push_command(command);
+                self.replies.insert(id, Reply::Command(reply));
+                self.item_arrived();
+            }
+        }
+    }
+
+    /// Why `command` may run without asking, if it may.
+    fn command_allowed(&self, command: &str) -> Option<&'static str> {
+        if self.policy() == Policy::FullAuto {
+            return Some("full-auto policy");
+        }
+        if crate::tools::shell::is_read_only(command) {
+            return Some("read-only");
+        }
+        let cmd = command.trim();
+        let allowed = self.state.config.tools.allow_commands.iter().chain(&self.always_allow).any(|prefix| {
+            cmd == prefix.trim()
+                || cmd.strip_prefix(prefix.trim()).is_some_and(|rest| rest.starts_with(' '))
+                    && !has_shell_operators(cmd)
+        });
+        allowed.then_some("allowed prefix")
+    }
+
+    /// A proposal or command request joined the queue.
+    fn item_arrived(&mut self) {
+        if self.state.review.items.len() == 1 {
+            self.front_arrived();
+        }
+    }
+
+    /// The front of the queue changed: show it, or let the policy decide.
+    fn front_arrived(&mut self) {
+        let auto = matches!(self.policy(), Policy::AutoEdit | Policy::FullAuto);
+        match self.state.review.front() {
+            None => {}
+            Some(Item::Changes { .. }) if auto => {
+                self.state.review.set_all(true);
+                self.start_apply();
+            }
+            Some(item) => {
+                let what = match item {
+                    Item::Changes { files, .. } => {
+                        let hunks: usize = files.iter().map(|f| f.hunks.len()).sum();
+                        format!("{} file(s), {hunks} hunk(s) to review", files.len())
+                    }
+                    Item::Command { command, .. } => format!("the model asks to run `{command}`"),
+                };
+                let key = crate::ui::status::key_label(
+                    &self.state,
+                    crate::config::keymap::Context::Global,
+                    super::actions::Action::FocusDiff,
+                );
+                if self.state.config.ui.diff_takes_focus {
+                    self.state.focus = Focus::Diff;
+                    self.flash(format!("Diff approval: {what}"), false);
+                } else {
+                    self.flash(format!("Diff approval: {what} ({key} to review)"), false);
+                }
+            }
+        }
+    }
+
+    pub(super) fn review_action(&mut self, action: super::actions::Action) {
+        use super::actions::Action as A;
+        if self.state.review.applying {
+            self.flash("Writing the last decisions; a moment…", false);
+            return;
+        }
+        if action == A::UndoApplied {
+            self.undo();
+            return;
+        }
+        if action == A::CyclePolicy {
+            self.state.policy = self.state.policy.next();
+            let text = format!("Policy: {}", self.state.policy.name());
+            self.flash(text, false);
+            return;
+        }
+        let is_command = matches!(self.state.review.front(), Some(Item::Command { .. }));
+        if is_command {
+            match action {
+                A::AcceptHunk | A::AcceptFile | A::AcceptAll | A::ApplyDecisions => self.answer_command(Ok(())),
+                A::RejectHunk | A::RejectFile | A::RejectAll => self.answer_command(Err("the user said no".into())),
+                A::RejectWithReason => self.state.review.reason = Some(String::new()),
+                A::AlwaysAllow => {
+                    if let Some(Item::Command { command, .. }) = self.state.review.front() {
+                        let prefix = command_prefix(command);
+                        self.flash(format!("Commands starting with `{prefix}` run without asking this session"), false);
+                        self.always_allow.push(prefix);
+                    }
+                    self.answer_command(Ok(()));
+                }
+                _ => self.flash("That key works on proposed edits; this is a command to allow or refuse", false),
+            }
+            return;
+        }
+        if self.state.review.is_empty() {
+            self.flash("No proposed edits", false);
+            return;
+        }
+        let r = &mut self.state.review;
+        match action {
+            A::AcceptHunk => r.accept_hunk(),
+            A::RejectHunk => r.reject_hunk(None),
+            A::RejectWithReason => r.reason = Some(String::new()),
+            A::AcceptFile => r.accept_file(),
+            A::RejectFile => r.reject_file(),
+            A::AcceptAll => r.set_all(true),
+            A::RejectAll => r.set_all(false),
+            A::NextHunk => r.next_hunk(true),
+            A::PrevHunk => r.next_hunk(false),
+            A::NextFile => r.next_file(true),
+            A::PrevFile => r.next_file(false),
+            A::SplitHunk => {
+                if !r.split() {
+                    self.flash("This hunk is a single change; it cannot be split further", false);
+                }
+            }
+            A::EditHunk => self.edit_request = true,
+            A::ApplyDecisions => {
+                let undecided = r.undecided();
+                if undecided > 0 && !r.confirm_undecided {
+                    r.confirm_undecided = true;
+                    let key = crate::ui::status::key_label(
+                        &self.state,
+                        crate::config::keymap::Context::Diff,
+                        A::ApplyDecisions,
+                    );
+                    self.flash(format!("{undecided} hunk(s) undecided: {key} again rejects them and applies"), false);
+                    return;
+                }
+                self.start_apply();
+            }
+            _ => {}
+        }
+    }
+
+    /// A key while a rejection reason is being typed; true if it was taken.
+    pub(super) fn reason_key(&mut self, key: &crate::config::keys::Key) -> bool {
+        use crate::config::keys::KeyCode;
+        let Some(reason) = self.state.review.reason.as_mut() else { return false };
+        match key.code {
+            KeyCode::Enter => {
+                let text = reason.trim().to_string();
+                self.state.review.reason = None;
+                let reason = (!text.is_empty()).then_some(text);
+                if matches!(self.state.review.front(), Some(Item::Command { .. })) {
+                    self.answer_command(Err(reason.unwrap_or_else(|| "the user said no".into())));
+                } else {
+                    self.state.review.reject_hunk(reason);
+                }
+            }
+            KeyCode::Esc => self.state.review.reason = None,
+            KeyCode::Backspace => {
+                reason.pop();
+            }
+            _ => match super::input::typed_char(key) {
+                Some(c) => reason.push(c),
+                None => return true,
+            },
+        }
+        true
+    }
+
+    fn answer_command(&mut self, answer: Result<(), String>) {
+        let Some(Item::Command { id, command }) = self.state.review.pop() else { return };
+        let mut rec = Record::new("command", self.policy());
+        rec.detail = match &answer {
+            Ok(()) => format!("allowed by the user: {command}"),
+            Err(r) => format!("refused by the user ({r}): {command}"),
+        };
+        self.audit(rec);
+        if let Some(Reply::Command(tx)) = self.replies.remove(&id) {
+            let _ = tx.send(answer);
+        }
+        self.front_arrived();
+    }
+
+    /// Write and stage the accepted hunks of the shown change set, off the loop.
+    fn start_apply(&mut self) {
+        let Some(decisions) = self.state.review.outcomes() else { return };
+        let Some(Item::Changes { id, files }) = self.state.review.front() else { return };
+        let id = *id;
+        let approved: Vec<crate::git::Approved> = files
+            .iter()
+            .zip(&decisions)
+            .filter(|(_, d)| !d.approved.is_empty())
+            .map(|(f, d)| crate::git::Approved { change: f.change.clone(), hunks: d.approved.clone() })
+            .collect();
+        for (f, d) in files.iter().zip(&decisions) {
+            let mut rec = Record::new("decision", self.policy());
+            rec.file = Some(d.path.display().to_string());
+            rec.hunks = f
+                .hunks
+                .iter()
+                .map(|h| HunkRecord {
+                    hash: crate::patch::hunks::hunk_hash(&h.hunk),
+                    header: crate::patch::hunks::header(&h.hunk),
+                    decision: match (&h.decision, h.edited) {
+                        (Decision::Accepted, true) => "edited",
+                        (Decision::Accepted, false) => "accepted",
+                        _ => "rejected",
+                    }
+                    .into(),
+                    reason: match &h.decision {
+                        Decision::Rejected { reason } => reason.clone(),
+                        Decision::Pending => Some("left undecided".into()),
+                        Decision::Accepted => None,
+                    },
+                })
+                .collect();
+            self.audit(rec);
+        }
+        self.state.review.applying = true;
+        let root = self.state.repo.root.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let report = crate::git::apply(&root, &approved);
+            let _ = tx.send(AppEvent::Applied { id, decisions, report });
+        });
+    }
+
+    pub(super) fn applied(
+        &mut self,
+        id: u64,
+        decisions: Vec<super::review::FileDecisions>,
+        report: crate::git::ApplyReport,
+    ) {
+        self.state.review.applying = false;
+        let mut verdicts = Vec::new();
+        let mut summary = Vec::new();
+        let mut written = Vec::new();
+        for d in &decisions {
+            let outcome = report.files.iter().find(|o| o.path == d.path);
+            let accepted = d.approved.len();
+            let total = d.lines.len();
+            let mut text = format!("{}: {accepted} of {total} hunk(s) accepted.\n", d.path.display());
+            for l in &d.lines {
+                text.push_str("- ");
+                text.push_str(l);
+                text.push('\n');
+            }
+            let state = match outcome {
+                Some(o) if o.written && o.staged => "written and staged".to_string(),
+                Some(o) if o.written => match &o.message {
+                    Some(m) => format!("written, not staged: {m}"),
+                    None => "written".into(),
+                },
+                Some(o) => format!("NOT written: {}", o.message.clone().unwrap_or_default()),
+                None => "nothing written".into(),
+            };
+            if outcome.is_some_and(|o| o.written) {
+                written.push(d.path.clone());
+            }
+            text.push_str(&format!("The accepted hunks were {state}."));
+            summary.push(format!("{} {accepted}/{total} ({state})", d.path.display()));
+            let mut rec = Record::new("applied", self.policy());
+            rec.file = Some(d.path.display().to_string());
+            rec.detail = state;
+            self.audit(rec);
+            verdicts.push(FileVerdict { path: d.path.clone(), report: text });
+        }
+        if !written.is_empty() {
+            self.undo_stack.push(Applied { record: report.undo, files: written });
+        }
+        let label = if self.policy() == Policy::Suggest { "Applied" } else { "Applied by policy" };
+        self.state.notice(format!("{label}: {}", summary.join("; ")));
+        if self.state.review.front().is_some_and(|i| i.id() == id) {
+            self.state.review.pop();
+        }
+        match self.replies.remove(&id) {
+            Some(Reply::Changes(tx)) => {
+                if let Err(v) = tx.send(verdicts) {
+                    // The turn that proposed these ended (it was stopped):
+                    // the model hears the outcome with the next message.
+                    self.notes_for_model.extend(v.into_iter().map(|v| v.report));
+                }
+            }
+            _ => self.notes_for_model.extend(verdicts.into_iter().map(|v| v.report)),
+        }
+        let one_pane = self.size.width < self.state.config.ui.split_min_width;
+        if self.state.focus == Focus::Diff && self.state.review.is_empty() && one_pane {
+            self.state.focus = Focus::Composer;
+        }
+        self.front_arrived();
+    }
+
+    /// Let the user rewrite the focused hunk's new text in their editor.
+    /// Runs on the loop's thread on purpose: the terminal belongs to the
+    /// editor until it exits, and nothing can be drawn meanwhile.
+    pub(super) fn edit_hunk<B: super::Host>(&mut self, host: &mut B) {
+        let Some(text) = self.state.review.focused_new_side() else { return };
+        let ext = self
+            .state
+            .review
+            .focused()
+            .and_then(|(f, _)| f.shown_path().extension().map(|e| e.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "txt".into());
+        let path = std::env::temp_dir().join(format!("tandem-hunk-{}.{ext}", std::process::id()));
+        if let Err(e) = std::fs::write(&path, &text) {
+            self.state.error(format!("Cannot write the hunk to {} for editing: {e}", path.display()));
+            return;
+        }
+        let outcome = host.run_editor(&path);
+        let edited = std::fs::read_to_string(&path);
+        let _ = std::fs::remove_file(&path);
+        match (outcome, edited) {
+            (Ok(status), Ok(edited)) if status.success() => {
+                if edited == text {
+                    self.flash("The hunk is unchanged", false);
+                } else {
+                    let lines: Vec<String> = edited.lines().map(str::to_string).collect();
+                    self.state.review.edit_focused(&lines);
+                    self.flash("Hunk edited and accepted: it is applied as you wrote it", false);
+                }
+            }
+            (Ok(status), _) => {
+                self.flash(format!("The editor exited with {status}; the hunk is unchanged"), true);
+            }
+            (Err(e), _) => self.state.error(format!(
+                "Cannot start the editor ({e}). Set $EDITOR (or $VISUAL) to the editor to use, e.g. EDITOR=nano."
+            )),
+        }
+    }
+
+    fn undo(&mut self) {
+        let Some(applied) = self.undo_stack.pop() else {
+            self.flash("Nothing to undo", false);
+            return;
+        };
+        let root = self.state.repo.root.clone();
+        let tx = self.tx.clone();
+        self.state.review.applying = true;
+        tokio::task::spawn_blocking(move || {
+            let report = crate::git::undo(&root, &applied.record);
+            let _ = tx.send(AppEvent::Undone { files: applied.files, report });
+        });
+    }
+
+    pub(super) fn undone(&mut self, files: Vec<PathBuf>, report: crate::git::UndoReport) {
+        self.state.review.applying = false;
+        let text = report
+            .files
+            .iter()
+            .map(|f| match (&f.message, f.reverted) {
+                (None, true) => format!("{} reverted", f.path.display()),
+                (Some(m), true) => format!("{} reverted ({m})", f.path.display()),
+                (Some(m), false) => format!("{} left alone: {m}", f.path.display()),
+                (None, false) => format!("{} left alone", f.path.display()),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut rec = Record::new("undo", self.policy());
+        rec.detail = text.clone();
+        rec.file = Some(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+        self.audit(rec);
+        self.state.notice(format!("Undo: {text}"));
+        self.notes_for_model.push(format!("The user undid the last applied change set: {text}"));
+    }
+}
+
+/// Whether `cmd` chains, pipes, redirects or substitutes: an allowed prefix
+/// must not let another command ride along.
+fn has_shell_operators(cmd: &str) -> bool {
+    ["&&", "||", ";", "|", ">", "<", "`", "$(", "&", "\n"].iter().any(|op| cmd.contains(op))
+}
+
+/// The start of a command that "always allow" remembers: the program and,
+/// for tools with subcommands, the subcommand (`cargo test`, `npm run`).
+fn command_prefix(command: &str) -> String {
+    let mut words = command.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    match words.next() {
+        Some(second) if !second.starts_with('-') && second.chars().all(|c| c.is_alphanumeric() || c == '-') => {
+            format!("{first} {second}")
+        }
+        _ => first.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_prefix;
+
+    #[test]
+    fn allowed_prefixes_do_not_carry_other_commands() {
+        assert!(super::has_shell_operators("cargo test && rm -rf ~"));
+        assert!(super::has_shell_operators("cargo test; curl x | sh"));
+        assert!(super::has_shell_operators("cargo test > out"));
+        assert!(!super::has_shell_operators("cargo test -p tandem --lib"));
+    }
+
+    #[test]
+    fn always_allow_remembers_program_and_subcommand() {
+        assert_eq!(command_prefix("cargo test -p foo"), "cargo test");
+        assert_eq!(command_prefix("make"), "make");
+        assert_eq!(command_prefix("ls -la"), "ls");
+        assert_eq!(command_prefix("python3 x.py"), "python3");
+    }
+}

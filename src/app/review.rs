@@ -1,0 +1,369 @@
+//! The diff-approval pane's model: the proposals waiting for the user, the
+//! decision on every hunk, and where the cursor is. Plain data and pure
+//! operations; applying the decisions is the app's job (through `git`).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use crate::patch::{ChangeKind, FileChange, Hunk, LineKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Pending,
+    Accepted,
+    Rejected { reason: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct HunkReview {
+    pub hunk: Hunk,
+    pub decision: Decision,
+    /// The user rewrote the hunk's new lines in their editor.
+    pub edited: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileReview {
+    pub change: FileChange,
+    pub hunks: Vec<HunkReview>,
+}
+
+impl FileReview {
+    pub fn new(change: FileChange) -> Self {
+        let hunks = change
+            .hunks
+            .iter()
+            .map(|h| HunkReview { hunk: h.clone(), decision: Decision::Pending, edited: false })
+            .collect();
+        Self { change, hunks }
+    }
+
+    /// Where the file ends up (the new path of a move).
+    pub fn shown_path(&self) -> &std::path::Path {
+        self.change.new_path.as_deref().unwrap_or(&self.change.path)
+    }
+
+    pub fn counts(&self) -> (usize, usize) {
+        let mut added = 0;
+        let mut removed = 0;
+        for h in &self.hunks {
+            for l in &h.hunk.lines {
+                match l.kind {
+                    LineKind::Added => added += 1,
+                    LineKind::Removed => removed += 1,
+                    LineKind::Context => {}
+                }
+            }
+        }
+        (added, removed)
+    }
+}
+
+/// One thing waiting for the user.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// The edits of one round of the model's tool calls.
+    Changes { id: u64, files: Vec<FileReview> },
+    /// A command the model wants to run.
+    Command { id: u64, command: String },
+}
+
+impl Item {
+    pub fn id(&self) -> u64 {
+        match self {
+            Item::Changes { id, .. } | Item::Command { id, .. } => *id,
+        }
+    }
+}
+
+/// What the model is told about one file, and what was approved of it.
+#[derive(Debug, Clone)]
+pub struct FileDecisions {
+    pub path: PathBuf,
+    /// Hunks to write: the accepted ones, edited where the user edited them.
+    pub approved: Vec<Hunk>,
+    pub all_accepted: bool,
+    /// Per hunk, in words, for the model.
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Review {
+    /// Oldest first; the front one is shown.
+    pub items: VecDeque<Item>,
+    pub file: usize,
+    pub hunk: usize,
+    /// First shown row of the focused hunk.
+    pub scroll: usize,
+    /// A reason being typed for rejecting the focused hunk.
+    pub reason: Option<String>,
+    /// Decisions are being written; keys wait.
+    pub applying: bool,
+    /// Apply was asked while hunks were undecided: asking again rejects them.
+    pub confirm_undecided: bool,
+    next_id: u64,
+}
+
+impl Review {
+    pub fn push_changes(&mut self, changes: Vec<FileChange>) -> u64 {
+        self.next_id += 1;
+        let files = changes.into_iter().map(FileReview::new).collect();
+        self.items.push_back(Item::Changes { id: self.next_id, files });
+        self.next_id
+    }
+
+    pub fn push_command(&mut self, command: String) -> u64 {
+        self.next_id += 1;
+        self.items.push_back(Item::Command { id: self.next_id, command });
+        self.next_id
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn front(&self) -> Option<&Item> {
+        self.items.front()
+    }
+
+    /// The files of the shown change set.
+    pub fn files(&self) -> &[FileReview] {
+        match self.items.front() {
+            Some(Item::Changes { files, .. }) => files,
+            _ => &[],
+        }
+    }
+
+    fn files_mut(&mut self) -> Option<&mut Vec<FileReview>> {
+        match self.items.front_mut() {
+            Some(Item::Changes { files, .. }) => Some(files),
+            _ => None,
+        }
+    }
+
+    pub fn focused(&self) -> Option<(&FileReview, &HunkReview)> {
+        let f = self.files().get(self.file)?;
+        Some((f, f.hunks.get(self.hunk)?))
+    }
+
+    fn focused_mut(&mut self) -> Option<&mut HunkReview> {
+        let (file, hunk) = (self.file, self.hunk);
+        self.files_mut()?.get_mut(file)?.hunks.get_mut(hunk)
+    }
+
+    /// Take the front item off, once it is decided and applied.
+    pub fn pop(&mut self) -> Option<Item> {
+        self.file = 0;
+        self.hunk = 0;
+        self.scroll = 0;
+        self.reason = None;
+        self.confirm_undecided = false;
+        self.items.pop_front()
+    }
+
+    pub fn undecided(&self) -> usize {
+        self.files().iter().flat_map(|f| &f.hunks).filter(|h| h.decision == Decision::Pending).count()
+    }
+
+    pub fn total_hunks(&self) -> usize {
+        self.files().iter().map(|f| f.hunks.len()).sum()
+    }
+
+    fn set_focused(&mut self, decision: Decision) {
+        if let Some(h) = self.focused_mut() {
+            h.decision = decision;
+        }
+        self.confirm_undecided = false;
+        self.advance_to_pending();
+    }
+
+    pub fn accept_hunk(&mut self) {
+        self.set_focused(Decision::Accepted);
+    }
+
+    pub fn reject_hunk(&mut self, reason: Option<String>) {
+        self.set_focused(Decision::Rejected { reason });
+    }
+
+    fn set_file(&mut self, decision: Decision) {
+        let file = self.file;
+        if let Some(f) = self.files_mut().and_then(|f| f.get_mut(file)) {
+            for h in &mut f.hunks {
+                h.decision = decision.clone();
+            }
+        }
+        self.confirm_undecided = false;
+        self.advance_to_pending();
+    }
+
+    pub fn accept_file(&mut self) {
+        self.set_file(Decision::Accepted);
+    }
+
+    pub fn reject_file(&mut self) {
+        self.set_file(Decision::Rejected { reason: None });
+    }
+
+    pub fn set_all(&mut self, accept: bool) {
+        let decision = if accept { Decision::Accepted } else { Decision::Rejected { reason: None } };
+        if let Some(files) = self.files_mut() {
+            for h in files.iter_mut().flat_map(|f| f.hunks.iter_mut()) {
+                h.decision = decision.clone();
+            }
+        }
+        self.confirm_undecided = false;
+    }
+
+    /// Move to the next undecided hunk after the focused one (wrapping), or
+    /// stay if every hunk is decided.
+    fn advance_to_pending(&mut self) {
+        let order = self.order();
+        let Some(pos) = order.iter().position(|&p| p == (self.file, self.hunk)) else { return };
+        let files = self.files();
+        for step in 1..=order.len() {
+            let (f, h) = order[(pos + step) % order.len()];
+            if files[f].hunks[h].decision == Decision::Pending {
+                self.focus(f, h);
+                return;
+            }
+        }
+    }
+
+    /// Every hunk as (file, hunk), in order.
+    fn order(&self) -> Vec<(usize, usize)> {
+        self.files().iter().enumerate().flat_map(|(f, file)| (0..file.hunks.len()).map(move |h| (f, h))).collect()
+    }
+
+    fn focus(&mut self, file: usize, hunk: usize) {
+        if (file, hunk) != (self.file, self.hunk) {
+            self.scroll = 0;
+        }
+        self.file = file;
+        self.hunk = hunk;
+    }
+
+    pub fn next_hunk(&mut self, forward: bool) {
+        let order = self.order();
+        if order.is_empty() {
+            return;
+        }
+        let pos = order.iter().position(|&p| p == (self.file, self.hunk)).unwrap_or(0);
+        let next = if forward { (pos + 1).min(order.len() - 1) } else { pos.saturating_sub(1) };
+        let (f, h) = order[next];
+        self.focus(f, h);
+    }
+
+    pub fn next_file(&mut self, forward: bool) {
+        let n = self.files().len();
+        if n == 0 {
+            return;
+        }
+        let f = if forward { (self.file + 1).min(n - 1) } else { self.file.saturating_sub(1) };
+        self.focus(f, 0);
+    }
+
+    /// Split the focused hunk into its separate changes; false if it has only one.
+    pub fn split(&mut self) -> bool {
+        let (file, hunk) = (self.file, self.hunk);
+        let Some(files) = self.files_mut() else { return false };
+        let Some(f) = files.get_mut(file) else { return false };
+        let Some(h) = f.hunks.get(hunk) else { return false };
+        let pieces = crate::patch::hunks::split(&h.hunk);
+        if pieces.len() < 2 {
+            return false;
+        }
+        let decision = h.decision.clone();
+        let edited = h.edited;
+        f.hunks.splice(
+            hunk..=hunk,
+            pieces.into_iter().map(|p| HunkReview { hunk: p, decision: decision.clone(), edited }),
+        );
+        self.scroll = 0;
+        true
+    }
+
+    /// Replace the focused hunk's new side (its context and added lines)
+    /// with `new_lines`, the user's edit of it; the hunk counts as accepted.
+    pub fn edit_focused(&mut self, new_lines: &[String]) {
+        use crate::patch::HunkLine;
+        let Some(h) = self.focused_mut() else { return };
+        let old: Vec<&str> =
+            h.hunk.lines.iter().filter(|l| l.kind != LineKind::Added).map(|l| l.text.as_str()).collect();
+        // Lines the edit left alone at either end stay context, so the hunk
+        // still reads as a small change and finds its place by them.
+        let same = |a: &str, b: &String| a == b.as_str();
+        let prefix = old.iter().zip(new_lines).take_while(|(a, b)| same(a, b)).count();
+        let max_suffix = old.len().min(new_lines.len()) - prefix;
+        let suffix =
+            old.iter().rev().zip(new_lines.iter().rev()).take(max_suffix).take_while(|(a, b)| same(a, b)).count();
+        let ctx = |t: &str| HunkLine { kind: LineKind::Context, text: t.to_string() };
+        let mut lines: Vec<HunkLine> = old[..prefix].iter().map(|t| ctx(t)).collect();
+        lines.extend(
+            old[prefix..old.len() - suffix].iter().map(|t| HunkLine { kind: LineKind::Removed, text: t.to_string() }),
+        );
+        lines.extend(
+            new_lines[prefix..new_lines.len() - suffix]
+                .iter()
+                .map(|t| HunkLine { kind: LineKind::Added, text: t.clone() }),
+        );
+        lines.extend(old[old.len() - suffix..].iter().map(|t| ctx(t)));
+        h.hunk.new_lines = new_lines.len();
+        h.hunk.lines = lines;
+        h.decision = Decision::Accepted;
+        h.edited = true;
+        self.confirm_undecided = false;
+    }
+
+    /// The focused hunk's new side as text, for the user to edit.
+    pub fn focused_new_side(&self) -> Option<String> {
+        let (_, h) = self.focused()?;
+        let mut out = String::new();
+        for l in h.hunk.lines.iter().filter(|l| l.kind != LineKind::Removed) {
+            out.push_str(&l.text);
+            out.push('\n');
+        }
+        Some(out)
+    }
+
+    /// What applying the shown change set means, per file; `None` when the
+    /// front item is not a change set.
+    pub fn outcomes(&self) -> Option<Vec<FileDecisions>> {
+        let Some(Item::Changes { files, .. }) = self.items.front() else { return None };
+        Some(
+            files
+                .iter()
+                .map(|f| {
+                    let mut approved = Vec::new();
+                    let mut lines = Vec::new();
+                    for (i, h) in f.hunks.iter().enumerate() {
+                        let header = crate::patch::hunks::header(&h.hunk);
+                        let what = match (&h.decision, h.edited) {
+                            (Decision::Accepted, true) => "accepted after the user edited it (its new text is now \
+                                                           what the user wrote; read the file to see it)"
+                                .to_string(),
+                            (Decision::Accepted, false) => "accepted".to_string(),
+                            (Decision::Rejected { reason: Some(r) }, _) => format!("rejected: \"{r}\""),
+                            (Decision::Rejected { reason: None }, _) | (Decision::Pending, _) => "rejected".to_string(),
+                        };
+                        if h.decision == Decision::Accepted {
+                            approved.push(h.hunk.clone());
+                        }
+                        lines.push(format!("hunk {} {header}: {what}", i + 1));
+                    }
+                    let all_accepted = f.hunks.iter().all(|h| h.decision == Decision::Accepted);
+                    FileDecisions { path: f.change.path.clone(), approved, all_accepted, lines }
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A short label of a change's kind for the file list.
+pub fn kind_label(kind: &ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Modify => "M",
+        ChangeKind::Add => "A",
+        ChangeKind::Delete => "D",
+        ChangeKind::Move => "R",
+    }
+}

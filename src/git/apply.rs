@@ -1,0 +1,503 @@
+//! Writing the hunks the user approved to the working tree and staging exactly
+//! those hunks, so `git diff --cached` shows what was approved and nothing the
+//! user wrote themselves.
+
+use std::path::{Path, PathBuf};
+
+use crate::patch::hunks::apply_hunks;
+use crate::patch::{ChangeKind, FileChange, Hunk};
+
+use super::stage::{Blob, Stager, Tracked};
+use super::undo::{FileUndo, IndexChange, IndexState, PathUndo, UndoRecord};
+use super::write::{clean_relative, create_parents, mode_of, read_text, remove_empty_dirs, remove_file, write_atomic};
+
+/// Mode of a file this module creates in the index.
+const NEW_FILE_MODE: u32 = 0o100644;
+
+/// The hunks of one proposed file change that the user approved (a subset of
+/// `change.hunks`, some possibly edited by the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approved {
+    pub change: FileChange,
+    pub hunks: Vec<Hunk>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// One outcome per approved change, in the same order.
+    pub files: Vec<FileOutcome>,
+    pub undo: UndoRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOutcome {
+    /// The path the change was proposed for.
+    pub path: PathBuf,
+    pub written: bool,
+    pub staged: bool,
+    /// Why the file was not written or not staged, for the user and the model.
+    pub message: Option<String>,
+}
+
+/// Writes and stages each approved change. Files are independent: one that
+/// cannot be applied is refused with a message and the others go ahead. The
+/// index is written once, at the end.
+pub fn apply(root: &Path, approved: &[Approved]) -> ApplyReport {
+    let (mut stager, index_error) = match Stager::open(root) {
+        Ok(stager) => (stager, None),
+        Err(e) => (None, Some(e)),
+    };
+    let mut done: Vec<Done> = approved.iter().map(|a| apply_one(root, stager.as_mut(), a)).collect();
+
+    let write_error = stager.as_mut().and_then(|s| s.write().err());
+    for d in &mut done {
+        if let Some(e) = index_error.as_ref().filter(|_| d.outcome.written && d.outcome.message.is_none()) {
+            d.outcome.message = Some(format!("written but not staged: {e}"));
+        }
+        let touched_index = d.undo.as_ref().is_some_and(|u| u.paths.iter().any(|p| p.index.is_some()));
+        if let (Some(e), true) = (&write_error, touched_index) {
+            d.outcome.staged = false;
+            d.outcome.message = Some(format!("written but not staged: {e}"));
+            if let Some(u) = d.undo.as_mut() {
+                u.paths.iter_mut().for_each(|p| p.index = None);
+            }
+        }
+    }
+    let mut report = ApplyReport::default();
+    for d in done {
+        report.files.push(d.outcome);
+        report.undo.files.extend(d.undo);
+    }
+    report
+}
+
+struct Done {
+    outcome: FileOutcome,
+    undo: Option<FileUndo>,
+}
+
+/// One approved change being applied.
+struct Edit<'a> {
+    root: &'a Path,
+    change: &'a FileChange,
+    hunks: &'a [Hunk],
+    /// Every hunk approved, none edited.
+    all: bool,
+    rel: PathBuf,
+}
+
+impl Edit<'_> {
+    fn shown(&self) -> String {
+        self.rel.display().to_string()
+    }
+
+    fn abs(&self) -> PathBuf {
+        self.root.join(&self.rel)
+    }
+
+    /// `text` with the approved hunks applied. When everything was approved
+    /// against an unchanged base the result is exactly the proposed content,
+    /// which also carries what hunks cannot express (a final newline added
+    /// or removed).
+    fn result(&self, text: &str) -> Result<String, String> {
+        let base = self.change.base.as_deref().or((self.change.kind == ChangeKind::Add).then_some(""));
+        if let (true, Some(proposed)) = (self.all && base == Some(text), &self.change.proposed) {
+            return Ok(proposed.clone());
+        }
+        apply_hunks(text, self.hunks).map_err(|e| e.to_string())
+    }
+
+    fn refused(&self, message: String) -> Done {
+        refuse(self.change, message)
+    }
+
+    fn done(&self, staged: bool, message: Option<String>, paths: Vec<PathUndo>) -> Done {
+        let outcome = FileOutcome { path: self.change.path.clone(), written: true, staged, message };
+        Done { outcome, undo: Some(FileUndo { path: self.change.path.clone(), paths }) }
+    }
+
+    fn untracked(&self) -> String {
+        format!(
+            "{} is not tracked by git; written but not staged, since staging it would stage content you did not approve",
+            self.shown()
+        )
+    }
+
+    fn conflicted(&self, rel: &Path) -> String {
+        format!("{} has unresolved merge conflicts; written but not staged", rel.display())
+    }
+
+    fn not_a_file(&self, rel: &Path) -> String {
+        format!("git tracks {} as a link or submodule; written but not staged", rel.display())
+    }
+}
+
+fn apply_one(root: &Path, stager: Option<&mut Stager>, approved: &Approved) -> Done {
+    let change = &approved.change;
+    let rel = match clean_relative(&change.path) {
+        Ok(rel) => rel,
+        Err(e) => return refuse(change, e),
+    };
+    let edit = Edit { root, change, hunks: &approved.hunks, all: approved.hunks == change.hunks, rel };
+    match change.kind {
+        ChangeKind::Modify => modify(&edit, stager),
+        // Deleting some of a file's lines but not all of them is an edit.
+        ChangeKind::Delete if !edit.all => modify(&edit, stager),
+        ChangeKind::Delete => delete(&edit, stager),
+        ChangeKind::Add => add(&edit, stager),
+        ChangeKind::Move => relocate(&edit, stager),
+    }
+}
+
+fn refuse(change: &FileChange, message: String) -> Done {
+    let outcome = FileOutcome { path: change.path.clone(), written: false, staged: false, message: Some(message) };
+    Done { outcome, undo: None }
+}
+
+/// The current text, refusing a missing file.
+fn existing(e: &Edit<'_>, rel: &Path) -> Result<String, String> {
+    match read_text(&e.root.join(rel), rel) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(format!("{} no longer exists; not written", rel.display())),
+        Err(m) => Err(format!("{m}; not written")),
+    }
+}
+
+/// The working-tree result of applying the hunks to `current`, or why not.
+fn edited(e: &Edit<'_>, current: &str) -> Result<String, String> {
+    let changed = e.change.base.as_deref().is_some_and(|b| b != current);
+    e.result(current).map_err(|err| {
+        if changed {
+            format!(
+                "{} changed since the proposal and the approved hunks no longer fit it ({err}); not written",
+                e.shown()
+            )
+        } else {
+            format!("{}: {err}; not written", e.shown())
+        }
+    })
+}
+
+fn modify(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
+    if e.hunks.is_empty() {
+        return e.refused(format!("no hunks of {} were approved; left unchanged", e.shown()));
+    }
+    let current = match existing(e, &e.rel) {
+        Ok(text) => text,
+        Err(m) => return e.refused(m),
+    };
+    let new_text = match edited(e, &current) {
+        Ok(text) => text,
+        Err(m) => return e.refused(m),
+    };
+    let mode = mode_of(&e.abs());
+    if new_text != current
+        && let Err(err) = write_atomic(&e.abs(), &new_text, mode)
+    {
+        return e.refused(format!("could not write {}: {err}", e.shown()));
+    }
+    let mut undo = PathUndo {
+        path: e.rel.clone(),
+        before: Some(current),
+        after: Some(new_text),
+        mode,
+        created_dirs: Vec::new(),
+        index: None,
+    };
+    let (staged, message) = match stager {
+        None => (false, None),
+        Some(s) => stage_edit(e, s, &mut undo),
+    };
+    e.done(staged, message, vec![undo])
+}
+
+/// Applies the same hunks to the index's version of the file, so unstaged
+/// edits the user made elsewhere in it stay unstaged.
+fn stage_edit(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Option<String>) {
+    let entry = match s.lookup(&e.rel) {
+        Tracked::File(entry) => entry,
+        Tracked::Untracked | Tracked::IntentToAdd => return (false, Some(e.untracked())),
+        Tracked::Conflicted => return (false, Some(e.conflicted(&e.rel))),
+        Tracked::NotAFile => return (false, Some(e.not_a_file(&e.rel))),
+    };
+    let staged = s.text(entry.id, &e.rel).and_then(|text| {
+        e.result(&text).map_err(|err| {
+            format!(
+                "the staged version of {} does not take the approved hunks ({err}); written but not staged",
+                e.shown()
+            )
+        })
+    });
+    let staged = match staged {
+        Ok(text) => text,
+        Err(m) => return (false, Some(m)),
+    };
+    if Stager::same_blob(entry.id, &staged) {
+        return (true, None);
+    }
+    let before = IndexState { oid: entry.id.to_string(), mode: entry.mode };
+    match s.put(&e.rel, Blob::Staged(&staged), entry.mode, Some(&entry)) {
+        Ok(after) => {
+            undo.index = Some(IndexChange { before: Some(before), after: Some(after) });
+            (true, None)
+        }
+        Err(m) => (false, Some(m)),
+    }
+}
+
+fn add(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
+    if e.hunks.is_empty() && !e.change.hunks.is_empty() {
+        return e.refused(format!("no hunks of {} were approved; not created", e.shown()));
+    }
+    let content = match e.result("") {
+        Ok(text) => text,
+        Err(m) => return e.refused(format!("{}: {m}; not created", e.shown())),
+    };
+    let before = match read_text(&e.abs(), &e.rel) {
+        Ok(before) => before,
+        Err(m) => return e.refused(format!("{m}; not created")),
+    };
+    let mut created_dirs = Vec::new();
+    match &before {
+        Some(text) if *text != content => {
+            return e.refused(format!("{} already exists with different content; not created", e.shown()));
+        }
+        Some(_) => {}
+        None => {
+            let written = create_parents(e.root, &e.rel).and_then(|dirs| {
+                created_dirs = dirs;
+                write_atomic(&e.abs(), &content, None)
+            });
+            if let Err(err) = written {
+                remove_empty_dirs(e.root, &created_dirs);
+                return e.refused(format!("could not create {}: {err}", e.shown()));
+            }
+        }
+    }
+    let mode = before.as_ref().and_then(|_| mode_of(&e.abs()));
+    let mut undo = PathUndo { path: e.rel.clone(), before, after: Some(content), mode, created_dirs, index: None };
+    let (staged, message) = match stager {
+        None => (false, None),
+        Some(s) => stage_new(e, s, &mut undo),
+    };
+    e.done(staged, message, vec![undo])
+}
+
+fn stage_new(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Option<String>) {
+    let Some(content) = undo.after.as_deref() else { return (false, None) };
+    let like = match s.lookup(&e.rel) {
+        Tracked::Conflicted => return (false, Some(e.conflicted(&e.rel))),
+        Tracked::NotAFile => return (false, Some(e.not_a_file(&e.rel))),
+        Tracked::Untracked if s.is_ignored(&e.rel) => {
+            return (false, Some(format!("{} is ignored by git; written but not staged", e.shown())));
+        }
+        Tracked::Untracked | Tracked::IntentToAdd => None,
+        Tracked::File(entry) if Stager::same_blob(entry.id, content) => return (true, None),
+        // The file was deleted but its deletion not staged; replacing the entry
+        // is only safe when it holds nothing beyond HEAD.
+        Tracked::File(entry) if s.head_blob(&e.rel) == Some(entry.id) => Some(entry),
+        Tracked::File(_) => {
+            return (
+                false,
+                Some(format!(
+                    "git has staged changes to an earlier {} that this would replace; written but not staged",
+                    e.shown()
+                )),
+            );
+        }
+    };
+    let before = s.state(&e.rel);
+    match s.put(&e.rel, Blob::Worktree(content), NEW_FILE_MODE, like.as_ref()) {
+        Ok(after) => {
+            undo.index = Some(IndexChange { before, after: Some(after) });
+            (true, None)
+        }
+        Err(m) => (false, Some(m)),
+    }
+}
+
+fn delete(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
+    let Some(base) = e.change.base.as_deref() else {
+        return e.refused(format!("the deletion of {} has no content to check against; not deleted", e.shown()));
+    };
+    let current = match read_text(&e.abs(), &e.rel) {
+        Ok(current) => current,
+        Err(m) => return e.refused(format!("{m}; not deleted")),
+    };
+    let mode = mode_of(&e.abs());
+    match current.as_deref() {
+        Some(text) if text != base => {
+            return e.refused(format!("{} changed since the proposal; not deleted", e.shown()));
+        }
+        Some(_) => {
+            if let Err(err) = remove_file(&e.abs()) {
+                return e.refused(format!("could not delete {}: {err}", e.shown()));
+            }
+        }
+        // Already gone: the working tree is as approved; the index may still
+        // need the deletion.
+        None => {}
+    }
+    let mut undo =
+        PathUndo { path: e.rel.clone(), before: current, after: None, mode, created_dirs: vec![], index: None };
+    let (staged, message) = match stager {
+        None => (false, None),
+        Some(s) => stage_removal(e, s, base, &mut undo),
+    };
+    e.done(staged, message, vec![undo])
+}
+
+/// Like `git rm`: the entry goes only if that loses nothing staged, i.e. it
+/// holds the deleted content or HEAD's.
+fn stage_removal(e: &Edit<'_>, s: &mut Stager, base: &str, undo: &mut PathUndo) -> (bool, Option<String>) {
+    match s.lookup(&e.rel) {
+        Tracked::Untracked => (false, Some(format!("{} was not tracked by git; nothing to stage", e.shown()))),
+        Tracked::Conflicted => (false, Some(e.conflicted(&e.rel))),
+        Tracked::NotAFile => (false, Some(e.not_a_file(&e.rel))),
+        Tracked::File(entry) if !Stager::same_blob(entry.id, base) && s.head_blob(&e.rel) != Some(entry.id) => (
+            false,
+            Some(format!(
+                "the staged version of {} has changes that are neither in HEAD nor in the deleted file; \
+                 deleted but the deletion is not staged",
+                e.shown()
+            )),
+        ),
+        Tracked::File(_) | Tracked::IntentToAdd => {
+            let before = s.state(&e.rel);
+            match s.remove(&e.rel) {
+                Ok(()) => {
+                    undo.index = Some(IndexChange { before, after: None });
+                    (true, None)
+                }
+                Err(m) => (false, Some(m)),
+            }
+        }
+    }
+}
+
+fn relocate(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
+    let to = match e.change.new_path.as_deref().map(clean_relative) {
+        Some(Ok(to)) => to,
+        Some(Err(m)) => return e.refused(m),
+        None => return e.refused(format!("the move of {} has no destination; not moved", e.shown())),
+    };
+    if to == e.rel {
+        return modify(e, stager);
+    }
+    let current = match existing(e, &e.rel) {
+        Ok(text) => text,
+        Err(m) => return e.refused(m),
+    };
+    // With no hunks approved the move itself still was.
+    let new_text = if e.hunks.is_empty() { Ok(current.clone()) } else { edited(e, &current) };
+    let new_text = match new_text {
+        Ok(text) => text,
+        Err(m) => return e.refused(m),
+    };
+    let to_abs = e.root.join(&to);
+    let occupant = match read_text(&to_abs, &to) {
+        Ok(occupant) => occupant,
+        Err(m) => return e.refused(format!("{m}; not moved")),
+    };
+    if occupant.as_ref().is_some_and(|t| *t != new_text) {
+        return e.refused(format!("{} already exists; {} not moved", to.display(), e.shown()));
+    }
+    let mode = mode_of(&e.abs());
+    let mut created_dirs = Vec::new();
+    if occupant.is_none() {
+        let written = create_parents(e.root, &to).and_then(|dirs| {
+            created_dirs = dirs;
+            write_atomic(&to_abs, &new_text, mode)
+        });
+        if let Err(err) = written {
+            remove_empty_dirs(e.root, &created_dirs);
+            return e.refused(format!("could not write {}: {err}; not moved", to.display()));
+        }
+    }
+    if let Err(err) = remove_file(&e.abs()) {
+        if occupant.is_none() {
+            let _ = remove_file(&to_abs);
+            remove_empty_dirs(e.root, &created_dirs);
+        }
+        return e.refused(format!("could not remove {}: {err}; not moved", e.shown()));
+    }
+    let to_mode = if occupant.is_some() { mode_of(&to_abs) } else { mode };
+    let mut from_undo =
+        PathUndo { path: e.rel.clone(), before: Some(current), after: None, mode, created_dirs: vec![], index: None };
+    let mut to_undo = PathUndo {
+        path: to.clone(),
+        before: occupant,
+        after: Some(new_text),
+        mode: to_mode,
+        created_dirs,
+        index: None,
+    };
+    let (staged, message) = match stager {
+        None => (false, None),
+        Some(s) => stage_move(e, s, &to, &mut from_undo, &mut to_undo),
+    };
+    e.done(staged, message, vec![from_undo, to_undo])
+}
+
+/// Stages a move as git sees it, a deletion plus an addition; the added
+/// content is the old path's index version with the hunks applied.
+fn stage_move(
+    e: &Edit<'_>,
+    s: &mut Stager,
+    to: &Path,
+    from_undo: &mut PathUndo,
+    to_undo: &mut PathUndo,
+) -> (bool, Option<String>) {
+    let entry = match s.lookup(&e.rel) {
+        Tracked::File(entry) => entry,
+        Tracked::Untracked | Tracked::IntentToAdd => return (false, Some(e.untracked())),
+        Tracked::Conflicted => return (false, Some(e.conflicted(&e.rel))),
+        Tracked::NotAFile => return (false, Some(e.not_a_file(&e.rel))),
+    };
+    match s.lookup(to) {
+        Tracked::Conflicted => return (false, Some(e.conflicted(to))),
+        Tracked::NotAFile => return (false, Some(e.not_a_file(to))),
+        Tracked::File(occupant) if !to_undo.after.as_deref().is_some_and(|t| Stager::same_blob(occupant.id, t)) => {
+            let m = format!("git has a different version of {} staged; moved but not staged", to.display());
+            return (false, Some(m));
+        }
+        _ => {}
+    }
+    let staged = s.text(entry.id, &e.rel).and_then(|text| {
+        if e.hunks.is_empty() {
+            return Ok(text);
+        }
+        e.result(&text).map_err(|err| {
+            format!(
+                "the staged version of {} does not take the approved hunks ({err}); moved but not staged",
+                e.shown()
+            )
+        })
+    });
+    let staged = match staged {
+        Ok(text) => text,
+        Err(m) => return (false, Some(m)),
+    };
+    let from_before = IndexState { oid: entry.id.to_string(), mode: entry.mode };
+    let to_before = s.state(to);
+    if let Err(m) = s.remove(&e.rel) {
+        return (false, Some(m));
+    }
+    match s.put(to, Blob::Staged(&staged), entry.mode, Some(&entry)) {
+        Ok(after) => {
+            from_undo.index = Some(IndexChange { before: Some(from_before), after: None });
+            to_undo.index = Some(IndexChange { before: to_before, after: Some(after) });
+            (true, None)
+        }
+        Err(m) => {
+            // Put the old entry back so the index is not left half-moved.
+            let _ = s.restore(&e.rel, &from_before);
+            (false, Some(m))
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;

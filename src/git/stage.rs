@@ -1,0 +1,195 @@
+//! The index side of applying and undoing: what git has staged for a file,
+//! and replacing exactly that entry. The whole index is loaded once, edited in
+//! memory and written once, so a batch of files is staged all together or not
+//! at all.
+
+use std::path::Path;
+
+use git2::{Index, IndexEntry, IndexEntryExtendedFlag, IndexEntryFlag, IndexTime, ObjectType, Oid, Repository};
+
+use super::undo::IndexState;
+
+const MODE_FILE: u32 = 0o100644;
+const MODE_EXECUTABLE: u32 = 0o100755;
+
+/// What the index holds for one path.
+pub(crate) enum Tracked {
+    Untracked,
+    /// `git add -N`: git knows the name but nothing of the content is staged.
+    IntentToAdd,
+    /// Stages 1–3 are present: a merge left this path unresolved.
+    Conflicted,
+    /// A symbolic link or a submodule; its blob is not the file's text.
+    NotAFile,
+    File(IndexEntry),
+}
+
+/// Where a blob's bytes come from, which decides whether git's filters (line
+/// ending conversion, `ident`) must run on them.
+pub(crate) enum Blob<'a> {
+    /// Derived from a blob already in the index, so already in git's form.
+    Staged(&'a str),
+    /// Working-tree text, converted as `git add` would convert it.
+    Worktree(&'a str),
+}
+
+pub(crate) struct Stager {
+    repo: Repository,
+    index: Index,
+    changed: bool,
+}
+
+impl Stager {
+    /// `Ok(None)` when `root` is not the working tree of a git repository;
+    /// a repository whose index cannot be read is an error, so the caller can
+    /// say why nothing was staged.
+    pub(crate) fn open(root: &Path) -> Result<Option<Self>, String> {
+        // `open`, not `discover`: a project that is merely inside some other
+        // repository (a dotfiles repository in $HOME, say) must not be staged
+        // there.
+        let Ok(repo) = Repository::open(root) else { return Ok(None) };
+        let Some(workdir) = repo.workdir() else { return Ok(None) };
+        let same = match (workdir.canonicalize(), root.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if !same {
+            return Ok(None);
+        }
+        let index = repo.index().map_err(|e| format!("could not read the git index: {}", e.message()))?;
+        Ok(Some(Self { repo, index, changed: false }))
+    }
+
+    pub(crate) fn lookup(&self, rel: &Path) -> Tracked {
+        if (1..=3).any(|stage| self.index.get_path(rel, stage).is_some()) {
+            return Tracked::Conflicted;
+        }
+        match self.index.get_path(rel, 0) {
+            None => Tracked::Untracked,
+            Some(e) if e.mode != MODE_FILE && e.mode != MODE_EXECUTABLE => Tracked::NotAFile,
+            Some(e) if IndexEntryExtendedFlag::from_bits_truncate(e.flags_extended).is_intent_to_add() => {
+                Tracked::IntentToAdd
+            }
+            Some(e) => Tracked::File(e),
+        }
+    }
+
+    /// The stage-0 entry as an undo record sees it.
+    pub(crate) fn state(&self, rel: &Path) -> Option<IndexState> {
+        self.index.get_path(rel, 0).map(|e| IndexState { oid: e.id.to_string(), mode: e.mode })
+    }
+
+    pub(crate) fn has_conflicts(&self, rel: &Path) -> bool {
+        matches!(self.lookup(rel), Tracked::Conflicted)
+    }
+
+    pub(crate) fn text(&self, oid: Oid, shown: &Path) -> Result<String, String> {
+        let blob = self
+            .repo
+            .find_blob(oid)
+            .map_err(|e| format!("could not read the staged version of {}: {}", shown.display(), e.message()))?;
+        String::from_utf8(blob.content().to_vec())
+            .map_err(|_| format!("the staged version of {} is not UTF-8 text", shown.display()))
+    }
+
+    /// The blob HEAD has at the path, if any.
+    pub(crate) fn head_blob(&self, rel: &Path) -> Option<Oid> {
+        let tree = self.repo.head().ok()?.peel_to_tree().ok()?;
+        tree.get_path(rel).ok().map(|e| e.id())
+    }
+
+    pub(crate) fn is_ignored(&self, rel: &Path) -> bool {
+        self.repo.is_path_ignored(rel).unwrap_or(false)
+    }
+
+    /// Stages `blob` at `rel`, replacing any stage-0 entry. `like` is the entry
+    /// whose user-set flags (assume-unchanged, skip-worktree) carry over.
+    pub(crate) fn put(
+        &mut self,
+        rel: &Path,
+        blob: Blob<'_>,
+        mode: u32,
+        like: Option<&IndexEntry>,
+    ) -> Result<IndexState, String> {
+        let oid = match blob {
+            Blob::Staged(text) => self.repo.blob(text.as_bytes()),
+            Blob::Worktree(text) => self.repo.blob_writer(Some(rel)).and_then(|mut w| {
+                std::io::Write::write_all(&mut w, text.as_bytes())
+                    .map_err(|e| git2::Error::from_str(&e.to_string()))?;
+                w.commit()
+            }),
+        }
+        .map_err(|e| format!("could not store {} in git: {}", rel.display(), e.message()))?;
+        self.set(rel, oid, mode, like)
+    }
+
+    /// Puts back an entry an undo record remembers.
+    pub(crate) fn restore(&mut self, rel: &Path, state: &IndexState) -> Result<(), String> {
+        let oid =
+            Oid::from_str(&state.oid).map_err(|e| format!("bad object id in the undo record: {}", e.message()))?;
+        if self.repo.find_blob(oid).is_err() {
+            return Err(format!("git no longer has the staged version of {}", rel.display()));
+        }
+        let like = self.index.get_path(rel, 0);
+        self.set(rel, oid, state.mode, like.as_ref()).map(|_| ())
+    }
+
+    fn set(&mut self, rel: &Path, oid: Oid, mode: u32, like: Option<&IndexEntry>) -> Result<IndexState, String> {
+        let kept_flags = like.map_or(0, |e| e.flags & IndexEntryFlag::VALID.bits());
+        let kept_extended = like.map_or(0, |e| e.flags_extended & IndexEntryExtendedFlag::SKIP_WORKTREE.bits());
+        let extended = if kept_extended == 0 { 0 } else { IndexEntryFlag::EXTENDED.bits() };
+        // Zero stat data never matches the file on disk, so git re-reads the
+        // file instead of trusting a size and mtime that describe some other
+        // content (the working tree may keep unstaged edits this entry lacks).
+        let zero = IndexTime::new(0, 0);
+        let entry = IndexEntry {
+            ctime: zero,
+            mtime: zero,
+            dev: 0,
+            ino: 0,
+            mode,
+            uid: 0,
+            gid: 0,
+            file_size: 0,
+            id: oid,
+            flags: kept_flags | extended,
+            flags_extended: kept_extended,
+            path: index_path(rel),
+        };
+        self.index.add(&entry).map_err(|e| format!("could not stage {}: {}", rel.display(), e.message()))?;
+        self.changed = true;
+        Ok(IndexState { oid: oid.to_string(), mode })
+    }
+
+    pub(crate) fn remove(&mut self, rel: &Path) -> Result<(), String> {
+        self.index.remove(rel, 0).map_err(|e| format!("could not unstage {}: {}", rel.display(), e.message()))?;
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Writes the index if anything changed; git's lock file makes this fail
+    /// rather than interleave with a concurrent git command.
+    pub(crate) fn write(&mut self) -> Result<(), String> {
+        if !self.changed {
+            return Ok(());
+        }
+        self.index.write().map_err(|e| format!("could not write the git index: {}", e.message()))
+    }
+
+    pub(crate) fn same_blob(oid: Oid, text: &str) -> bool {
+        Oid::hash_object(ObjectType::Blob, text.as_bytes()).is_ok_and(|h| h == oid)
+    }
+}
+
+/// Index paths always use `/`, whatever the platform.
+fn index_path(rel: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        rel.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        rel.to_string_lossy().replace('\\', "/").into_bytes()
+    }
+}

@@ -1,0 +1,157 @@
+//! The audit log: every proposal and every decision on it, appended as one
+//! JSON object per line to `audit.jsonl` in the session directory. Written
+//! by a thread of its own, so the event loop never waits on the disk.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HunkRecord {
+    pub hash: String,
+    pub header: String,
+    /// `proposed`, `accepted`, `rejected`, `edited`.
+    pub decision: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Record {
+    pub time: String,
+    /// `proposal`, `decision`, `applied`, `undo`, `command`.
+    pub event: String,
+    pub policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hunks: Vec<HunkRecord>,
+    /// What happened, in words: a command, an outcome, an error.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+impl Record {
+    pub fn new(event: &str, policy: crate::config::Policy) -> Self {
+        Self {
+            time: timestamp(),
+            event: event.into(),
+            policy: policy.name().into(),
+            file: None,
+            hunks: Vec::new(),
+            detail: String::new(),
+        }
+    }
+}
+
+/// The writer's handle; dropping every clone ends the thread.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Record>,
+    path: PathBuf,
+}
+
+impl AuditLog {
+    /// Append to `dir/audit.jsonl`. Failures to write are logged, once.
+    pub fn open(dir: &Path) -> Self {
+        let path = dir.join("audit.jsonl");
+        let (tx, rx) = mpsc::channel::<Record>();
+        let file_path = path.clone();
+        let spawned = std::thread::Builder::new().name("tandem-audit".into()).spawn(move || {
+            let mut warned = false;
+            while let Ok(rec) = rx.recv() {
+                let written = (|| -> std::io::Result<()> {
+                    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?;
+                    let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
+                    line.push(b'\n');
+                    f.write_all(&line)
+                })();
+                if let Err(e) = written
+                    && !warned
+                {
+                    tracing::warn!("cannot write the audit log {}: {e}", file_path.display());
+                    warned = true;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the audit log writer: {e}");
+        }
+        Self { tx, path }
+    }
+
+    pub fn record(&self, rec: Record) {
+        let _ = self.tx.send(rec);
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Now as UTC `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        if m <= 2 { y + 1 } else { y },
+        m,
+        d,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_appended_as_json_lines() {
+        let dir = tempfile::tempdir().expect("dir");
+        let log = AuditLog::open(dir.path());
+        let mut rec = Record::new("decision", crate::config::Policy::Suggest);
+        rec.file = Some("src/a.rs".into());
+        rec.hunks.push(HunkRecord {
+            hash: "abc".into(),
+            header: "@@ -1 +1 @@".into(),
+            decision: "rejected".into(),
+            reason: Some("keep the name".into()),
+        });
+        log.record(rec);
+        log.record(Record::new("undo", crate::config::Policy::AutoEdit));
+        let path = log.path().to_path_buf();
+        drop(log);
+        let mut text = String::new();
+        for _ in 0..200 {
+            text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.lines().count() == 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "decision");
+        assert_eq!(lines[0]["policy"], "suggest");
+        assert_eq!(lines[0]["file"], "src/a.rs");
+        assert_eq!(lines[0]["hunks"][0]["reason"], "keep the name");
+        assert_eq!(lines[1]["policy"], "auto-edit");
+        assert!(lines[1]["time"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 20));
+    }
+}

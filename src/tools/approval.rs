@@ -1,0 +1,65 @@
+//! What tools ask of the user: a review of the edits proposed in a round, or
+//! leave to run a command. The app answers; the policy in force may answer
+//! for the user.
+
+use std::path::PathBuf;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::patch::FileChange;
+
+/// What one file's review came to, in words for the model: per hunk,
+/// accepted, rejected (with the user's reason) or edited, and whether the
+/// result was written and staged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVerdict {
+    pub path: PathBuf,
+    pub report: String,
+}
+
+pub enum Approval {
+    /// The edits of one round, per file, to accept or reject hunk by hunk.
+    Review { files: Vec<FileChange>, reply: oneshot::Sender<Vec<FileVerdict>> },
+    /// A command to run; `Err` carries the user's reason for refusing.
+    Command { command: String, reply: oneshot::Sender<Result<(), String>> },
+}
+
+impl std::fmt::Debug for Approval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Approval::Review { files, .. } => write!(f, "Review({} files)", files.len()),
+            Approval::Command { command, .. } => write!(f, "Command({command})"),
+        }
+    }
+}
+
+/// The tools' end of the channel to the app.
+#[derive(Clone)]
+pub struct Approvals(pub mpsc::UnboundedSender<Approval>);
+
+impl Approvals {
+    /// Ask for a review and wait for the verdicts; `None` when the app is
+    /// gone or the review was dropped unanswered.
+    pub async fn review(&self, files: Vec<FileChange>) -> Option<Vec<FileVerdict>> {
+        let (reply, answer) = oneshot::channel();
+        self.0.send(Approval::Review { files, reply }).ok()?;
+        answer.await.ok()
+    }
+
+    /// Ask to run `command`.
+    pub async fn command(&self, command: &str) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.0
+            .send(Approval::Command { command: command.to_string(), reply })
+            .map_err(|_| "nobody is there to approve commands".to_string())?;
+        answer.await.unwrap_or_else(|_| Err("the request was withdrawn before anyone answered".into()))
+    }
+}
+
+impl super::shell::CommandGate for Approvals {
+    fn check(&self, command: &str) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        let this = self.clone();
+        let command = command.to_string();
+        Box::pin(async move { this.command(&command).await })
+    }
+}

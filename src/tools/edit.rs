@@ -1,0 +1,305 @@
+//! The edit tools: `edit_file`, `write_file` and `apply_patch`. None of them
+//! writes: each turns the model's edit into a proposal for the round, which
+//! the user reviews hunk by hunk once the round's calls have run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::proposals::{Current, Proposals};
+use super::workspace::Workspace;
+use super::{Tool, ToolContext, ToolOutput};
+use crate::llm::ToolSpec;
+
+/// Said after every proposal, so the model waits for the outcome instead of
+/// assuming the file changed.
+const PENDING: &str = "Nothing is written yet: the user reviews the edits of this round once your calls have run; \
+                       what they accepted, rejected (and why) follows below.";
+
+/// The file as the round sees it and as the disk has it: `(current, disk)`,
+/// `None` for a file that does not exist.
+type Contents = (Option<String>, Option<String>);
+
+fn read_text(abs: &Path, rel: &str) -> Result<Option<String>, String> {
+    match std::fs::read(abs) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| format!("{rel} is not UTF-8 text; tandem edits text files only")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if abs.is_dir() => Err(format!("{rel} is a directory, not a file ({e})")),
+        Err(e) => Err(format!("cannot read {rel}: {e}")),
+    }
+}
+
+/// Resolve `path` inside the workspace and read it through the round's
+/// earlier proposals.
+fn contents(ws: &Workspace, proposals: &Proposals, path: &str) -> Result<(PathBuf, String, Contents), String> {
+    let abs = ws.resolve(path).map_err(|e| e.to_string())?;
+    let rel = ws.relative(&abs);
+    let disk = read_text(&abs, &rel)?;
+    let current = match proposals.current(Path::new(&rel)) {
+        Current::Untouched => disk.clone(),
+        Current::Proposed(c) => c,
+    };
+    Ok((abs, rel, (current, disk)))
+}
+
+fn counts(before: &str, after: &str) -> (usize, usize, usize) {
+    let hunks = crate::patch::hunks::hunks(before, after);
+    let (added, removed) = crate::patch::hunks::counts(&hunks);
+    (hunks.len(), added, removed)
+}
+
+fn proposed(rel: &str, before: &str, after: &str, verb: &str) -> ToolOutput {
+    let (n, added, removed) = counts(before, after);
+    ToolOutput::ok(
+        format!("Proposed {verb} {rel}: {n} hunk(s), +{added} −{removed} lines. {PENDING}"),
+        format!("proposed {verb} {rel} (+{added} −{removed})"),
+    )
+}
+
+fn blocking(f: impl FnOnce() -> ToolOutput + Send + 'static) -> BoxFuture<'static, ToolOutput> {
+    Box::pin(async move {
+        tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| ToolOutput::error(format!("the edit failed: {e}")))
+    })
+}
+
+fn str_field<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolOutput> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ToolOutput::error(format!("`{name}` is required and must be a string")))
+}
+
+pub struct EditFile {
+    workspace: Arc<Workspace>,
+    proposals: Arc<Proposals>,
+}
+
+impl EditFile {
+    pub fn new(workspace: Arc<Workspace>, proposals: Arc<Proposals>) -> Self {
+        Self { workspace, proposals }
+    }
+}
+
+impl Tool for EditFile {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "edit_file".into(),
+            description: "Propose replacing `old_text` with `new_text` in a file. `old_text` must match one \
+                          place in the file (include enough surrounding lines to make it unique) unless \
+                          replace_all is set; small whitespace differences are tolerated. The user reviews the \
+                          change before it is written. Several edits to one file in the same round build on \
+                          each other; read_file always shows the file on disk."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path relative to the repository root"},
+                    "old_text": {"type": "string", "description": "The exact text to replace"},
+                    "new_text": {"type": "string", "description": "The text to put in its place"},
+                    "replace_all": {"type": "boolean", "description": "Replace every occurrence (default false)"}
+                },
+                "required": ["path", "old_text", "new_text"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
+        blocking(move || {
+            let (path, old, new) =
+                match (str_field(&args, "path"), str_field(&args, "old_text"), str_field(&args, "new_text")) {
+                    (Ok(p), Ok(o), Ok(n)) => (p, o, n),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+                };
+            let replace_all = args.get("replace_all").and_then(Value::as_bool).unwrap_or(false);
+            let (_, rel, (current, disk)) = match contents(&ws, &proposals, path) {
+                Ok(c) => c,
+                Err(e) => return ToolOutput::error(e),
+            };
+            let Some(current) = current else {
+                return ToolOutput::error(format!("{rel} does not exist; use write_file to create it"));
+            };
+            match crate::patch::matching::edit(&rel, &current, old, new, replace_all) {
+                Ok(after) => {
+                    let out = proposed(&rel, &current, &after, "an edit to");
+                    proposals.propose(&ctx.call_id, Path::new(&rel), disk, Some(after), None);
+                    out
+                }
+                Err(e) => ToolOutput::error(e.to_string()),
+            }
+        })
+    }
+
+    fn describe(&self, args: &Value) -> String {
+        format!("edit {}", args.get("path").and_then(Value::as_str).unwrap_or("?"))
+    }
+}
+
+pub struct WriteFile {
+    workspace: Arc<Workspace>,
+    proposals: Arc<Proposals>,
+}
+
+impl WriteFile {
+    pub fn new(workspace: Arc<Workspace>, proposals: Arc<Proposals>) -> Self {
+        Self { workspace, proposals }
+    }
+}
+
+impl Tool for WriteFile {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "write_file".into(),
+            description: "Propose a new file, or new content for a whole file. Prefer edit_file or apply_patch \
+                          for changes to part of an existing file. The user reviews it before it is written."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path relative to the repository root"},
+                    "content": {"type": "string", "description": "The whole content of the file"}
+                },
+                "required": ["path", "content"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
+        blocking(move || {
+            let (path, content) = match (str_field(&args, "path"), str_field(&args, "content")) {
+                (Ok(p), Ok(c)) => (p, c),
+                (Err(e), _) | (_, Err(e)) => return e,
+            };
+            let (_, rel, (current, disk)) = match contents(&ws, &proposals, path) {
+                Ok(c) => c,
+                Err(e) => return ToolOutput::error(e),
+            };
+            // Keep an existing file's line endings: the model writes \n.
+            let mut content = content.to_string();
+            if current.as_deref().is_some_and(|c| c.contains("\r\n")) && !content.contains("\r\n") {
+                content = content.replace('\n', "\r\n");
+            }
+            if current.as_deref() == Some(content.as_str()) {
+                return ToolOutput::ok(
+                    format!("{rel} already has exactly this content; nothing to propose"),
+                    format!("{rel} unchanged"),
+                );
+            }
+            let verb = if current.is_some() { "new content for" } else { "a new file" };
+            let out = proposed(&rel, current.as_deref().unwrap_or(""), &content, verb);
+            proposals.propose(&ctx.call_id, Path::new(&rel), disk, Some(content), None);
+            out
+        })
+    }
+
+    fn describe(&self, args: &Value) -> String {
+        format!("write {}", args.get("path").and_then(Value::as_str).unwrap_or("?"))
+    }
+}
+
+pub struct ApplyPatch {
+    workspace: Arc<Workspace>,
+    proposals: Arc<Proposals>,
+}
+
+impl ApplyPatch {
+    pub fn new(workspace: Arc<Workspace>, proposals: Arc<Proposals>) -> Self {
+        Self { workspace, proposals }
+    }
+}
+
+impl Tool for ApplyPatch {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "apply_patch".into(),
+            description: "Propose edits to one or more files in the patch format:\n\
+                          *** Begin Patch\n\
+                          *** Update File: path/to/file\n\
+                          @@ optional line to anchor the chunk, e.g. fn main()\n \
+                          context line\n\
+                          -removed line\n\
+                          +added line\n\
+                          *** Add File: path/new_file (every line starts with +)\n\
+                          *** Delete File: path/old_file\n\
+                          (*** Move to: new/path right after an Update File line renames it)\n\
+                          *** End Patch\n\
+                          Give 3 lines of context around each change. The user reviews the hunks before \
+                          anything is written."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {"patch": {"type": "string", "description": "The whole patch, from *** Begin Patch to *** End Patch"}},
+                "required": ["patch"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
+        blocking(move || {
+            let text = match str_field(&args, "patch") {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            let patch = match crate::patch::apply_patch::parse(text) {
+                Ok(p) => p,
+                Err(e) => return ToolOutput::error(format!("the patch does not parse: {e}")),
+            };
+            let read = |path: &str| -> Result<Option<String>, String> {
+                contents(&ws, &proposals, path).map(|(_, _, (current, _))| current)
+            };
+            let changes = match crate::patch::apply_patch::apply(&patch, &read) {
+                Ok(c) => c,
+                Err(e) => return ToolOutput::error(format!("the patch does not apply: {e}")),
+            };
+            let mut report = Vec::new();
+            let mut summary = Vec::new();
+            for change in changes {
+                let path = change.path.display().to_string();
+                let (rel, disk) = match contents(&ws, &proposals, &path) {
+                    Ok((_, rel, (_, disk))) => (rel, disk),
+                    Err(e) => return ToolOutput::error(e),
+                };
+                let new_path = match &change.new_path {
+                    Some(to) => match ws.resolve(&to.display().to_string()) {
+                        Ok(abs) => Some(PathBuf::from(ws.relative(&abs))),
+                        Err(e) => return ToolOutput::error(e.to_string()),
+                    },
+                    None => None,
+                };
+                let before = change.base.as_deref().unwrap_or("");
+                let after = change.proposed.as_deref().unwrap_or("");
+                let (n, added, removed) = counts(before, after);
+                let what = match (&change.kind, &new_path) {
+                    (_, Some(to)) => format!("move {rel} → {}", to.display()),
+                    (crate::patch::ChangeKind::Add, _) => format!("add {rel}"),
+                    (crate::patch::ChangeKind::Delete, _) => format!("delete {rel}"),
+                    _ => format!("update {rel}"),
+                };
+                report.push(format!("{what}: {n} hunk(s), +{added} −{removed}"));
+                summary.push(what);
+                proposals.propose(&ctx.call_id, Path::new(&rel), disk, change.proposed, new_path);
+            }
+            ToolOutput::ok(
+                format!("Proposed: {}. {PENDING}", report.join("; ")),
+                format!("proposed {}", summary.join(", ")),
+            )
+        })
+    }
+
+    fn describe(&self, args: &Value) -> String {
+        let files = args
+            .get("patch")
+            .and_then(Value::as_str)
+            .map(|p| p.lines().filter(|l| l.starts_with("*** ") && l.contains("File:")).count())
+            .unwrap_or(0);
+        format!("patch {files} file(s)")
+    }
+}

@@ -1,0 +1,295 @@
+//! `list_files`: the repository's files as git would see them: ignored and
+//! hidden files left out.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use globset::{GlobBuilder, GlobMatcher};
+use serde::Deserialize;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::args;
+use super::workspace::Workspace;
+use super::{Tool, ToolContext, ToolOutput};
+use crate::llm::ToolSpec;
+
+const MAX_ENTRIES: usize = 1000;
+
+pub struct ListFiles {
+    workspace: Arc<Workspace>,
+}
+
+impl ListFiles {
+    pub fn new(workspace: Arc<Workspace>) -> Self {
+        Self { workspace }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    glob: Option<String>,
+    path: Option<String>,
+}
+
+impl Tool for ListFiles {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "list_files".to_string(),
+            description: format!(
+                "List the repository's files (not directories), sorted, one path per line relative to the \
+                 repository root. Files ignored by .gitignore and hidden files are left out. `path` limits the \
+                 listing to a directory; `glob` filters by a pattern matched against the path from the root or \
+                 from `path` (e.g. `**/*.rs`, `src/**/mod.rs`, `*.toml`; `*` also matches across `/`). At most \
+                 {MAX_ENTRIES} paths are returned."
+            ),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "glob": {"type": "string", "description": "Glob pattern, e.g. `**/*.rs`"},
+                    "path": {"type": "string", "description": "Directory to list, relative to the repository root (default: the root)"}
+                },
+                "required": [],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let workspace = self.workspace.clone();
+        Box::pin(async move {
+            let args: Args = match args::parse("list_files", args) {
+                Ok(a) => a,
+                Err(e) => return e,
+            };
+            let cancel = ctx.cancel.clone();
+            args::blocking(move || list(&workspace, &args, &cancel)).await
+        })
+    }
+
+    fn describe(&self, args: &serde_json::Value) -> String {
+        match (args::str_arg(args, "path"), args::str_arg(args, "glob")) {
+            (None, None) => "list files".to_string(),
+            (Some(path), None) => format!("list {path}"),
+            (None, Some(glob)) => format!("list {glob}"),
+            (Some(path), Some(glob)) => format!("list {glob} in {path}"),
+        }
+    }
+}
+
+/// A glob as the model means it: matched against the path from the root or
+/// from the listed directory, whichever it was written for.
+pub(crate) struct PathFilter {
+    matcher: Option<GlobMatcher>,
+    base_rel: String,
+}
+
+impl PathFilter {
+    pub(crate) fn new(glob: Option<&str>, base_rel: &str) -> Result<Self, String> {
+        let matcher = match glob.map(str::trim).filter(|g| !g.is_empty()) {
+            None => None,
+            Some(glob) => {
+                let glob = glob.trim_start_matches("./").trim_start_matches('/');
+                let built = GlobBuilder::new(glob)
+                    .literal_separator(false)
+                    .build()
+                    .map_err(|e| format!("invalid glob `{glob}`: {e}; use patterns like `**/*.rs` or `src/*.toml`"))?;
+                Some(built.compile_matcher())
+            }
+        };
+        Ok(Self { matcher, base_rel: base_rel.to_string() })
+    }
+
+    pub(crate) fn matches(&self, rel: &str) -> bool {
+        let Some(matcher) = &self.matcher else { return true };
+        if matcher.is_match(rel) {
+            return true;
+        }
+        rel.strip_prefix(&self.base_rel)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|from_base| matcher.is_match(from_base))
+    }
+}
+
+/// The directory to search, or an error for the model.
+pub(crate) fn resolve_base(workspace: &Workspace, path: Option<&str>) -> Result<std::path::PathBuf, ToolOutput> {
+    let Some(path) = path.filter(|p| !p.trim().is_empty()) else { return Ok(workspace.root().to_path_buf()) };
+    let abs = workspace.resolve(path).map_err(|e| ToolOutput::error(e.to_string()))?;
+    if !abs.exists() {
+        return Err(ToolOutput::error(format!(
+            "`{}` does not exist; call list_files without a path to see the repository's files",
+            workspace.relative(&abs)
+        )));
+    }
+    Ok(abs)
+}
+
+fn list(workspace: &Workspace, args: &Args, cancel: &CancellationToken) -> ToolOutput {
+    let base = match resolve_base(workspace, args.path.as_deref()) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let base_rel = workspace.relative(&base);
+    let filter = match PathFilter::new(args.glob.as_deref(), &base_rel) {
+        Ok(f) => f,
+        Err(e) => return ToolOutput::error(e),
+    };
+    let mut paths = Vec::new();
+    for entry in workspace.walker(&base).build() {
+        if cancel.is_cancelled() {
+            return ToolOutput::error("cancelled");
+        }
+        // Unreadable directories are skipped, as git status would.
+        let Ok(entry) = entry else { continue };
+        if !workspace.is_usable_file(&entry) {
+            continue;
+        }
+        let rel = workspace.relative(entry.path());
+        if filter.matches(&rel) {
+            paths.push(rel);
+        }
+    }
+    paths.sort();
+    let total = paths.len();
+    if total == 0 {
+        return ToolOutput::ok(no_match_message(args, &base_rel, &base), "listed 0 files");
+    }
+    let mut content = paths[..total.min(MAX_ENTRIES)].join("\n");
+    if total > MAX_ENTRIES {
+        content.push_str(&format!("\n… {} more; narrow the glob or path", total - MAX_ENTRIES));
+    }
+    ToolOutput::ok(content, format!("listed {total} file{}", if total == 1 { "" } else { "s" }))
+}
+
+fn no_match_message(args: &Args, base_rel: &str, base: &Path) -> String {
+    let place =
+        if base.is_file() { format!("`{base_rel}` (an ignored or hidden file)") } else { format!("`{base_rel}`") };
+    match &args.glob {
+        Some(glob) => format!("no files match `{glob}` in {place}; ignored and hidden files are not listed"),
+        None => format!("no files in {place}; ignored and hidden files are not listed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, tempfile::TempDir, ListFiles) {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let files = [
+            "Cargo.toml",
+            "src/lib.rs",
+            "src/tools/mod.rs",
+            "src/tools/read.rs",
+            "target/debug/out.rs",
+            ".hidden/x.rs",
+            ".env",
+            ".git/config",
+            "notes.log",
+        ];
+        for f in files {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        std::fs::write(dir.path().join(".gitignore"), "target/\n*.log\n").unwrap();
+        std::fs::write(outside.path().join("secret.rs"), "s").unwrap();
+        symlink(outside.path().join("secret.rs"), dir.path().join("src/escape.rs")).unwrap();
+        symlink(dir.path().join("src/lib.rs"), dir.path().join("src/alias.rs")).unwrap();
+        symlink(outside.path(), dir.path().join("ext")).unwrap();
+        let ws = Arc::new(Workspace::new(dir.path()));
+        (dir, outside, ListFiles::new(ws))
+    }
+
+    async fn call(tool: &ListFiles, args: serde_json::Value) -> ToolOutput {
+        tool.run(args, ToolContext::new(CancellationToken::new())).await
+    }
+
+    #[tokio::test]
+    async fn lists_files_sorted_without_ignored_hidden_or_escaping() {
+        let (_d, _o, tool) = setup();
+        let out = call(&tool, json!({})).await;
+        assert!(!out.is_error, "{}", out.content);
+        assert_eq!(out.content, "Cargo.toml\nsrc/alias.rs\nsrc/lib.rs\nsrc/tools/mod.rs\nsrc/tools/read.rs");
+        assert_eq!(out.summary, "listed 5 files");
+    }
+
+    #[tokio::test]
+    async fn filters_by_glob_and_path() {
+        let (_d, _o, tool) = setup();
+        let out = call(&tool, json!({"glob": "**/mod.rs"})).await;
+        assert_eq!(out.content, "src/tools/mod.rs");
+        let out = call(&tool, json!({"glob": "*.toml"})).await;
+        assert_eq!(out.content, "Cargo.toml");
+        let out = call(&tool, json!({"path": "src/tools"})).await;
+        assert_eq!(out.content, "src/tools/mod.rs\nsrc/tools/read.rs");
+        let out = call(&tool, json!({"path": "src", "glob": "tools/r*.rs"})).await;
+        assert_eq!(out.content, "src/tools/read.rs");
+        let out = call(&tool, json!({"path": "src", "glob": "src/*.rs"})).await;
+        assert!(out.content.contains("src/lib.rs"));
+    }
+
+    #[tokio::test]
+    async fn reports_empty_results_and_bad_input() {
+        let (_d, _o, tool) = setup();
+        let out = call(&tool, json!({"glob": "*.py"})).await;
+        assert!(!out.is_error && out.content.starts_with("no files match `*.py`"), "{}", out.content);
+        let out = call(&tool, json!({"glob": "src/[a"})).await;
+        assert!(out.is_error && out.content.contains("invalid glob"), "{}", out.content);
+        let out = call(&tool, json!({"path": "nope"})).await;
+        assert!(out.is_error && out.content.contains("does not exist"));
+        let out = call(&tool, json!({"path": ".git"})).await;
+        assert!(out.is_error && out.content.contains(".git"));
+        let out = call(&tool, json!({"path": "ext"})).await;
+        assert!(out.is_error && out.content.contains("symbolic link"), "{}", out.content);
+    }
+
+    #[tokio::test]
+    async fn root_ignore_rules_apply_to_subdirectories_but_rules_above_the_root_do_not() {
+        let outer = tempfile::tempdir().unwrap();
+        // A home directory kept in git often ignores everything.
+        std::fs::write(outer.path().join(".gitignore"), "*\n").unwrap();
+        let repo = outer.path().join("repo");
+        for f in ["src/a.rs", "src/gen/b.rs", "src/c.gen.rs", "target/out.rs", "src/keep.gen.rs"] {
+            let p = repo.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        std::fs::create_dir_all(repo.join(".git/info")).unwrap();
+        std::fs::write(repo.join(".git/info/exclude"), "gen/\n").unwrap();
+        std::fs::write(repo.join(".gitignore"), "target/\n*.gen.rs\n!keep.gen.rs\n").unwrap();
+        let tool = ListFiles::new(Arc::new(Workspace::new(&repo)));
+        let out = call(&tool, json!({})).await;
+        assert_eq!(out.content, "src/a.rs\nsrc/keep.gen.rs");
+        let out = call(&tool, json!({"path": "src"})).await;
+        assert_eq!(out.content, "src/a.rs\nsrc/keep.gen.rs");
+        // Asked for by name, an ignored directory is listed.
+        let out = call(&tool, json!({"path": "target"})).await;
+        assert_eq!(out.content, "target/out.rs");
+    }
+
+    #[tokio::test]
+    async fn caps_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..1005 {
+            std::fs::write(dir.path().join(format!("f{i:04}.txt")), "").unwrap();
+        }
+        let tool = ListFiles::new(Arc::new(Workspace::new(dir.path())));
+        let out = call(&tool, json!({})).await;
+        assert_eq!(out.content.lines().count(), MAX_ENTRIES + 1);
+        assert!(out.content.ends_with("… 5 more; narrow the glob or path"));
+        assert_eq!(out.summary, "listed 1005 files");
+    }
+
+    #[test]
+    fn describes_the_call() {
+        let (_d, _o, tool) = setup();
+        assert_eq!(tool.describe(&json!({})), "list files");
+        assert_eq!(tool.describe(&json!({"glob": "**/*.rs", "path": "src"})), "list **/*.rs in src");
+    }
+}

@@ -1,0 +1,508 @@
+//! `run_command`: a shell command in the repository, after the user's
+//! approval, with its output streamed to the chat and capped for the model.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
+
+use super::args;
+pub use super::read_only::is_read_only;
+use super::shell_output::{Capture, Stream};
+use super::workspace::Workspace;
+use super::{Tool, ToolContext, ToolOutput};
+use crate::llm::ToolSpec;
+
+const DEFAULT_TIMEOUT_SECS: u64 = 120;
+const MAX_TIMEOUT_SECS: u64 = 600;
+/// How often output is passed on to the chat.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// After the shell ends, how long to wait for output still in flight from
+/// processes that escaped its process group (`setsid`) and keep the pipes
+/// open.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Asks whether a command may run. `Err(reason)` declines it; the reason is
+/// passed to the model. Implementations usually let [`is_read_only`]
+/// commands through without asking.
+pub trait CommandGate: Send + Sync {
+    fn check(&self, command: &str) -> BoxFuture<'static, Result<(), String>>;
+}
+
+/// Approves every command (tests, and users who opted out of approvals).
+pub struct AllowAll;
+
+impl CommandGate for AllowAll {
+    fn check(&self, _command: &str) -> BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+pub struct RunCommand {
+    workspace: Arc<Workspace>,
+    gate: Arc<dyn CommandGate>,
+}
+
+impl RunCommand {
+    pub fn new(workspace: Arc<Workspace>, gate: Arc<dyn CommandGate>) -> Self {
+        Self { workspace, gate }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    command: String,
+    timeout_secs: Option<u64>,
+}
+
+impl Tool for RunCommand {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "run_command".to_string(),
+            description: format!(
+                "Run a shell command (`sh -c`) in the repository root, e.g. to build, test or use git. The user may \
+                 be asked to approve it first. stdin is empty, so interactive commands fail: pass flags such as \
+                 `--yes` or `--no-pager`. The result starts with the exit code (a non-zero exit is reported, not \
+                 an error), then stdout and stderr interleaved; long output keeps its first and last 100 lines. \
+                 The command is killed after timeout_secs (default {DEFAULT_TIMEOUT_SECS}, at most \
+                 {MAX_TIMEOUT_SECS}); processes it leaves in the background are killed when it finishes. Prefer \
+                 read_file, list_files and grep for reading the repository."
+            ),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "command": {"type": "string", "description": "The shell command line"},
+                    "timeout_secs": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_TIMEOUT_SECS,
+                        "description": format!("Seconds before the command is killed (default {DEFAULT_TIMEOUT_SECS})")
+                    }
+                },
+                "required": ["command"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let root = self.workspace.root().to_path_buf();
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            let args: Args = match args::parse("run_command", args) {
+                Ok(a) => a,
+                Err(e) => return e,
+            };
+            if args.command.trim().is_empty() {
+                return ToolOutput::error("the command is empty; pass the shell command line to run");
+            }
+            let timeout = args.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS).clamp(1, MAX_TIMEOUT_SECS);
+            let verdict = tokio::select! {
+                verdict = gate.check(&args.command) => verdict,
+                () = ctx.cancel.cancelled() => return ToolOutput::error("cancelled before the command ran"),
+            };
+            if let Err(reason) = verdict {
+                return ToolOutput::error(format!("the user declined to run this command: {reason}"));
+            }
+            execute(&root, &args.command, Duration::from_secs(timeout), &ctx).await
+        })
+    }
+
+    fn describe(&self, args: &serde_json::Value) -> String {
+        format!("$ {}", short_command(args::str_arg(args, "command").unwrap_or("?")))
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        // Waiting for approval is not running; `execute` keeps its own time.
+        None
+    }
+}
+
+/// The first line of a command, cut for a one-line label.
+fn short_command(command: &str) -> String {
+    let first = command.trim().lines().next().unwrap_or("");
+    let mut short: String = first.chars().take(80).collect();
+    if short.len() < first.len() || command.trim().lines().nth(1).is_some() {
+        short.push_str(" …");
+    }
+    short
+}
+
+/// The command's process group, killed as a whole so the shell's children
+/// die with it; also on drop, when the call itself is abandoned.
+struct ProcessGroup {
+    pgid: Option<Pid>,
+}
+
+impl ProcessGroup {
+    fn kill(&mut self) {
+        // Once only: after the group is gone its id may be reused.
+        if let Some(pgid) = self.pgid.take() {
+            // ESRCH (nobody left) is the expected outcome after a clean exit.
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+enum Ending {
+    Exited(ExitStatus),
+    TimedOut,
+    Cancelled,
+}
+
+async fn execute(root: &std::path::Path, command: &str, timeout: Duration, ctx: &ToolContext) -> ToolOutput {
+    let mut child = match tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return ToolOutput::error(format!("could not start `sh`: {e}")),
+    };
+    let mut group = ProcessGroup { pgid: child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw) };
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut out_buf = vec![0u8; 16 * 1024];
+    let mut err_buf = vec![0u8; 16 * 1024];
+    let mut capture = Capture::default();
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ending: Option<Ending> = None;
+    let mut drain_until: Option<Instant> = None;
+
+    while stdout.is_some() || stderr.is_some() {
+        tokio::select! {
+            // Reads first, so output that is ready is taken before the
+            // timers decide anything.
+            biased;
+            read = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match read {
+                Ok(n) if n > 0 => capture.push(Stream::Stdout, &out_buf[..n]),
+                _ => stdout = None,
+            },
+            read = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match read {
+                Ok(n) if n > 0 => capture.push(Stream::Stderr, &err_buf[..n]),
+                _ => stderr = None,
+            },
+            status = child.wait(), if drain_until.is_none() => {
+                if let Ok(status) = status && ending.is_none() {
+                    ending = Some(Ending::Exited(status));
+                }
+                // Background children would otherwise hold the pipes open
+                // and outlive the call.
+                group.kill();
+                drain_until = Some(Instant::now() + DRAIN_GRACE);
+            },
+            () = &mut deadline, if ending.is_none() => {
+                ending = Some(Ending::TimedOut);
+                group.kill();
+                // In case the group could not be signalled.
+                let _ = child.start_kill();
+            },
+            () = ctx.cancel.cancelled(), if ending.is_none() => {
+                ending = Some(Ending::Cancelled);
+                group.kill();
+                let _ = child.start_kill();
+            },
+            () = sleep_until_opt(drain_until) => break,
+            _ = tick.tick() => send_progress(&mut capture, ctx),
+        }
+    }
+    if drain_until.is_none() {
+        // Both pipes closed before the shell ended (it closed them itself).
+        tokio::select! {
+            status = child.wait() => {
+                if let Ok(status) = status && ending.is_none() {
+                    ending = Some(Ending::Exited(status));
+                }
+            }
+            () = &mut deadline, if ending.is_none() => ending = Some(Ending::TimedOut),
+            () = ctx.cancel.cancelled(), if ending.is_none() => ending = Some(Ending::Cancelled),
+        }
+    }
+    group.kill();
+    capture.finish();
+    send_progress(&mut capture, ctx);
+    report(command, timeout, ending, &capture)
+}
+
+async fn read_some<R: AsyncRead + Unpin>(reader: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match reader {
+        Some(r) => r.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn send_progress(capture: &mut Capture, ctx: &ToolContext) {
+    if let Some(text) = capture.take_progress() {
+        (ctx.progress)(&text);
+    }
+}
+
+fn report(command: &str, timeout: Duration, ending: Option<Ending>, capture: &Capture) -> ToolOutput {
+    let secs = timeout.as_secs();
+    let (header, short) = match ending {
+        Some(Ending::Exited(status)) => match (status.code(), status.signal()) {
+            (Some(code), _) => (format!("exit code {code}"), format!("exit {code}")),
+            (None, Some(sig)) => {
+                let name = Signal::try_from(sig).map(Signal::as_str).unwrap_or("unknown signal");
+                (format!("killed by signal {sig} ({name})"), format!("killed by {name}"))
+            }
+            (None, None) => ("ended without an exit code".to_string(), "ended".to_string()),
+        },
+        Some(Ending::TimedOut) => {
+            let hint = if secs < MAX_TIMEOUT_SECS {
+                format!("; if it needs longer, pass a larger timeout_secs (at most {MAX_TIMEOUT_SECS})")
+            } else {
+                String::new()
+            };
+            (format!("timed out after {secs} s, killed{hint}"), format!("timed out after {secs} s"))
+        }
+        Some(Ending::Cancelled) | None => {
+            let content = format!("cancelled: the user stopped the command and it was killed\n{}", capture.render());
+            return ToolOutput { content, is_error: true, summary: format!("`{}` cancelled", short_command(command)) };
+        }
+    };
+    let lines = capture.total_lines();
+    let output = if lines == 0 { "(no output)".to_string() } else { capture.render() };
+    let summary =
+        format!("`{}`: {short}, {lines} line{} of output", short_command(command), if lines == 1 { "" } else { "s" });
+    ToolOutput::ok(format!("{header}\n{output}"), summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use nix::errno::Errno;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+
+    fn tool() -> (tempfile::TempDir, RunCommand) {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Arc::new(Workspace::new(dir.path()));
+        (dir, RunCommand::new(ws, Arc::new(AllowAll)))
+    }
+
+    async fn run(tool: &RunCommand, args: serde_json::Value) -> ToolOutput {
+        tool.run(args, ToolContext::new(CancellationToken::new())).await
+    }
+
+    /// Gone, or a zombie whose parent (init in a container) has not reaped
+    /// it yet: either way no longer running.
+    fn is_gone(pid: i32) -> bool {
+        match nix::sys::signal::kill(Pid::from_raw(pid), None) {
+            Err(Errno::ESRCH) => true,
+            Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+                .unwrap_or(true),
+            Err(_) => false,
+        }
+    }
+
+    async fn wait_gone(pid: i32) -> bool {
+        for _ in 0..60 {
+            if is_gone(pid) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    fn first_pid(content: &str) -> i32 {
+        content.lines().find_map(|l| l.trim().parse().ok()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn runs_in_the_root_and_reports_exit_code_and_output() {
+        let (dir, tool) = tool();
+        let out = run(&tool, json!({"command": "pwd; echo oops >&2"})).await;
+        assert!(!out.is_error, "{}", out.content);
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(out.content, format!("exit code 0\n{}\noops", root.display()));
+        assert_eq!(out.summary, "`pwd; echo oops >&2`: exit 0, 2 lines of output");
+    }
+
+    #[tokio::test]
+    async fn nonzero_exit_is_a_result_not_an_error() {
+        let (_d, tool) = tool();
+        let out = run(&tool, json!({"command": "echo failing; exit 3"})).await;
+        assert!(!out.is_error);
+        assert_eq!(out.content, "exit code 3\nfailing");
+        assert!(out.summary.contains("exit 3"), "{}", out.summary);
+        let out = run(&tool, json!({"command": "true"})).await;
+        assert_eq!(out.content, "exit code 0\n(no output)");
+    }
+
+    #[tokio::test]
+    async fn reports_death_by_signal() {
+        let (_d, tool) = tool();
+        let out = run(&tool, json!({"command": "kill -TERM $$"})).await;
+        assert!(out.content.starts_with("killed by signal 15 (SIGTERM)"), "{}", out.content);
+    }
+
+    #[tokio::test]
+    async fn interleaves_stdout_and_stderr_in_arrival_order() {
+        let (_d, tool) = tool();
+        let out = run(&tool, json!({"command": "echo a; sleep 0.1; echo b >&2; sleep 0.1; echo c"})).await;
+        assert_eq!(out.content, "exit code 0\na\nb\nc");
+    }
+
+    #[tokio::test]
+    async fn stdin_is_empty() {
+        let (_d, tool) = tool();
+        let out = run(&tool, json!({"command": "cat; echo done", "timeout_secs": 5})).await;
+        assert_eq!(out.content, "exit code 0\ndone");
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_process_group() {
+        let (_d, tool) = tool();
+        let started = std::time::Instant::now();
+        let out = run(&tool, json!({"command": "sleep 100 & echo $!; sleep 100", "timeout_secs": 1})).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!out.is_error);
+        assert!(out.content.starts_with("timed out after 1 s, killed"), "{}", out.content);
+        assert!(out.summary.contains("timed out after 1 s"));
+        let grandchild = first_pid(&out.content);
+        assert!(wait_gone(grandchild).await, "background child {grandchild} survived");
+    }
+
+    #[tokio::test]
+    async fn timeout_applies_after_the_command_closed_its_output() {
+        let (_d, tool) = tool();
+        let out =
+            run(&tool, json!({"command": "echo before; exec >/dev/null 2>&1; sleep 100", "timeout_secs": 1})).await;
+        assert!(out.content.starts_with("timed out after 1 s, killed"), "{}", out.content);
+        assert!(out.content.ends_with("\nbefore"), "{}", out.content);
+    }
+
+    #[tokio::test]
+    async fn cancel_kills_the_whole_process_group() {
+        let (_d, tool) = tool();
+        let cancel = CancellationToken::new();
+        let pids = Arc::new(Mutex::new(String::new()));
+        let mut ctx = ToolContext::new(cancel.clone());
+        let seen = pids.clone();
+        ctx.progress = Arc::new(move |text| seen.lock().unwrap().push_str(text));
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            cancel.cancel();
+        });
+        let started = std::time::Instant::now();
+        let out = tool.run(json!({"command": "sleep 100 & echo $!; sleep 100"}), ctx).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        canceller.await.unwrap();
+        assert!(out.is_error);
+        assert!(out.content.starts_with("cancelled"), "{}", out.content);
+        let grandchild = first_pid(&pids.lock().unwrap());
+        assert!(wait_gone(grandchild).await, "background child {grandchild} survived");
+    }
+
+    #[tokio::test]
+    async fn background_leftovers_are_killed_when_the_shell_exits() {
+        let (_d, tool) = tool();
+        let started = std::time::Instant::now();
+        let out = run(&tool, json!({"command": "sleep 100 & echo $!"})).await;
+        assert!(started.elapsed() < Duration::from_secs(5), "waited for the background child");
+        assert!(out.content.starts_with("exit code 0"), "{}", out.content);
+        assert!(wait_gone(first_pid(&out.content)).await);
+    }
+
+    #[tokio::test]
+    async fn declined_commands_do_not_run() {
+        struct Decline;
+        impl CommandGate for Decline {
+            fn check(&self, _command: &str) -> BoxFuture<'static, Result<(), String>> {
+                Box::pin(async { Err("not now".to_string()) })
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let tool = RunCommand::new(Arc::new(Workspace::new(dir.path())), Arc::new(Decline));
+        let out = run(&tool, json!({"command": "touch marker"})).await;
+        assert!(out.is_error);
+        assert_eq!(out.content, "the user declined to run this command: not now");
+        assert!(!dir.path().join("marker").exists());
+    }
+
+    #[tokio::test]
+    async fn long_output_keeps_head_and_tail() {
+        let (_d, tool) = tool();
+        let out = run(&tool, json!({"command": "seq 1 10000"})).await;
+        let lines: Vec<_> = out.content.lines().collect();
+        assert_eq!(lines[0], "exit code 0");
+        assert_eq!(lines[1], "1");
+        assert_eq!(lines[100], "100");
+        assert_eq!(lines[101], "… 9800 lines elided …");
+        assert_eq!(lines[102], "9901");
+        assert_eq!(lines.last(), Some(&"10000"));
+        assert!(out.summary.contains("10000 lines"));
+    }
+
+    #[tokio::test]
+    async fn progress_arrives_in_line_chunks_without_flooding() {
+        let (_d, tool) = tool();
+        let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut ctx = ToolContext::new(CancellationToken::new());
+        let seen = calls.clone();
+        ctx.progress = Arc::new(move |text| seen.lock().unwrap().push(text.to_string()));
+        let command = "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i; sleep 0.05; done; printf tail";
+        let started = std::time::Instant::now();
+        let out = tool.run(json!({"command": command}), ctx).await;
+        let ticks = started.elapsed().as_millis() / PROGRESS_INTERVAL.as_millis();
+        assert!(!out.is_error);
+        let calls = calls.lock().unwrap();
+        assert_eq!(calls.concat(), "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\ntail\n");
+        // One per tick, plus the first tick (immediate) and the final flush.
+        assert!(calls.len() as u128 <= ticks + 2, "{} progress calls in {ticks} ticks", calls.len());
+        assert!(calls.len() < 10, "one call per line: {calls:?}");
+    }
+
+    #[tokio::test]
+    async fn arguments_are_checked() {
+        let (_d, tool) = tool();
+        let out = run(&tool, json!({"command": "  "})).await;
+        assert!(out.is_error && out.content.contains("empty"));
+        let out = run(&tool, json!({"cmd": "ls"})).await;
+        assert!(out.is_error && out.content.contains("invalid arguments for run_command"));
+    }
+
+    #[test]
+    fn describes_and_keeps_its_own_time() {
+        let (_d, tool) = tool();
+        assert_eq!(tool.describe(&json!({"command": "cargo test"})), "$ cargo test");
+        assert_eq!(tool.describe(&json!({"command": "a\nb"})), "$ a …");
+        assert_eq!(tool.timeout(), None);
+    }
+}

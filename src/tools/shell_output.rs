@@ -1,0 +1,220 @@
+//! A command's output as `run_command` keeps it: whole lines from stdout
+//! and stderr in arrival order, with only the head and tail kept for the
+//! model and a bounded backlog for the chat.
+
+use std::collections::VecDeque;
+
+const HEAD_LINES: usize = 100;
+const HEAD_BYTES: usize = 8 * 1024;
+const TAIL_LINES: usize = 100;
+const TAIL_BYTES: usize = 8 * 1024;
+/// Longer lines are cut; one line of minified output must not take the
+/// whole budget.
+const MAX_LINE_BYTES: usize = 2000;
+/// Output without a newline is broken into lines of this size, so a
+/// runaway partial line cannot grow without bound.
+const MAX_PENDING_BYTES: usize = 64 * 1024;
+/// Lines waiting for the next progress call; older ones are dropped when
+/// the command prints faster than the chat is updated.
+const MAX_PROGRESS_LINES: usize = 200;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// Partial lines, one per stream, so the two never mix within a line.
+    pending: [Vec<u8>; 2],
+    head: Vec<String>,
+    head_bytes: usize,
+    tail: VecDeque<String>,
+    tail_bytes: usize,
+    elided: usize,
+    total: usize,
+    progress: VecDeque<String>,
+    progress_skipped: usize,
+}
+
+impl Capture {
+    pub fn push(&mut self, stream: Stream, bytes: &[u8]) {
+        let index = stream as usize;
+        let mut rest = bytes;
+        while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+            self.pending[index].extend_from_slice(&rest[..newline]);
+            let line = std::mem::take(&mut self.pending[index]);
+            self.push_line(&line);
+            rest = &rest[newline + 1..];
+        }
+        self.pending[index].extend_from_slice(rest);
+        if self.pending[index].len() > MAX_PENDING_BYTES {
+            let line = std::mem::take(&mut self.pending[index]);
+            self.push_line(&line);
+        }
+    }
+
+    /// Ends the partial lines: the output is complete.
+    pub fn finish(&mut self) {
+        for index in 0..self.pending.len() {
+            if !self.pending[index].is_empty() {
+                let line = std::mem::take(&mut self.pending[index]);
+                self.push_line(&line);
+            }
+        }
+    }
+
+    pub fn total_lines(&self) -> usize {
+        self.total
+    }
+
+    /// The lines that arrived since the last call, each ending in `\n`.
+    pub fn take_progress(&mut self) -> Option<String> {
+        if self.progress.is_empty() {
+            return None;
+        }
+        let mut text = String::new();
+        if self.progress_skipped > 0 {
+            text.push_str(&format!("… {} lines skipped …\n", self.progress_skipped));
+            self.progress_skipped = 0;
+        }
+        for line in self.progress.drain(..) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        Some(text)
+    }
+
+    /// Head, a note of what was left out, tail.
+    pub fn render(&self) -> String {
+        let mut lines: Vec<&str> = self.head.iter().map(String::as_str).collect();
+        let note = format!("… {} lines elided …", self.elided);
+        if self.elided > 0 {
+            lines.push(&note);
+        }
+        lines.extend(self.tail.iter().map(String::as_str));
+        lines.join("\n")
+    }
+
+    fn push_line(&mut self, raw: &[u8]) {
+        let line = clean_line(raw);
+        self.total += 1;
+        if self.progress.len() == MAX_PROGRESS_LINES {
+            self.progress.pop_front();
+            self.progress_skipped += 1;
+        }
+        self.progress.push_back(line.clone());
+        if self.tail.is_empty() && self.head.len() < HEAD_LINES && self.head_bytes + line.len() <= HEAD_BYTES {
+            self.head_bytes += line.len();
+            self.head.push(line);
+            return;
+        }
+        self.tail_bytes += line.len();
+        self.tail.push_back(line);
+        while self.tail.len() > TAIL_LINES || (self.tail_bytes > TAIL_BYTES && self.tail.len() > 1) {
+            if let Some(dropped) = self.tail.pop_front() {
+                self.tail_bytes -= dropped.len();
+                self.elided += 1;
+            }
+        }
+    }
+}
+
+/// One line as a terminal would show it: after the last carriage return
+/// (progress bars redraw that way), cut to [`MAX_LINE_BYTES`].
+fn clean_line(raw: &[u8]) -> String {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let shown = match raw.iter().rposition(|&b| b == b'\r') {
+        Some(cr) => &raw[cr + 1..],
+        None => raw,
+    };
+    if shown.len() <= MAX_LINE_BYTES {
+        return String::from_utf8_lossy(shown).into_owned();
+    }
+    let cut = String::from_utf8_lossy(&shown[..MAX_LINE_BYTES]);
+    // The cut may split a character; its remains would show as U+FFFD.
+    format!("{} … [line cut: {} bytes]", cut.trim_end_matches('\u{FFFD}'), shown.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_lines_of_two_streams_do_not_mix() {
+        let mut c = Capture::default();
+        c.push(Stream::Stdout, b"hel");
+        c.push(Stream::Stderr, b"warning\n");
+        c.push(Stream::Stdout, b"lo\nwor");
+        c.finish();
+        assert_eq!(c.render(), "warning\nhello\nwor");
+        assert_eq!(c.total_lines(), 3);
+    }
+
+    #[test]
+    fn carriage_returns_keep_the_last_redraw() {
+        let mut c = Capture::default();
+        c.push(Stream::Stdout, b"10%\r50%\r100%\r\nwindows line\r\n");
+        assert_eq!(c.render(), "100%\nwindows line");
+    }
+
+    #[test]
+    fn head_and_tail_are_kept_by_lines() {
+        let mut c = Capture::default();
+        for i in 1..=1000 {
+            c.push(Stream::Stdout, format!("{i}\n").as_bytes());
+        }
+        let rendered = c.render();
+        let lines: Vec<_> = rendered.lines().collect();
+        assert_eq!(lines.len(), HEAD_LINES + 1 + TAIL_LINES);
+        assert_eq!(lines[HEAD_LINES - 1], "100");
+        assert_eq!(lines[HEAD_LINES], "… 800 lines elided …");
+        assert_eq!(lines[HEAD_LINES + 1], "901");
+    }
+
+    #[test]
+    fn head_and_tail_are_kept_by_bytes() {
+        let mut c = Capture::default();
+        let wide = "x".repeat(1000);
+        for _ in 0..50 {
+            c.push(Stream::Stdout, format!("{wide}\n").as_bytes());
+        }
+        let rendered = c.render();
+        assert!(rendered.len() <= HEAD_BYTES + TAIL_BYTES + 100, "{}", rendered.len());
+        assert!(rendered.contains("… 34 lines elided …"));
+    }
+
+    #[test]
+    fn long_lines_are_cut() {
+        let mut c = Capture::default();
+        c.push(Stream::Stdout, "é".repeat(3000).as_bytes());
+        c.finish();
+        let rendered = c.render();
+        assert!(rendered.ends_with(" … [line cut: 6000 bytes]"));
+        assert!(!rendered.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn runaway_partial_lines_are_broken_up() {
+        let mut c = Capture::default();
+        for _ in 0..100 {
+            c.push(Stream::Stdout, &[b'y'; 1024]);
+        }
+        assert_eq!(c.total_lines(), 1);
+        assert!(c.pending[0].len() < MAX_PENDING_BYTES);
+    }
+
+    #[test]
+    fn progress_is_bounded_and_says_what_it_skipped() {
+        let mut c = Capture::default();
+        assert_eq!(c.take_progress(), None);
+        for i in 0..250 {
+            c.push(Stream::Stdout, format!("{i}\n").as_bytes());
+        }
+        let text = c.take_progress().unwrap();
+        assert!(text.starts_with("… 50 lines skipped …\n50\n"));
+        assert!(text.ends_with("249\n"));
+        assert_eq!(c.take_progress(), None);
+    }
+}

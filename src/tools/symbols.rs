@@ -1,0 +1,230 @@
+//! Tools answered from the repository index: `find_symbol`, `references`,
+//! `outline` and `repo_map`. While the index is still being built they say
+//! so, and point at `grep`, which works without it.
+
+use std::path::PathBuf;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::{Tool, ToolContext, ToolOutput};
+use crate::agent::SharedIndex;
+use crate::index::{MapRequest, SymbolHit};
+use crate::llm::ToolSpec;
+
+/// Most hits listed; the rest are counted.
+const MAX_HITS: usize = 100;
+
+const NOT_READY: &str =
+    "the repository index is not ready yet (it is still being built, or indexing is off); use grep meanwhile";
+
+/// Run `f` on the index off the async runtime.
+fn with_index<F>(index: &SharedIndex, f: F) -> BoxFuture<'static, ToolOutput>
+where
+    F: FnOnce(&crate::index::Index) -> ToolOutput + Send + 'static,
+{
+    let index = index.clone();
+    Box::pin(async move {
+        tokio::task::spawn_blocking(move || match index.read() {
+            Ok(guard) => match guard.as_ref() {
+                Some(i) => f(i),
+                None => ToolOutput::error(NOT_READY),
+            },
+            Err(_) => ToolOutput::error("the repository index is unavailable after an earlier failure"),
+        })
+        .await
+        .unwrap_or_else(|e| ToolOutput::error(format!("the lookup failed: {e}")))
+    })
+}
+
+fn string_arg(args: &Value, name: &str) -> Result<String, ToolOutput> {
+    match args.get(name).and_then(Value::as_str) {
+        Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => Err(ToolOutput::error(format!("`{name}` is required: a non-empty string"))),
+    }
+}
+
+fn list_hits(hits: &[SymbolHit], what: &str, name: &str) -> ToolOutput {
+    if hits.is_empty() {
+        return ToolOutput::ok(format!("no {what} of `{name}` in the index"), format!("no {what} of {name}"));
+    }
+    let mut out = String::new();
+    for h in hits.iter().take(MAX_HITS) {
+        let kind = h.kind.map(|k| format!(" {}", k.as_str())).unwrap_or_default();
+        if h.signature.is_empty() {
+            out.push_str(&format!("{}:{}{kind}\n", h.path.display(), h.line));
+        } else {
+            out.push_str(&format!("{}:{}-{}{kind}: {}\n", h.path.display(), h.line, h.end_line, h.signature.trim()));
+        }
+    }
+    if hits.len() > MAX_HITS {
+        out.push_str(&format!("… and {} more\n", hits.len() - MAX_HITS));
+    }
+    ToolOutput::ok(out, format!("{} {what} of {name}", hits.len()))
+}
+
+pub struct FindSymbol(pub SharedIndex);
+
+impl Tool for FindSymbol {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "find_symbol".into(),
+            description: "Find where a function, type, method, constant or module is defined, by name. \
+                          Returns path:line-range with the first line of each definition. With fuzzy, near \
+                          matches too (case, prefix, substring, typos)."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "description": "The identifier, e.g. `parse_config`"},
+                    "fuzzy": {"type": "boolean", "description": "Also near matches (default false)"}
+                },
+                "required": ["name"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let name = match string_arg(&args, "name") {
+            Ok(n) => n,
+            Err(e) => return Box::pin(async move { e }),
+        };
+        let fuzzy = args.get("fuzzy").and_then(Value::as_bool).unwrap_or(false);
+        with_index(&self.0, move |i| list_hits(&i.find_definitions(&name, fuzzy), "definitions", &name))
+    }
+
+    fn describe(&self, args: &Value) -> String {
+        format!("find {}", args.get("name").and_then(Value::as_str).unwrap_or("?"))
+    }
+}
+
+pub struct References(pub SharedIndex);
+
+impl Tool for References {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "references".into(),
+            description: "List the places that use an identifier (calls, type uses), as path:line.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {"name": {"type": "string", "description": "The identifier"}},
+                "required": ["name"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let name = match string_arg(&args, "name") {
+            Ok(n) => n,
+            Err(e) => return Box::pin(async move { e }),
+        };
+        with_index(&self.0, move |i| list_hits(&i.references(&name), "references", &name))
+    }
+
+    fn describe(&self, args: &Value) -> String {
+        format!("references to {}", args.get("name").and_then(Value::as_str).unwrap_or("?"))
+    }
+}
+
+pub struct Outline(pub SharedIndex);
+
+impl Tool for Outline {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "outline".into(),
+            description: "The definitions of one file in source order, nested, with line ranges: a cheap way \
+                          to see a file's shape before reading parts of it."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {"path": {"type": "string", "description": "File path relative to the repository root"}},
+                "required": ["path"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let path = match string_arg(&args, "path") {
+            Ok(p) => PathBuf::from(p),
+            Err(e) => return Box::pin(async move { e }),
+        };
+        with_index(&self.0, move |i| match i.outline(&path) {
+            None => ToolOutput::error(format!(
+                "{} is not in the index (not a file of a supported language, ignored, or missing); use read_file",
+                path.display()
+            )),
+            Some(items) if items.is_empty() => {
+                ToolOutput::ok(format!("{} has no definitions", path.display()), "no definitions")
+            }
+            Some(items) => {
+                let mut out = String::new();
+                for it in &items {
+                    out.push_str(&format!(
+                        "{}{}-{} {} {}\n",
+                        "  ".repeat(it.depth),
+                        it.line,
+                        it.end_line,
+                        it.kind.as_str(),
+                        it.signature.trim()
+                    ));
+                }
+                ToolOutput::ok(out, format!("outline of {} ({} definitions)", path.display(), items.len()))
+            }
+        })
+    }
+
+    fn describe(&self, args: &Value) -> String {
+        format!("outline {}", args.get("path").and_then(Value::as_str).unwrap_or("?"))
+    }
+}
+
+pub struct RepoMapTool {
+    pub index: SharedIndex,
+    pub tokens: usize,
+}
+
+impl Tool for RepoMapTool {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "repo_map".into(),
+            description: "A map of the repository's most important definitions, ranked by how the code refers \
+                          to itself, biased towards the files and identifiers given."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string"}, "description": "Files to focus on"},
+                    "about": {"type": "string", "description": "Words or identifiers the map should favour"},
+                    "tokens": {"type": "integer", "description": "Size of the map in tokens (default from config)"}
+                },
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
+        let focus = args
+            .get("files")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(PathBuf::from).collect())
+            .unwrap_or_default();
+        let mentions = args.get("about").and_then(Value::as_str).unwrap_or("").to_string();
+        let tokens =
+            args.get("tokens").and_then(Value::as_u64).map_or(self.tokens, |t| (t as usize).clamp(256, 16_384));
+        with_index(&self.index, move |i| {
+            let map = i.map(&MapRequest { tokens, focus, mentions });
+            if map.text.is_empty() {
+                return ToolOutput::ok("the map is empty: no indexed definitions", "empty map");
+            }
+            let summary = format!("map of {} files, {} tokens", map.files.len(), map.tokens);
+            ToolOutput::ok(map.text, summary)
+        })
+    }
+
+    fn describe(&self, _args: &Value) -> String {
+        "repository map".into()
+    }
+}

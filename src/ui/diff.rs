@@ -1,0 +1,302 @@
+//! The diff-approval pane: the files and hunks of the proposal under review,
+//! the focused hunk highlighted with line numbers and a +/- gutter, and what
+//! has been decided. A command waiting for approval shows here too.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::style::style;
+use crate::app::actions::Action;
+use crate::app::review::{Decision, FileReview, HunkReview, Item, kind_label};
+use crate::app::state::AppState;
+use crate::config::keymap::Context;
+use crate::patch::LineKind;
+
+fn key(state: &AppState, action: Action) -> String {
+    super::status::key_label(state, Context::Diff, action)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    match state.review.front() {
+        None => render_empty(frame, area, state),
+        Some(Item::Command { command, .. }) => render_command(frame, area, state, command),
+        Some(Item::Changes { .. }) => render_changes(frame, area, state),
+    }
+}
+
+fn render_empty(frame: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let text = vec![
+        Line::from(Span::styled("No proposed edits.", style(theme, "ui.text"))),
+        Line::default(),
+        Line::from(Span::styled(
+            "When the model proposes a change, its hunks appear here: accept or reject each one, \
+             and what you accept is written and staged in git.",
+            style(theme, "ui.text.dim"),
+        )),
+        Line::default(),
+        Line::from(Span::styled(
+            format!(
+                "Policy: {} ({} switches) · {} undoes the last applied change",
+                state.policy.name(),
+                super::status::key_label(state, Context::Global, Action::CyclePolicy),
+                key(state, Action::UndoApplied),
+            ),
+            style(theme, "ui.text.dim"),
+        )),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+}
+
+fn render_command(frame: &mut Frame, area: Rect, state: &AppState, command: &str) {
+    let theme = &state.theme;
+    let mut text = vec![
+        Line::from(Span::styled("The model asks to run a command in the repository:", style(theme, "ui.text"))),
+        Line::default(),
+    ];
+    for (i, l) in command.lines().enumerate() {
+        let prompt = if i == 0 { "$ " } else { "  " };
+        text.push(Line::from(vec![
+            Span::styled(prompt, style(theme, "diff.gutter")),
+            Span::styled(l.to_string(), style(theme, "diff.file")),
+        ]));
+    }
+    text.push(Line::default());
+    text.push(Line::from(Span::styled(
+        format!(
+            "{} run · {} refuse · {} refuse with a reason · {} always allow commands starting like this",
+            key(state, Action::AcceptHunk),
+            key(state, Action::RejectHunk),
+            key(state, Action::RejectWithReason),
+            key(state, Action::AlwaysAllow),
+        ),
+        style(theme, "ui.text.dim"),
+    )));
+    if let Some(reason) = &state.review.reason {
+        text.push(reason_line(state, reason, "Why not (Enter sends, Esc goes back): "));
+    }
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+}
+
+fn reason_line(state: &AppState, reason: &str, prompt: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(prompt.to_string(), style(&state.theme, "ui.text.accent")),
+        Span::styled(format!("{reason}▏"), style(&state.theme, "ui.text")),
+    ])
+}
+
+fn decision_mark(state: &AppState, h: &HunkReview) -> Span<'static> {
+    let theme = &state.theme;
+    match (&h.decision, h.edited) {
+        (Decision::Accepted, true) => Span::styled("✎", style(theme, "diff.accepted")),
+        (Decision::Accepted, false) => Span::styled("✓", style(theme, "diff.accepted")),
+        (Decision::Rejected { .. }, _) => {
+            Span::styled("✗", style(theme, "diff.minus").fg(ratatui::style::Color::Reset))
+        }
+        (Decision::Pending, _) => Span::styled("·", style(theme, "diff.pending")),
+    }
+}
+
+fn decision_word(h: &HunkReview) -> String {
+    match (&h.decision, h.edited) {
+        (Decision::Accepted, true) => "edited, accepted".into(),
+        (Decision::Accepted, false) => "accepted".into(),
+        (Decision::Rejected { reason: Some(r) }, _) => format!("rejected: {r}"),
+        (Decision::Rejected { reason: None }, _) => "rejected".into(),
+        (Decision::Pending, _) => "undecided".into(),
+    }
+}
+
+fn decision_style(state: &AppState, h: &HunkReview) -> Style {
+    match h.decision {
+        Decision::Accepted => style(&state.theme, "diff.accepted"),
+        Decision::Rejected { .. } => style(&state.theme, "diff.rejected"),
+        Decision::Pending => style(&state.theme, "diff.pending"),
+    }
+}
+
+fn file_row(state: &AppState, i: usize, f: &FileReview, width: usize) -> Line<'static> {
+    let theme = &state.theme;
+    let focused = i == state.review.file;
+    let (added, removed) = f.counts();
+    let mut spans = vec![
+        Span::styled(if focused { "▸ " } else { "  " }, style(theme, "ui.text.accent")),
+        Span::styled(format!("{} ", kind_label(&f.change.kind)), style(theme, "diff.hunk")),
+    ];
+    let path = match &f.change.new_path {
+        Some(to) => format!("{} → {}", f.change.path.display(), to.display()),
+        None => f.change.path.display().to_string(),
+    };
+    let marks: Vec<Span> = f.hunks.iter().take(12).map(|h| decision_mark(state, h)).collect();
+    let counts = format!(" +{added} −{removed}");
+    let room = width.saturating_sub(4 + counts.chars().count() + marks.len() + 2);
+    let shown: String = if path.chars().count() > room {
+        let tail: String =
+            path.chars().rev().take(room.saturating_sub(1)).collect::<Vec<_>>().into_iter().rev().collect();
+        format!("…{tail}")
+    } else {
+        path
+    };
+    let pad = room.saturating_sub(shown.chars().count());
+    let path_style = if focused { style(theme, "diff.file") } else { style(theme, "ui.text") };
+    spans.push(Span::styled(shown, path_style));
+    spans.push(Span::raw(" ".repeat(pad + 1)));
+    spans.extend(marks);
+    spans.push(Span::styled(counts, style(theme, "ui.text.dim")));
+    Line::from(spans)
+}
+
+fn render_changes(frame: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let r = &state.review;
+    let files = r.files();
+    let width = area.width as usize;
+    let (added, removed) = files.iter().map(FileReview::counts).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let undecided = r.undecided();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("{} file(s) · {} hunk(s) · +{added} −{removed}", files.len(), r.total_hunks()),
+            style(theme, "ui.text"),
+        ),
+        Span::styled(
+            if undecided > 0 { format!(" · {undecided} undecided") } else { " · all decided".into() },
+            style(theme, if undecided > 0 { "diff.pending" } else { "diff.accepted" }),
+        ),
+        Span::styled(format!(" · {}", state.policy.name()), style(theme, "ui.text.dim")),
+    ])];
+    if r.items.len() > 1 {
+        lines.push(Line::from(Span::styled(
+            format!("{} more waiting after this", r.items.len() - 1),
+            style(theme, "ui.text.dim"),
+        )));
+    }
+    // The file list gets at most a third of the pane, scrolled to the focus.
+    let list_room = (area.height as usize / 3).max(1);
+    let first = r.file.saturating_sub(list_room.saturating_sub(1));
+    for (i, f) in files.iter().enumerate().skip(first).take(list_room) {
+        lines.push(file_row(state, i, f, width));
+    }
+    if files.len() > list_room {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  {}/{} files · {} / {} move",
+                r.file + 1,
+                files.len(),
+                key(state, Action::PrevFile),
+                key(state, Action::NextFile)
+            ),
+            style(theme, "ui.text.dim"),
+        )));
+    }
+    lines.push(Line::from(Span::styled("─".repeat(width), style(theme, "diff.gutter"))));
+    let head = lines.len();
+    let mut body = Vec::new();
+    if let Some((f, h)) = r.focused() {
+        let header = crate::patch::hunks::header(&h.hunk);
+        body.push(Line::from(vec![
+            Span::styled(format!("hunk {}/{} ", r.hunk + 1, f.hunks.len()), style(theme, "ui.text")),
+            Span::styled(header, style(theme, "diff.hunk")),
+            Span::raw(" "),
+            Span::styled(decision_word(h), decision_style(state, h)),
+        ]));
+        body.extend(hunk_lines(state, f, h, width));
+    }
+    let mut footer = Vec::new();
+    if let Some(reason) = &r.reason {
+        footer.push(reason_line(state, reason, "Reason (Enter rejects, Esc goes back): "));
+    } else {
+        footer.push(Line::from(Span::styled(
+            format!(
+                "{} accept · {} reject · {} with reason · {} split · {} edit · {} apply",
+                key(state, Action::AcceptHunk),
+                key(state, Action::RejectHunk),
+                key(state, Action::RejectWithReason),
+                key(state, Action::SplitHunk),
+                key(state, Action::EditHunk),
+                key(state, Action::ApplyDecisions),
+            ),
+            style(theme, "ui.text.dim"),
+        )));
+    }
+    let room = (area.height as usize).saturating_sub(head + footer.len());
+    let scroll = r.scroll.min(body.len().saturating_sub(room.max(1)));
+    lines.extend(body.into_iter().skip(scroll).take(room));
+    while lines.len() < area.height as usize - footer.len().min(area.height as usize) {
+        lines.push(Line::default());
+    }
+    lines.extend(footer);
+    lines.truncate(area.height as usize);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The focused hunk's lines: old and new line numbers, the +/- gutter, and
+/// the code, highlighted when the terminal shows 24-bit colour.
+fn hunk_lines(state: &AppState, f: &FileReview, h: &HunkReview, width: usize) -> Vec<Line<'static>> {
+    let theme = &state.theme;
+    let code: String = h.hunk.lines.iter().map(|l| format!("{}\n", l.text.replace('\t', "    "))).collect();
+    let ext = f.shown_path().extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+    let highlighted = super::highlight::global()
+        .and_then(|hl| hl.highlight_for_depth(&code, &ext, theme.syntax_theme(), theme.depth()));
+    let (mut old_no, mut new_no) = (h.hunk.old_start.max(1), h.hunk.new_start.max(1));
+    let digits =
+        (h.hunk.old_start + h.hunk.old_lines).max(h.hunk.new_start + h.hunk.new_lines).to_string().len().max(3);
+    let gutter = style(theme, "diff.gutter");
+    let mut out = Vec::with_capacity(h.hunk.lines.len());
+    for (i, l) in h.hunk.lines.iter().enumerate() {
+        let (old, new, sign, scope) = match l.kind {
+            LineKind::Context => {
+                let n = (Some(old_no), Some(new_no));
+                old_no += 1;
+                new_no += 1;
+                (n.0, n.1, " ", "diff.context")
+            }
+            LineKind::Removed => {
+                old_no += 1;
+                (Some(old_no - 1), None, "-", "diff.minus")
+            }
+            LineKind::Added => {
+                new_no += 1;
+                (None, Some(new_no - 1), "+", "diff.plus")
+            }
+        };
+        let num = |n: Option<usize>| n.map_or_else(|| " ".repeat(digits), |n| format!("{n:>digits$}"));
+        let line_style = style(theme, scope);
+        let mut spans = vec![
+            Span::styled(format!("{} {} ", num(old), num(new)), gutter),
+            Span::styled(sign.to_string(), line_style),
+        ];
+        let room = width.saturating_sub(digits * 2 + 3);
+        match highlighted.as_ref().and_then(|hl| hl.get(i)) {
+            Some(parts) if l.kind != LineKind::Context || line_style.bg.is_none() => {
+                let mut used = 0;
+                for (s, t) in parts {
+                    if used >= room {
+                        break;
+                    }
+                    let t: String = t.chars().take(room - used).collect();
+                    used += t.chars().count();
+                    // The diff's background marks added and removed lines;
+                    // the syntax colours the text on it.
+                    let s = match line_style.bg {
+                        Some(bg) => s.bg(bg),
+                        None => *s,
+                    };
+                    spans.push(Span::styled(t, s));
+                }
+                if line_style.bg.is_some() && used < room {
+                    spans.push(Span::styled(" ".repeat(room - used), line_style));
+                }
+            }
+            _ => {
+                let t: String = l.text.replace('\t', "    ").chars().take(room).collect();
+                let pad = if line_style.bg.is_some() { room.saturating_sub(t.chars().count()) } else { 0 };
+                spans.push(Span::styled(format!("{t}{}", " ".repeat(pad)), line_style));
+            }
+        }
+        out.push(Line::from(spans));
+    }
+    out
+}
