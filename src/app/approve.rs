@@ -71,6 +71,7 @@ impl App {
                 }
                 let id = self.state.review.push_changes(files);
                 self.replies.insert(id, Reply::Changes(reply));
+                self.state.model.activity = "waiting for your review of the proposed edits".into();
                 self.item_arrived();
             }
             Approval::Command { command, reply } => {
@@ -83,6 +84,7 @@ impl App {
                 }
                 let id = self.state.review.push_command(command);
                 self.replies.insert(id, Reply::Command(reply));
+                self.state.model.activity = "waiting for your approval to run a command".into();
                 self.item_arrived();
             }
         }
@@ -347,6 +349,7 @@ impl App {
         if !written.is_empty() {
             self.undo_stack.push(Applied { record: report.undo, files: written });
         }
+        self.state.model.activity = "telling the model what was decided…".into();
         let label = if self.policy() == Policy::Suggest { "Applied" } else { "Applied by policy" };
         self.state.notice(format!("{label}: {}", summary.join("; ")));
         if self.state.review.front().is_some_and(|i| i.id() == id) {

@@ -540,6 +540,7 @@ impl App {
         // A turn waiting for the user's review is idle: only a key moves it.
         (!self.state.model.busy() || !self.state.review.is_empty() && !self.state.review.applying)
             && !self.state.model.choosing
+            && !self.state.review.applying
             && !self.index_updating
             && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
     }

@@ -312,6 +312,7 @@ impl Review {
         h.decision = Decision::Accepted;
         h.edited = true;
         self.confirm_undecided = false;
+        self.advance_to_pending();
     }
 
     /// The focused hunk's new side as text, for the user to edit.

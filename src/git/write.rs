@@ -27,6 +27,10 @@ pub(crate) fn clean_relative(path: &Path) -> Result<PathBuf, String> {
     if out.as_os_str().is_empty() {
         return Err("empty path".to_string());
     }
+    // git2 panics on a NUL in an index path rather than returning an error.
+    if out.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(format!("{} contains a NUL byte", path.display()));
+    }
     Ok(out)
 }
 
@@ -153,6 +157,7 @@ mod tests {
         assert!(clean_relative(Path::new("../a")).is_err());
         assert!(clean_relative(Path::new("/etc/passwd")).is_err());
         assert!(clean_relative(Path::new(".")).is_err());
+        assert!(clean_relative(Path::new("a\0b")).is_err());
     }
 
     #[test]

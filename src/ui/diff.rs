@@ -81,6 +81,27 @@ fn render_command(frame: &mut Frame, area: Rect, state: &AppState, command: &str
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
 }
 
+/// `parts` joined with " · ", broken into lines of at most `width` columns
+/// between parts.
+fn wrap_parts(parts: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for p in parts {
+        let add = if cur.is_empty() { p.chars().count() } else { cur.chars().count() + 3 + p.chars().count() };
+        if !cur.is_empty() && add > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push_str(" · ");
+        }
+        cur.push_str(p);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
 fn reason_line(state: &AppState, reason: &str, prompt: &str) -> Line<'static> {
     Line::from(vec![
         Span::styled(prompt.to_string(), style(&state.theme, "ui.text.accent")),
@@ -208,18 +229,19 @@ fn render_changes(frame: &mut Frame, area: Rect, state: &AppState) {
     if let Some(reason) = &r.reason {
         footer.push(reason_line(state, reason, "Reason (Enter rejects, Esc goes back): "));
     } else {
-        footer.push(Line::from(Span::styled(
-            format!(
-                "{} accept · {} reject · {} with reason · {} split · {} edit · {} apply",
-                key(state, Action::AcceptHunk),
-                key(state, Action::RejectHunk),
-                key(state, Action::RejectWithReason),
-                key(state, Action::SplitHunk),
-                key(state, Action::EditHunk),
-                key(state, Action::ApplyDecisions),
-            ),
-            style(theme, "ui.text.dim"),
-        )));
+        let hints = [
+            (Action::AcceptHunk, "accept"),
+            (Action::RejectHunk, "reject"),
+            (Action::RejectWithReason, "with reason"),
+            (Action::SplitHunk, "split"),
+            (Action::EditHunk, "edit"),
+            (Action::ApplyDecisions, "apply"),
+            (Action::Help, "all keys"),
+        ];
+        let parts: Vec<String> = hints.iter().map(|(a, label)| format!("{} {label}", key(state, *a))).collect();
+        footer.extend(
+            wrap_parts(&parts, width).into_iter().map(|l| Line::from(Span::styled(l, style(theme, "ui.text.dim")))),
+        );
     }
     let room = (area.height as usize).saturating_sub(head + footer.len());
     let scroll = r.scroll.min(body.len().saturating_sub(room.max(1)));

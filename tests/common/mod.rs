@@ -112,3 +112,86 @@ impl Session {
         screen(&self.term)
     }
 }
+
+/// Every request the model was sent, recorded, then answered from a script.
+pub struct Recording {
+    pub inner: tandem::llm::scripted::Scripted,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<tandem::llm::Request>>>,
+}
+
+impl tandem::llm::Provider for Recording {
+    fn describe(&self) -> String {
+        "recording".into()
+    }
+    fn stream(
+        &self,
+        request: tandem::llm::Request,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> tandem::llm::EventStream {
+        self.requests.lock().expect("requests").push(request.clone());
+        self.inner.stream(request, cancel)
+    }
+}
+
+impl Session {
+    /// The app working in the repository at `root`, with the real tools and
+    /// a scripted model whose requests are recorded.
+    pub fn with_tools(
+        script: &str,
+        root: &std::path::Path,
+        width: u16,
+        height: u16,
+    ) -> (Session, std::sync::Arc<std::sync::Mutex<Vec<tandem::llm::Request>>>) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let mut app = app();
+        app.state.repo = RepoInfo::discover(root);
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let provider = Recording {
+            inner: tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script"),
+            requests: requests.clone(),
+        };
+        let profile = tandem::llm::select::Profile {
+            name: "script".into(),
+            kind: "script".into(),
+            model: "test".into(),
+            context_window: 100_000,
+            max_output_tokens: 1000,
+            prices: Default::default(),
+            available_models: Vec::new(),
+        };
+        {
+            let _guard = rt.enter();
+            app.enable_tools();
+            app.attach_agent(std::sync::Arc::new(provider), profile);
+        }
+        let term = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        (Session { rt, app, term }, requests)
+    }
+}
+
+/// A git repository in a temporary directory with `files` committed.
+pub fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let repo = git2::Repository::init(dir.path()).expect("init");
+    let mut index = repo.index().expect("index");
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).expect("add");
+    index.write().expect("write index");
+    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
+    let sig = git2::Signature::now("test", "test@example.invalid").expect("sig");
+    repo.commit(Some("HEAD"), &sig, &sig, "initial", &tree, &[]).expect("commit");
+    dir
+}
+
+/// The content of `path` in the repository's index (what is staged).
+pub fn staged(root: &std::path::Path, path: &str) -> Option<String> {
+    let repo = git2::Repository::open(root).expect("open");
+    let index = repo.index().expect("index");
+    let entry = index.get_path(std::path::Path::new(path), 0)?;
+    let blob = repo.find_blob(entry.id).expect("blob");
+    Some(String::from_utf8(blob.content().to_vec()).expect("utf-8"))
+}

@@ -141,8 +141,8 @@ fn override_changes_only_named_keys_and_none_unbinds() {
         chat | j  | page_down
         chat | k  | unbound
         chat | Up | scroll_up
-        diff | j  | scroll_down
-        diff | k  | scroll_up
+        diff | j  | next_hunk
+        diff | k  | prev_hunk
         ",
     );
     assert_eq!(map.bindings().len(), builtin("default").bindings().len() - 1);

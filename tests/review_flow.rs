@@ -1,0 +1,197 @@
+//! The model proposes edits through the real tools; the user decides hunk by
+//! hunk in the diff-approval pane; what was accepted is written and staged
+//! in a real git repository, and the model is told what happened.
+
+mod common;
+
+use common::{Session, git_repo, staged};
+
+/// A screen snapshot with the temporary repository's name masked.
+macro_rules! assert_review_screen {
+    ($name:expr, $screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\.tmp[A-Za-z0-9]{6}", "[repo]   "),
+            (r"frames( +)\d+ +", "frames$1[n] "),
+            (r"last frame( +)\d+ µs +", "last frame$1[t] µs "),
+            (r"written( +)[\d.]+ KB +", "written$1[n] KB "),
+        ]}, {
+            insta::assert_snapshot!($name, $screen);
+        });
+    };
+}
+
+const LIB: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+// one
+// two
+// three
+// four
+// five
+// six
+// seven
+
+pub fn old_name() -> &'static str {
+    \"hello\"
+}
+";
+
+/// Two `edit_file` calls on one file in one round: one review of two hunks.
+const SCRIPT: &str = r#"
+[[turns]]
+text = "I'll make two changes."
+tool_calls = [
+  { name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "    a + b\n", "new_text": "    a.wrapping_add(b)\n"}' },
+  { name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "pub fn old_name()", "new_text": "pub fn new_name()"}' },
+]
+
+[[turns]]
+text = "Noted."
+"#;
+
+fn expected_first_hunk_only() -> String {
+    LIB.replace("    a + b\n", "    a.wrapping_add(b)\n")
+}
+
+fn last_tool_result(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> String {
+    let requests = requests.lock().expect("requests");
+    let last = requests.last().expect("a request");
+    last.messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            tandem::llm::ChatMessage::Tool { content, .. } => Some(content.clone()),
+            _ => None,
+        })
+        .expect("a tool result")
+}
+
+#[test]
+fn accept_one_hunk_reject_one_with_reason_stages_only_the_accepted_one() {
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
+    s.keys("rename it<Enter>");
+    // The turn waits for the review; nothing is written yet.
+    let screen = s.screen();
+    assert!(screen.contains("1 file(s) · 2 hunk(s)"), "{screen}");
+    assert!(screen.contains("a.wrapping_add(b)"), "{screen}");
+    assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), LIB);
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
+    assert_review_screen!("review_two_hunks_120x40", s.screen());
+
+    s.keys("yrkeep the old name<Enter><Enter>");
+    let expected = expected_first_hunk_only();
+    assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), expected);
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
+    let told = last_tool_result(&requests);
+    assert!(told.contains("1 of 2 hunk(s) accepted"), "{told}");
+    assert!(told.contains("hunk 1 @@ -1,5 +1,5 @@: accepted"), "{told}");
+    assert!(told.contains("rejected: \"keep the old name\""), "{told}");
+    assert!(told.contains("written and staged"), "{told}");
+    let screen = s.screen();
+    assert!(screen.contains("Noted."), "{screen}");
+    assert!(screen.contains("No proposed edits."), "{screen}");
+}
+
+#[test]
+fn undo_reverts_the_working_tree_and_the_index() {
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, _) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
+    s.keys("rename it<Enter>");
+    s.keys("Y<Enter>");
+    let all = LIB.replace("    a + b\n", "    a.wrapping_add(b)\n").replace("old_name", "new_name");
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(all.as_str()));
+    s.keys("<F3>u");
+    assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), LIB);
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
+    assert!(s.screen().contains("Undo: src/lib.rs reverted"), "{}", s.screen());
+}
+
+#[test]
+fn split_and_reject_everything_writes_nothing() {
+    let script = r#"
+[[turns]]
+tool_calls = [{ name = "write_file", arguments = '{"path": "src/lib.rs", "content": "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\n// one\n// 2\n// three\n// four\n// five\n// six\n// seven\n\npub fn old_name() -> &\u0027static str {\n    \"hello\"\n}\n"}' }]
+
+[[turns]]
+text = "Fine."
+"#;
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools(script, repo.path(), 120, 40);
+    s.keys("change it<Enter>");
+    // One hunk with two changes, close together: split into two.
+    assert!(s.screen().contains("1 hunk(s)"), "{}", s.screen());
+    s.keys("s");
+    assert!(s.screen().contains("2 hunk(s)"), "{}", s.screen());
+    s.keys("N<Enter>");
+    assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), LIB);
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
+    assert!(last_tool_result(&requests).contains("0 of 2 hunk(s) accepted"));
+}
+
+#[test]
+fn a_proposal_at_80x24_takes_the_screen_and_reads() {
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, _) = Session::with_tools(SCRIPT, repo.path(), 80, 24);
+    s.keys("rename it<Enter>");
+    assert_review_screen!("review_two_hunks_80x24", s.screen());
+}
+
+#[test]
+fn edited_hunk_is_applied_as_the_user_wrote_it() {
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
+    s.keys("rename it<Enter>");
+    // The "editor" rewrites the hunk's new text in place.
+    let editor = repo.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/wrapping_add/saturating_add/' \"$1\"\n").expect("editor");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    // SAFETY of set_var: this test's process runs tests in threads, but no
+    // other test reads EDITOR or VISUAL.
+    unsafe {
+        std::env::remove_var("VISUAL");
+        std::env::set_var("EDITOR", &editor);
+    }
+    s.keys("en<Enter>");
+    let expected = LIB.replace("    a + b\n", "    a.saturating_add(b)\n");
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
+    assert!(last_tool_result(&requests).contains("accepted after the user edited it"));
+}
+
+#[test]
+fn commands_wait_for_approval_and_a_refusal_reaches_the_model() {
+    let script = r#"
+[[turns]]
+tool_calls = [{ name = "run_command", arguments = '{"command": "echo hi > made.txt"}' }]
+
+[[turns]]
+tool_calls = [{ name = "run_command", arguments = '{"command": "echo again > made.txt"}' }]
+
+[[turns]]
+text = "Done."
+"#;
+    let repo = git_repo(&[("README", "x\n")]);
+    let (mut s, requests) = Session::with_tools(script, repo.path(), 120, 40);
+    s.keys("make a file<Enter>");
+    assert!(s.screen().contains("$ echo hi > made.txt"), "{}", s.screen());
+    s.keys("rnot now<Enter>");
+    assert!(!repo.path().join("made.txt").exists());
+    assert!(last_tool_result(&requests).contains("not now"));
+    assert!(s.screen().contains("$ echo again > made.txt"), "{}", s.screen());
+    s.keys("y");
+    assert_eq!(std::fs::read_to_string(repo.path().join("made.txt")).expect("made"), "again\n");
+    assert!(s.screen().contains("Done."), "{}", s.screen());
+}
+
+#[test]
+fn auto_edit_policy_applies_and_stages_without_asking() {
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, _) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
+    s.app.state.policy = tandem::config::Policy::AutoEdit;
+    s.keys("rename it<Enter>");
+    let all = LIB.replace("    a + b\n", "    a.wrapping_add(b)\n").replace("old_name", "new_name");
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(all.as_str()));
+    assert!(s.screen().contains("Applied by policy"), "{}", s.screen());
+}
