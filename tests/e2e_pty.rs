@@ -21,13 +21,27 @@ impl Session {
     }
 
     fn start_with(cols: u16, rows: u16, env: &[(&str, String)]) -> Session {
+        Self::start_in(cols, rows, env, &[], |repo| {
+            git2::Repository::init(repo).expect("git init");
+        })
+    }
+
+    /// Start in `dir/repo`, prepared by `setup`, with extra arguments.
+    fn start_in(
+        cols: u16,
+        rows: u16,
+        env: &[(&str, String)],
+        args: &[&str],
+        setup: impl FnOnce(&std::path::Path),
+    ) -> Session {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(&repo).expect("mkdir");
-        git2::Repository::init(&repo).expect("git init");
+        setup(&repo);
         let pty =
             native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tandem"));
+        cmd.args(args);
         cmd.cwd(&repo);
         cmd.env("TERM", "xterm-256color");
         cmd.env("COLORTERM", "truecolor");
@@ -248,6 +262,77 @@ fn esc_cancels_a_long_answer_and_closes_the_stream() {
     let screen = s.contents();
     assert!(!screen.contains("word399"), "{screen}");
     assert!(*closed_early.lock().expect("flag"), "the server kept streaming to a cancelled turn");
+    s.send(b"\x11");
+    s.wait_exit();
+}
+
+/// A file with two changes far apart, committed, and a scripted model that
+/// proposes both with `apply_patch`.
+fn repo_with_two_changes(repo: &std::path::Path) {
+    let mut text = String::from("fn first() {\n    old_one();\n}\n");
+    for i in 0..12 {
+        text.push_str(&format!("// filler {i}\n"));
+    }
+    text.push_str("fn second() {\n    old_two();\n}\n");
+    std::fs::write(repo.join("code.rs"), text).expect("write");
+    let r = git2::Repository::init(repo).expect("init");
+    let mut index = r.index().expect("index");
+    index.add_path(std::path::Path::new("code.rs")).expect("add");
+    index.write().expect("write index");
+    let tree = r.find_tree(index.write_tree().expect("tree")).expect("tree");
+    let sig = git2::Signature::now("t", "t@example.invalid").expect("sig");
+    r.commit(Some("HEAD"), &sig, &sig, "start", &tree, &[]).expect("commit");
+    let patch = "*** Begin Patch\n*** Update File: code.rs\n@@ fn first() {\n-    old_one();\n+    new_one();\n }\n@@ fn second() {\n-    old_two();\n+    new_two();\n }\n*** End Patch";
+    let args = serde_json::json!({ "patch": patch }).to_string();
+    let script = format!(
+        "[[turns]]\ntext = \"Proposing two hunks.\"\ntool_calls = [{{ name = \"apply_patch\", arguments = '{args}' }}]\n\n[[turns]]\ntext = \"TURN-DONE\"\n"
+    );
+    std::fs::write(repo.join(".git").join("script.toml"), script).expect("script");
+}
+
+#[test]
+fn two_hunks_one_accepted_one_rejected_with_a_reason_stages_only_the_accepted_one() {
+    let mut s = Session::start_in(100, 30, &[], &["--provider", "script:.git/script.toml"], repo_with_two_changes);
+    s.wait_text("script");
+    s.send(b"make the change\r");
+    s.wait_text("2 hunk(s)");
+    // The diff pane has focus: accept the first hunk, reject the second
+    // with a reason, apply.
+    s.send(b"y");
+    s.wait_text("hunk 2/2");
+    s.send(b"r");
+    s.wait_text("Reason");
+    s.send(b"keep old_two\r");
+    s.wait_text("all decided");
+    s.send(b"\r");
+    s.wait_text("TURN-DONE");
+    let repo = s._dir.path().join("repo");
+    let out = std::process::Command::new("git").args(["diff", "--cached"]).current_dir(&repo).output();
+    let on_disk = std::fs::read_to_string(repo.join("code.rs")).expect("read");
+    assert!(on_disk.contains("new_one();") && on_disk.contains("old_two();"), "{on_disk}");
+    let r = git2::Repository::open(&repo).expect("open");
+    let entry = r.index().expect("index").get_path(std::path::Path::new("code.rs"), 0).expect("staged");
+    let staged = String::from_utf8(r.find_blob(entry.id).expect("blob").content().to_vec()).expect("utf-8");
+    assert_eq!(staged, on_disk, "the index must hold exactly base + the accepted hunk");
+    if let Ok(out) = out {
+        let diff = String::from_utf8_lossy(&out.stdout);
+        assert!(diff.contains("+    new_one();") && !diff.contains("new_two"), "{diff}");
+    }
+    // The audit log is written by a thread of its own: give it a moment.
+    let read_audit = || {
+        std::fs::read_dir(s._dir.path().join("state").join("tandem").join("sessions"))
+            .expect("sessions")
+            .filter_map(Result::ok)
+            .map(|e| std::fs::read_to_string(e.path().join("audit.jsonl")).unwrap_or_default())
+            .collect::<String>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut audit = read_audit();
+    while !audit.contains("keep old_two") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        audit = read_audit();
+    }
+    assert!(audit.contains("\"reason\":\"keep old_two\""), "{audit}");
     s.send(b"\x11");
     s.wait_exit();
 }
