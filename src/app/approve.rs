@@ -71,7 +71,6 @@ impl App {
                 }
                 let id = self.state.review.push_changes(files);
                 self.replies.insert(id, Reply::Changes(reply));
-                self.state.model.activity = "waiting for your review of the proposed edits".into();
                 self.item_arrived();
             }
             Approval::Command { command, reply } => {
@@ -84,7 +83,6 @@ impl App {
                 }
                 let id = self.state.review.push_command(command);
                 self.replies.insert(id, Reply::Command(reply));
-                self.state.model.activity = "waiting for your approval to run a command".into();
                 self.item_arrived();
             }
         }
@@ -197,10 +195,8 @@ impl App {
             A::PrevHunk => r.next_hunk(false),
             A::NextFile => r.next_file(true),
             A::PrevFile => r.next_file(false),
-            A::SplitHunk => {
-                if !r.split() {
-                    self.flash("This hunk is a single change; it cannot be split further", false);
-                }
+            A::SplitHunk if !r.split() => {
+                self.flash("This hunk is a single change; it cannot be split further", false);
             }
             A::EditHunk => self.edit_request = true,
             A::ApplyDecisions => {

@@ -538,7 +538,7 @@ impl App {
     /// updated.
     pub fn idle(&self) -> bool {
         // A turn waiting for the user's review is idle: only a key moves it.
-        (!self.state.model.busy() || !self.state.review.is_empty() && !self.state.review.applying)
+        (!self.state.model.busy() || !self.state.review.is_empty())
             && !self.state.model.choosing
             && !self.state.review.applying
             && !self.index_updating
@@ -710,6 +710,16 @@ where
             // Work already queued counts: take it before calling it idle.
             if let Ok(msg) = app.rx.try_recv() {
                 app.handle_bg(msg);
+                app.dirty = true;
+                continue;
+            }
+            if let Some(ev) = app.agent_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                app.handle_agent(ev);
+                app.dirty = true;
+                continue;
+            }
+            if let Some(req) = app.approvals_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                app.handle_approval(req);
                 app.dirty = true;
                 continue;
             }

@@ -27,7 +27,10 @@ impl Level {
             Level::Exact => Cow::Borrowed(line),
             Level::TrailingWhitespace => Cow::Borrowed(line.trim_end()),
             Level::Indentation => Cow::Borrowed(line.trim()),
-            Level::Unicode => Cow::Owned(normalize(line).trim().to_string()),
+            Level::Unicode => match normalize(line) {
+                Cow::Borrowed(plain) => Cow::Borrowed(plain.trim()),
+                Cow::Owned(normalized) => Cow::Owned(normalized.trim().to_string()),
+            },
         }
     }
 

@@ -27,17 +27,7 @@ const CONTEXT: usize = 3;
 pub fn hunks(base: &str, proposed: &str) -> Vec<Hunk> {
     let old = Doc::parse(base);
     let new = Doc::parse(proposed);
-    // The unterminated last line differs from the same text with an ending,
-    // which is how a change to the final newline becomes a hunk.
-    let key = |doc: &Doc<'_>| -> Vec<(String, Ending)> {
-        let ending = |eol: &str| match eol {
-            "" => Ending::None,
-            e if e == doc.eol.as_str() => Ending::Prevailing,
-            _ => Ending::Other,
-        };
-        doc.lines.iter().map(|l| (l.text.to_string(), ending(l.eol))).collect()
-    };
-    let (old_keys, new_keys) = (key(&old), key(&new));
+    let (old_keys, new_keys) = (keys(&old), keys(&new));
     let ops = similar::capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
     let old_missing = old.missing_final_newline();
     let new_missing = new.missing_final_newline();
@@ -71,6 +61,18 @@ pub fn hunks(base: &str, proposed: &str) -> Vec<Hunk> {
         });
     }
     out
+}
+
+/// What the diff compares of each line. The unterminated last line differs
+/// from the same text with an ending, which is how a change to the final
+/// newline becomes a hunk.
+fn keys<'d>(doc: &'d Doc<'_>) -> Vec<(&'d str, Ending)> {
+    let ending = |eol: &str| match eol {
+        "" => Ending::None,
+        e if e == doc.eol.as_str() => Ending::Prevailing,
+        _ => Ending::Other,
+    };
+    doc.lines.iter().map(|l| (l.text.as_ref(), ending(l.eol))).collect()
 }
 
 /// How a line ends, relative to its file, for comparing lines of two files.

