@@ -195,3 +195,37 @@ fn auto_edit_policy_applies_and_stages_without_asking() {
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(all.as_str()));
     assert!(s.screen().contains("Applied by policy"), "{}", s.screen());
 }
+
+#[test]
+fn a_review_outlives_a_stopped_turn_and_the_model_hears_the_outcome_next() {
+    let script = r#"
+[[turns]]
+tool_calls = [{ name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "    a + b\n", "new_text": "    a.wrapping_add(b)\n"}' }]
+
+[[turns]]
+text = "Next."
+"#;
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools(script, repo.path(), 120, 40);
+    s.keys("change it<Enter>");
+    // Stop the turn while the review waits; the review stays.
+    s.keys("<C-c>");
+    assert!(s.screen().contains("1 hunk(s)"), "{}", s.screen());
+    s.keys("<F3>y<Enter>");
+    let expected = expected_first_hunk_only();
+    assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
+    s.keys("<F2>ihow is it now<Enter>");
+    let requests = requests.lock().expect("requests");
+    let last_user = requests
+        .last()
+        .expect("request")
+        .messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            tandem::llm::ChatMessage::User { text } => Some(text.clone()),
+            _ => None,
+        })
+        .expect("user message");
+    assert!(last_user.contains("1 of 1 hunk(s) accepted") && last_user.ends_with("how is it now"), "{last_user}");
+}

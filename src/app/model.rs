@@ -262,6 +262,14 @@ impl App {
                 // Busy from now, not from the agent's first event, so the
                 // status line and "run until idle" see the turn at once.
                 self.state.model.turns_pending += 1;
+                // Outcomes of reviews the model did not wait for (its turn
+                // was stopped) go with this message, so it knows the files.
+                let text = if self.notes_for_model.is_empty() {
+                    text
+                } else {
+                    let notes = std::mem::take(&mut self.notes_for_model).join("\n\n");
+                    format!("[Since your last turn, tandem applied the user's decisions:\n{notes}]\n\n{text}")
+                };
                 let _ = tx.send(AgentCommand::User { text });
             }
             None if self.state.model.offline => {
