@@ -9,7 +9,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use notify::{RecursiveMode, Watcher};
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::{IndexError, TANDEM_IGNORE};
 
@@ -51,6 +52,10 @@ pub fn watch(root: &Path, on_change: impl Fn(Vec<PathBuf>) + Send + 'static) -> 
     let err = |e: notify::Error| IndexError::Watch { path: root.clone(), reason: e.to_string() };
     let (raw_tx, raw_rx) = mpsc::channel::<Vec<PathBuf>>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+        // Reads show up as access events (and atime updates as metadata
+        // changes); the index's own walk would otherwise wake it again and
+        // again. Only changes to content matter.
+        Ok(ev) if matches!(ev.kind, EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))) => {}
         Ok(ev) => {
             let _ = raw_tx.send(ev.paths);
         }
