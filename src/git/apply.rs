@@ -107,6 +107,22 @@ impl Edit<'_> {
         apply_hunks(text, self.hunks).map_err(|e| e.to_string())
     }
 
+    /// The index's version of the file (blob `id`) with the approved hunks
+    /// applied, or why it cannot take them: the file is then `verb` but not
+    /// staged.
+    fn staged_text(&self, s: &Stager, id: git2::Oid, verb: &str) -> Result<String, String> {
+        let text = s.text(id, &self.rel)?;
+        if self.hunks.is_empty() {
+            return Ok(text);
+        }
+        self.result(&text).map_err(|err| {
+            format!(
+                "the staged version of {} does not take the approved hunks ({err}); {verb} but not staged",
+                self.shown()
+            )
+        })
+    }
+
     fn refused(&self, message: String) -> Done {
         refuse(self.change, message)
     }
@@ -220,15 +236,7 @@ fn stage_edit(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Optio
         Tracked::Conflicted => return (false, Some(e.conflicted(&e.rel))),
         Tracked::NotAFile => return (false, Some(e.not_a_file(&e.rel))),
     };
-    let staged = s.text(entry.id, &e.rel).and_then(|text| {
-        e.result(&text).map_err(|err| {
-            format!(
-                "the staged version of {} does not take the approved hunks ({err}); written but not staged",
-                e.shown()
-            )
-        })
-    });
-    let staged = match staged {
+    let staged = match e.staged_text(s, entry.id, "written") {
         Ok(text) => text,
         Err(m) => return (false, Some(m)),
     };
@@ -463,18 +471,7 @@ fn stage_move(
         }
         _ => {}
     }
-    let staged = s.text(entry.id, &e.rel).and_then(|text| {
-        if e.hunks.is_empty() {
-            return Ok(text);
-        }
-        e.result(&text).map_err(|err| {
-            format!(
-                "the staged version of {} does not take the approved hunks ({err}); moved but not staged",
-                e.shown()
-            )
-        })
-    });
-    let staged = match staged {
+    let staged = match e.staged_text(s, entry.id, "moved") {
         Ok(text) => text,
         Err(m) => return (false, Some(m)),
     };

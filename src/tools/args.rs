@@ -1,6 +1,7 @@
 //! Argument parsing shared by the tools: the model's JSON into a typed
 //! struct, or an error the model can act on.
 
+use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::ToolOutput;
@@ -15,6 +16,21 @@ pub fn parse<T: DeserializeOwned>(tool: &str, args: serde_json::Value) -> Result
 /// A string argument for `describe`, which must not fail on bad input.
 pub fn str_arg<'a>(args: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     args.get(key).and_then(serde_json::Value::as_str)
+}
+
+/// The usual body of [`Tool::run`](super::Tool::run): parse `args` into
+/// `T`, then run `f` on them off the async runtime.
+pub fn run_parsed<T, F>(tool: &'static str, args: serde_json::Value, f: F) -> BoxFuture<'static, ToolOutput>
+where
+    T: DeserializeOwned + Send + 'static,
+    F: FnOnce(T) -> ToolOutput + Send + 'static,
+{
+    Box::pin(async move {
+        match parse::<T>(tool, args) {
+            Ok(args) => blocking(move || f(args)).await,
+            Err(e) => e,
+        }
+    })
 }
 
 /// Runs blocking file-system work off the async runtime, which the UI

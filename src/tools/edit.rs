@@ -8,6 +8,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
+use serde::Deserialize;
+
+use super::args;
 use super::proposals::{Current, Proposals};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -60,16 +63,27 @@ fn proposed(rel: &str, before: &str, after: &str, verb: &str) -> ToolOutput {
     )
 }
 
-fn blocking(f: impl FnOnce() -> ToolOutput + Send + 'static) -> BoxFuture<'static, ToolOutput> {
-    Box::pin(async move {
-        tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| ToolOutput::error(format!("the edit failed: {e}")))
-    })
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditArgs {
+    path: String,
+    old_text: String,
+    new_text: String,
+    #[serde(default)]
+    replace_all: bool,
 }
 
-fn str_field<'a>(args: &'a Value, name: &str) -> Result<&'a str, ToolOutput> {
-    args.get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| ToolOutput::error(format!("`{name}` is required and must be a string")))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WriteArgs {
+    path: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchArgs {
+    patch: String,
 }
 
 pub struct EditFile {
@@ -109,21 +123,15 @@ impl Tool for EditFile {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        blocking(move || {
-            let (path, old, new) =
-                match (str_field(&args, "path"), str_field(&args, "old_text"), str_field(&args, "new_text")) {
-                    (Ok(p), Ok(o), Ok(n)) => (p, o, n),
-                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
-                };
-            let replace_all = args.get("replace_all").and_then(Value::as_bool).unwrap_or(false);
-            let (_, rel, (current, disk)) = match contents(&ws, &proposals, path) {
+        args::run_parsed("edit_file", args, move |a: EditArgs| {
+            let (_, rel, (current, disk)) = match contents(&ws, &proposals, &a.path) {
                 Ok(c) => c,
                 Err(e) => return ToolOutput::error(e),
             };
             let Some(current) = current else {
                 return ToolOutput::error(format!("{rel} does not exist; use write_file to create it"));
             };
-            match crate::patch::matching::edit(&rel, &current, old, new, replace_all) {
+            match crate::patch::matching::edit(&rel, &current, &a.old_text, &a.new_text, a.replace_all) {
                 Ok(after) => {
                     let out = proposed(&rel, &current, &after, "an edit to");
                     proposals.propose(&ctx.call_id, Path::new(&rel), disk, Some(after), None);
@@ -135,7 +143,7 @@ impl Tool for EditFile {
     }
 
     fn describe(&self, args: &Value) -> String {
-        format!("edit {}", args.get("path").and_then(Value::as_str).unwrap_or("?"))
+        format!("edit {}", args::str_arg(args, "path").unwrap_or("?"))
     }
 }
 
@@ -171,17 +179,13 @@ impl Tool for WriteFile {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        blocking(move || {
-            let (path, content) = match (str_field(&args, "path"), str_field(&args, "content")) {
-                (Ok(p), Ok(c)) => (p, c),
-                (Err(e), _) | (_, Err(e)) => return e,
-            };
-            let (_, rel, (current, disk)) = match contents(&ws, &proposals, path) {
+        args::run_parsed("write_file", args, move |a: WriteArgs| {
+            let (_, rel, (current, disk)) = match contents(&ws, &proposals, &a.path) {
                 Ok(c) => c,
                 Err(e) => return ToolOutput::error(e),
             };
             // Keep an existing file's line endings: the model writes \n.
-            let mut content = content.to_string();
+            let mut content = a.content;
             if current.as_deref().is_some_and(|c| c.contains("\r\n")) && !content.contains("\r\n") {
                 content = content.replace('\n', "\r\n");
             }
@@ -199,7 +203,7 @@ impl Tool for WriteFile {
     }
 
     fn describe(&self, args: &Value) -> String {
-        format!("write {}", args.get("path").and_then(Value::as_str).unwrap_or("?"))
+        format!("write {}", args::str_arg(args, "path").unwrap_or("?"))
     }
 }
 
@@ -243,12 +247,8 @@ impl Tool for ApplyPatch {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        blocking(move || {
-            let text = match str_field(&args, "patch") {
-                Ok(t) => t,
-                Err(e) => return e,
-            };
-            let patch = match crate::patch::apply_patch::parse(text) {
+        args::run_parsed("apply_patch", args, move |a: PatchArgs| {
+            let patch = match crate::patch::apply_patch::parse(&a.patch) {
                 Ok(p) => p,
                 Err(e) => return ToolOutput::error(format!("the patch does not parse: {e}")),
             };
@@ -295,9 +295,7 @@ impl Tool for ApplyPatch {
     }
 
     fn describe(&self, args: &Value) -> String {
-        let files = args
-            .get("patch")
-            .and_then(Value::as_str)
+        let files = args::str_arg(args, "patch")
             .map(|p| p.lines().filter(|l| l.starts_with("*** ") && l.contains("File:")).count())
             .unwrap_or(0);
         format!("patch {files} file(s)")

@@ -69,14 +69,8 @@ impl Tool for Grep {
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
-        Box::pin(async move {
-            let args: Args = match args::parse("grep", args) {
-                Ok(a) => a,
-                Err(e) => return e,
-            };
-            let cancel = ctx.cancel.clone();
-            args::blocking(move || grep(&workspace, &args, &cancel)).await
-        })
+        let cancel = ctx.cancel.clone();
+        args::run_parsed("grep", args, move |args: Args| grep(&workspace, &args, &cancel))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {

@@ -59,14 +59,8 @@ impl Tool for ListFiles {
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
-        Box::pin(async move {
-            let args: Args = match args::parse("list_files", args) {
-                Ok(a) => a,
-                Err(e) => return e,
-            };
-            let cancel = ctx.cancel.clone();
-            args::blocking(move || list(&workspace, &args, &cancel)).await
-        })
+        let cancel = ctx.cancel.clone();
+        args::run_parsed("list_files", args, move |args: Args| list(&workspace, &args, &cancel))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {

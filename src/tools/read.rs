@@ -67,13 +67,7 @@ impl Tool for ReadFile {
 
     fn run(&self, args: serde_json::Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
-        Box::pin(async move {
-            let args: Args = match args::parse("read_file", args) {
-                Ok(a) => a,
-                Err(e) => return e,
-            };
-            args::blocking(move || read(&workspace, &args)).await
-        })
+        args::run_parsed("read_file", args, move |args: Args| read(&workspace, &args))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {

@@ -18,29 +18,51 @@ const MAX_HITS: usize = 100;
 const NOT_READY: &str =
     "the repository index is not ready yet (it is still being built, or indexing is off); use grep meanwhile";
 
-/// Run `f` on the index off the async runtime.
-fn with_index<F>(index: &SharedIndex, f: F) -> BoxFuture<'static, ToolOutput>
+/// Parse `args` into `T` and answer from the index, off the async runtime.
+fn with_index<T, F>(tool: &'static str, index: &SharedIndex, args: Value, f: F) -> BoxFuture<'static, ToolOutput>
 where
-    F: FnOnce(&crate::index::Index) -> ToolOutput + Send + 'static,
+    T: serde::de::DeserializeOwned + Send + 'static,
+    F: FnOnce(&crate::index::Index, T) -> ToolOutput + Send + 'static,
 {
     let index = index.clone();
-    Box::pin(async move {
-        tokio::task::spawn_blocking(move || match index.read() {
-            Ok(guard) => match guard.as_ref() {
-                Some(i) => f(i),
-                None => ToolOutput::error(NOT_READY),
-            },
-            Err(_) => ToolOutput::error("the repository index is unavailable after an earlier failure"),
-        })
-        .await
-        .unwrap_or_else(|e| ToolOutput::error(format!("the lookup failed: {e}")))
+    super::args::run_parsed(tool, args, move |a: T| match index.read() {
+        Ok(guard) => match guard.as_ref() {
+            Some(i) => f(i, a),
+            None => ToolOutput::error(NOT_READY),
+        },
+        Err(_) => ToolOutput::error("the repository index is unavailable after an earlier failure"),
     })
 }
 
-fn string_arg(args: &Value, name: &str) -> Result<String, ToolOutput> {
-    match args.get(name).and_then(Value::as_str) {
-        Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        _ => Err(ToolOutput::error(format!("`{name}` is required: a non-empty string"))),
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameArgs {
+    name: String,
+    #[serde(default)]
+    fuzzy: bool,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathArgs {
+    path: PathBuf,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapArgs {
+    #[serde(default)]
+    files: Vec<PathBuf>,
+    #[serde(default)]
+    about: String,
+    tokens: Option<usize>,
+}
+
+/// A name to look up, or the error the model gets for an empty one.
+fn name_of(a: &NameArgs) -> Result<&str, ToolOutput> {
+    match a.name.trim() {
+        "" => Err(ToolOutput::error("`name` is required: a non-empty identifier")),
+        name => Ok(name),
     }
 }
 
@@ -86,16 +108,14 @@ impl Tool for FindSymbol {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        let name = match string_arg(&args, "name") {
-            Ok(n) => n,
-            Err(e) => return Box::pin(async move { e }),
-        };
-        let fuzzy = args.get("fuzzy").and_then(Value::as_bool).unwrap_or(false);
-        with_index(&self.0, move |i| list_hits(&i.find_definitions(&name, fuzzy), "definitions", &name))
+        with_index("find_symbol", &self.0, args, |i, a: NameArgs| match name_of(&a) {
+            Ok(name) => list_hits(&i.find_definitions(name, a.fuzzy), "definitions", name),
+            Err(e) => e,
+        })
     }
 
     fn describe(&self, args: &Value) -> String {
-        format!("find {}", args.get("name").and_then(Value::as_str).unwrap_or("?"))
+        format!("find {}", super::args::str_arg(args, "name").unwrap_or("?"))
     }
 }
 
@@ -116,15 +136,14 @@ impl Tool for References {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        let name = match string_arg(&args, "name") {
-            Ok(n) => n,
-            Err(e) => return Box::pin(async move { e }),
-        };
-        with_index(&self.0, move |i| list_hits(&i.references(&name), "references", &name))
+        with_index("references", &self.0, args, |i, a: NameArgs| match name_of(&a) {
+            Ok(name) => list_hits(&i.references(name), "references", name),
+            Err(e) => e,
+        })
     }
 
     fn describe(&self, args: &Value) -> String {
-        format!("references to {}", args.get("name").and_then(Value::as_str).unwrap_or("?"))
+        format!("references to {}", super::args::str_arg(args, "name").unwrap_or("?"))
     }
 }
 
@@ -147,11 +166,7 @@ impl Tool for Outline {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        let path = match string_arg(&args, "path") {
-            Ok(p) => PathBuf::from(p),
-            Err(e) => return Box::pin(async move { e }),
-        };
-        with_index(&self.0, move |i| match i.outline(&path) {
+        with_index("outline", &self.0, args, |i, PathArgs { path }| match i.outline(&path) {
             None => ToolOutput::error(format!(
                 "{} is not in the index (not a file of a supported language, ignored, or missing); use read_file",
                 path.display()
@@ -177,7 +192,7 @@ impl Tool for Outline {
     }
 
     fn describe(&self, args: &Value) -> String {
-        format!("outline {}", args.get("path").and_then(Value::as_str).unwrap_or("?"))
+        format!("outline {}", super::args::str_arg(args, "path").unwrap_or("?"))
     }
 }
 
@@ -206,16 +221,10 @@ impl Tool for RepoMapTool {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        let focus = args
-            .get("files")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(PathBuf::from).collect())
-            .unwrap_or_default();
-        let mentions = args.get("about").and_then(Value::as_str).unwrap_or("").to_string();
-        let tokens =
-            args.get("tokens").and_then(Value::as_u64).map_or(self.tokens, |t| (t as usize).clamp(256, 16_384));
-        with_index(&self.index, move |i| {
-            let map = i.map(&MapRequest { tokens, focus, mentions });
+        let default_tokens = self.tokens;
+        with_index("repo_map", &self.index, args, move |i, a: MapArgs| {
+            let tokens = a.tokens.map_or(default_tokens, |t| t.clamp(256, 16_384));
+            let map = i.map(&MapRequest { tokens, focus: a.files, mentions: a.about });
             if map.text.is_empty() {
                 return ToolOutput::ok("the map is empty: no indexed definitions", "empty map");
             }

@@ -16,6 +16,9 @@ use crate::llm::{ToolCall, ToolSpec};
 
 pub struct Toolbox {
     tools: Vec<Arc<dyn Tool>>,
+    /// The tools' names, in the order of `tools`: looked up on every call,
+    /// where building each schema again would be waste.
+    names: Vec<String>,
     proposals: Arc<Proposals>,
     approvals: Approvals,
 }
@@ -49,11 +52,12 @@ impl Toolbox {
             Arc::new(super::edit::ApplyPatch::new(workspace.clone(), proposals.clone())),
             Arc::new(super::shell::RunCommand::new(workspace, Arc::new(approvals.clone()))),
         ]);
-        Self { tools, proposals, approvals }
+        let names = tools.iter().map(|t| t.spec().name).collect();
+        Self { tools, names, proposals, approvals }
     }
 
     fn find(&self, name: &str) -> Option<&Arc<dyn Tool>> {
-        self.tools.iter().find(|t| t.spec().name == name)
+        self.names.iter().position(|n| n == name).map(|i| &self.tools[i])
     }
 }
 
@@ -75,8 +79,7 @@ impl ToolRegistry for Toolbox {
 
     fn call(&self, call: ToolCall, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let Some(tool) = self.find(&call.name) else {
-            let names: Vec<String> = self.tools.iter().map(|t| t.spec().name).collect();
-            let msg = format!("there is no tool named `{}`; the tools are: {}", call.name, names.join(", "));
+            let msg = format!("there is no tool named `{}`; the tools are: {}", call.name, self.names.join(", "));
             return Box::pin(async move { ToolOutput::error(msg) });
         };
         match parse_args(&call) {
@@ -130,5 +133,50 @@ impl ToolRegistry for Toolbox {
                 })
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, arguments: &str) -> ToolCall {
+        ToolCall { id: "c1".into(), name: name.into(), arguments: arguments.into() }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn symbol_tools_answer_from_the_index_and_bad_calls_say_what_to_fix() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            "pub fn parse_config() -> u32 {\n    1\n}\n\npub fn main() {\n    parse_config();\n}\n",
+        )
+        .expect("write");
+        let opts = crate::index::IndexOptions::new(dir.path());
+        let (index, _) = crate::index::Index::build(&opts, &|_, _| {}).expect("index");
+        let shared: SharedIndex = Arc::new(std::sync::RwLock::new(Some(index)));
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = ToolboxConfig { root: dir.path().to_path_buf(), index: Some(shared), map_tokens: 1024 };
+        let tools = Toolbox::new(config, Approvals(tx));
+        let ctx = || ToolContext::new(CancellationToken::new());
+
+        let out = tools.call(call("find_symbol", r#"{"name": "parse_config"}"#), ctx()).await;
+        assert!(!out.is_error && out.content.contains("src/lib.rs:1-3"), "{out:?}");
+        let out = tools.call(call("references", r#"{"name": "parse_config"}"#), ctx()).await;
+        assert!(!out.is_error && out.content.contains("src/lib.rs:6"), "{out:?}");
+        let out = tools.call(call("outline", r#"{"path": "src/lib.rs"}"#), ctx()).await;
+        assert!(out.content.contains("parse_config") && out.content.contains("main"), "{out:?}");
+        let out = tools.call(call("repo_map", "{}"), ctx()).await;
+        assert!(!out.is_error && out.content.contains("lib.rs"), "{out:?}");
+
+        let out = tools.call(call("find_symbol", r#"{"name": "  "}"#), ctx()).await;
+        assert!(out.is_error && out.content.contains("non-empty"), "{out:?}");
+        let out = tools.call(call("find_symbol", "{}"), ctx()).await;
+        assert!(out.is_error && out.content.contains("missing field `name`"), "{out:?}");
+        let out = tools.call(call("edit_file", "not json"), ctx()).await;
+        assert!(out.is_error && out.content.contains("not valid JSON"), "{out:?}");
+        let out = tools.call(call("no_such_tool", "{}"), ctx()).await;
+        assert!(out.is_error && out.content.contains("read_file"), "{out:?}");
     }
 }
