@@ -84,9 +84,8 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         let mut terminal = app::terminal::enter()?;
         let signals = Signals::new().ok();
         app.load_history();
-        if let Some(dir) = paths.state_dir.as_deref().and_then(|d| tandem::session::new_dir(d).ok()) {
-            app.audit = Some(tandem::session::audit::AuditLog::open(&dir));
-        }
+        app.audit =
+            paths.state_dir.as_deref().map(|d| tandem::session::audit::AuditLog::open(&tandem::session::dir(d)));
         app.enable_tools();
         app.start_model(source);
         app.start_index();

@@ -36,7 +36,7 @@ pub struct Record {
 impl Record {
     pub fn new(event: &str, policy: crate::config::Policy) -> Self {
         Self {
-            time: timestamp(),
+            time: super::utc_now(),
             event: event.into(),
             policy: policy.name().into(),
             file: None,
@@ -54,16 +54,26 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Append to `dir/audit.jsonl`. Failures to write are logged, once.
+    /// Append to `dir/audit.jsonl`; the directory and file are made with
+    /// the first record. Failures to write are logged, once.
     pub fn open(dir: &Path) -> Self {
         let path = dir.join("audit.jsonl");
         let (tx, rx) = mpsc::channel::<Record>();
         let file_path = path.clone();
         let spawned = std::thread::Builder::new().name("tandem-audit".into()).spawn(move || {
+            let mut file: Option<std::fs::File> = None;
             let mut warned = false;
             while let Ok(rec) = rx.recv() {
                 let written = (|| -> std::io::Result<()> {
-                    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?;
+                    let f = match &mut file {
+                        Some(f) => f,
+                        None => {
+                            if let Some(parent) = file_path.parent() {
+                                std::fs::create_dir_all(parent)?;
+                            }
+                            file.insert(std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?)
+                        }
+                    };
                     let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
                     line.push(b'\n');
                     f.write_all(&line)
@@ -91,32 +101,6 @@ impl AuditLog {
     }
 }
 
-/// Now as UTC `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        if m <= 2 { y + 1 } else { y },
-        m,
-        d,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +108,7 @@ mod tests {
     #[test]
     fn records_are_appended_as_json_lines() {
         let dir = tempfile::tempdir().expect("dir");
-        let log = AuditLog::open(dir.path());
+        let log = AuditLog::open(&dir.path().join("sessions").join("s1"));
         let mut rec = Record::new("decision", crate::config::Policy::Suggest);
         rec.file = Some("src/a.rs".into());
         rec.hunks.push(HunkRecord {

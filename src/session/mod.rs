@@ -5,10 +5,36 @@ pub mod audit;
 
 use std::path::{Path, PathBuf};
 
-/// `STATE/sessions/<start time>-<pid>/`, created on first use.
-pub fn new_dir(state_dir: &Path) -> std::io::Result<PathBuf> {
-    let name = format!("{}-{}", crate::session::audit::timestamp().replace([':', '-'], ""), std::process::id());
-    let dir = state_dir.join("sessions").join(name);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// This session's directory, `STATE/sessions/<start time>-<pid>/`. Not
+/// created here: whatever first writes into it does, so a session that
+/// records nothing leaves nothing behind.
+pub fn dir(state_dir: &Path) -> PathBuf {
+    let name = format!("{}-{}", utc_now().replace([':', '-'], ""), std::process::id());
+    state_dir.join("sessions").join(name)
+}
+
+/// Now as UTC `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        if m <= 2 { y + 1 } else { y },
+        m,
+        d,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
