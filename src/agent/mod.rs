@@ -251,17 +251,9 @@ impl Agent {
             let mut resume: Option<tokio::time::Instant> = None;
             let end = loop {
                 tokio::select! {
-                    cmd = commands.recv() => match cmd {
-                        Some(AgentCommand::Cancel) | None => {
-                            cancel.cancel();
-                            break StreamEnd::Cancelled;
-                        }
-                        Some(AgentCommand::User { text }) => self.queued.push_back(text),
-                        Some(AgentCommand::Switch { provider, profile }) => {
-                            self.provider = provider;
-                            self.profile = profile;
-                        }
-                        Some(AgentCommand::Retry) => {}
+                    cmd = commands.recv() => if self.on_command_while_busy(cmd) {
+                        cancel.cancel();
+                        break StreamEnd::Cancelled;
                     },
                     _ = async { if let Some(at) = resume { tokio::time::sleep_until(at).await } }, if resume.is_some() => {
                         resume = None;
@@ -488,7 +480,9 @@ impl Agent {
         !cancelled
     }
 
-    /// A command that arrived while tools run. Returns true for a cancel.
+    /// A command that arrived during a turn (while the model answers or
+    /// tools run): messages queue, a switch applies to the next request.
+    /// Returns true for a cancel.
     fn on_command_while_busy(&mut self, cmd: Option<AgentCommand>) -> bool {
         match cmd {
             Some(AgentCommand::Cancel) | None => return true,

@@ -56,16 +56,7 @@ impl App {
                 for f in &files {
                     let mut rec = Record::new("proposal", self.policy());
                     rec.file = Some(f.path.display().to_string());
-                    rec.hunks = f
-                        .hunks
-                        .iter()
-                        .map(|h| HunkRecord {
-                            hash: crate::patch::hunks::hunk_hash(h),
-                            header: crate::patch::hunks::header(h),
-                            decision: "proposed".into(),
-                            reason: None,
-                        })
-                        .collect();
+                    rec.hunks = f.hunks.iter().map(|h| hunk_record(h, "proposed", None)).collect();
                     rec.detail = format!("{:?}", f.kind).to_lowercase();
                     self.audit(rec);
                 }
@@ -275,20 +266,13 @@ impl App {
             rec.hunks = f
                 .hunks
                 .iter()
-                .map(|h| HunkRecord {
-                    hash: crate::patch::hunks::hunk_hash(&h.hunk),
-                    header: crate::patch::hunks::header(&h.hunk),
-                    decision: match (&h.decision, h.edited) {
-                        (Decision::Accepted, true) => "edited",
-                        (Decision::Accepted, false) => "accepted",
-                        _ => "rejected",
-                    }
-                    .into(),
-                    reason: match &h.decision {
+                .map(|h| {
+                    let reason = match &h.decision {
                         Decision::Rejected { reason } => reason.clone(),
                         Decision::Pending => Some("left undecided".into()),
                         Decision::Accepted => None,
-                    },
+                    };
+                    hunk_record(&h.hunk, h.verdict(), reason)
                 })
                 .collect();
             self.audit(rec);
@@ -361,7 +345,9 @@ impl App {
             }
             _ => self.notes_for_model.extend(verdicts.into_iter().map(|v| v.report)),
         }
-        let one_pane = self.size.width < self.state.config.ui.split_min_width;
+        // With one pane on screen, an empty diff pane has nothing to show:
+        // go back to writing.
+        let one_pane = self.plan().tabs.is_some();
         if self.state.focus == Focus::Diff && self.state.review.is_empty() && one_pane {
             self.state.focus = Focus::Composer;
         }
@@ -439,6 +425,15 @@ impl App {
         self.audit(rec);
         self.state.notice(format!("Undo: {text}"));
         self.notes_for_model.push(format!("The user undid the last applied change set: {text}"));
+    }
+}
+
+fn hunk_record(h: &crate::patch::Hunk, decision: &str, reason: Option<String>) -> HunkRecord {
+    HunkRecord {
+        hash: crate::patch::hunks::hunk_hash(h),
+        header: crate::patch::hunks::header(h),
+        decision: decision.into(),
+        reason,
     }
 }
 

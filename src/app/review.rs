@@ -22,6 +22,19 @@ pub struct HunkReview {
     pub edited: bool,
 }
 
+impl HunkReview {
+    /// What is done with the hunk when the decisions are applied:
+    /// `accepted`, `edited` (accepted as the user rewrote it) or `rejected`
+    /// (an undecided hunk is rejected).
+    pub fn verdict(&self) -> &'static str {
+        match (&self.decision, self.edited) {
+            (Decision::Accepted, true) => "edited",
+            (Decision::Accepted, false) => "accepted",
+            _ => "rejected",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FileReview {
     pub change: FileChange,
@@ -43,19 +56,12 @@ impl FileReview {
         self.change.new_path.as_deref().unwrap_or(&self.change.path)
     }
 
+    /// Lines added and removed over all hunks.
     pub fn counts(&self) -> (usize, usize) {
-        let mut added = 0;
-        let mut removed = 0;
-        for h in &self.hunks {
-            for l in &h.hunk.lines {
-                match l.kind {
-                    LineKind::Added => added += 1,
-                    LineKind::Removed => removed += 1,
-                    LineKind::Context => {}
-                }
-            }
-        }
-        (added, removed)
+        self.hunks
+            .iter()
+            .map(|h| crate::patch::hunks::counts(std::slice::from_ref(&h.hunk)))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 }
 

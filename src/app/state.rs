@@ -219,8 +219,7 @@ pub struct AppState {
     pub composer: Composer,
     pub transcript: Vec<Message>,
     pub chat_scroll: Scroll,
-    /// First shown row of the diff and metrics panes.
-    pub diff_top: usize,
+    /// First shown row of the metrics pane (the diff pane's is in `review`).
     pub metrics_top: usize,
     /// Keys of a chord typed so far.
     pub pending: Vec<Key>,
@@ -260,7 +259,6 @@ impl AppState {
             composer,
             transcript: Vec::new(),
             chat_scroll: Scroll::default(),
-            diff_top: 0,
             metrics_top: 0,
             pending: Vec::new(),
             flash: None,

@@ -110,15 +110,13 @@ fn reason_line(state: &AppState, reason: &str, prompt: &str) -> Line<'static> {
 }
 
 fn decision_mark(state: &AppState, h: &HunkReview) -> Span<'static> {
-    let theme = &state.theme;
-    match (&h.decision, h.edited) {
-        (Decision::Accepted, true) => Span::styled("✎", style(theme, "diff.accepted")),
-        (Decision::Accepted, false) => Span::styled("✓", style(theme, "diff.accepted")),
-        (Decision::Rejected { .. }, _) => {
-            Span::styled("✗", style(theme, "diff.minus").fg(ratatui::style::Color::Reset))
-        }
-        (Decision::Pending, _) => Span::styled("·", style(theme, "diff.pending")),
-    }
+    let glyph = match (&h.decision, h.edited) {
+        (Decision::Accepted, true) => "✎",
+        (Decision::Accepted, false) => "✓",
+        (Decision::Rejected { .. }, _) => "✗",
+        (Decision::Pending, _) => "·",
+    };
+    Span::styled(glyph, decision_style(state, h))
 }
 
 fn decision_word(h: &HunkReview) -> String {
