@@ -79,6 +79,7 @@ pub enum Exit {
 pub struct App {
     pub state: AppState,
     chat_lines: ui::chat::ChatLines,
+    hunk_highlight: ui::diff::HunkHighlight,
     /// Something the user did changed the screen: draw within a frame.
     dirty: bool,
     /// Only background work (streamed text) changed it: draw at the lower
@@ -136,6 +137,7 @@ impl App {
         Self {
             state,
             chat_lines: ui::chat::ChatLines::default(),
+            hunk_highlight: Default::default(),
             dirty: true,
             dirty_bg: false,
             full_redraw: false,
@@ -500,7 +502,10 @@ impl App {
             );
             self.follow(r.height.saturating_sub(2) as usize);
         }
-        ui::draw(frame, &self.state, &self.chat_lines)
+        if self.plan().diff.is_some() {
+            self.hunk_highlight.update(&self.state);
+        }
+        ui::draw(frame, &self.state, &self.chat_lines, &self.hunk_highlight)
     }
 
     /// Keep a followed chat in view. While an answer streams, the view jumps

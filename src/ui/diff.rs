@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use super::highlight::StyledLine;
 use super::style::style;
 use crate::app::actions::Action;
 use crate::app::review::{Decision, FileReview, HunkReview, Item, kind_label};
@@ -19,11 +20,45 @@ fn key(state: &AppState, action: Action) -> String {
     super::status::key_label(state, Context::Diff, action)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+/// The focused hunk's syntax highlighting, kept between frames: it changes
+/// only when the focus moves or the hunk itself changes (split, edit), and
+/// highlighting costs far more than drawing.
+#[derive(Default)]
+pub struct HunkHighlight {
+    /// What `lines` were made from: file extension, syntax theme, hunk.
+    key: Option<(String, String, crate::patch::Hunk)>,
+    lines: Option<Vec<StyledLine>>,
+}
+
+impl HunkHighlight {
+    /// Bring the highlighting up to date with the focused hunk.
+    pub fn update(&mut self, state: &AppState) {
+        let Some((f, h)) = state.review.focused() else {
+            *self = Self::default();
+            return;
+        };
+        let theme = &state.theme;
+        let ext = f.shown_path().extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+        if self.key.as_ref().is_some_and(|(e, t, k)| *e == ext && t == theme.syntax_theme() && *k == h.hunk) {
+            return;
+        }
+        // Until the highlighter has loaded (a thread of its own at start-up)
+        // the hunk shows plain, and is highlighted on a later frame.
+        let Some(hl) = super::highlight::global() else {
+            *self = Self::default();
+            return;
+        };
+        let code: String = h.hunk.lines.iter().map(|l| format!("{}\n", l.text.replace('\t', "    "))).collect();
+        self.lines = hl.highlight_for_depth(&code, &ext, theme.syntax_theme(), theme.depth());
+        self.key = Some((ext, theme.syntax_theme().to_string(), h.hunk.clone()));
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, highlight: &HunkHighlight) {
     match state.review.front() {
         None => render_empty(frame, area, state),
         Some(Item::Command { command, .. }) => render_command(frame, area, state, command),
-        Some(Item::Changes { .. }) => render_changes(frame, area, state),
+        Some(Item::Changes { .. }) => render_changes(frame, area, state, highlight),
     }
 }
 
@@ -168,7 +203,7 @@ fn file_row(state: &AppState, i: usize, f: &FileReview, width: usize) -> Line<'s
     Line::from(spans)
 }
 
-fn render_changes(frame: &mut Frame, area: Rect, state: &AppState) {
+fn render_changes(frame: &mut Frame, area: Rect, state: &AppState, highlight: &HunkHighlight) {
     let theme = &state.theme;
     let r = &state.review;
     let files = r.files();
@@ -221,7 +256,7 @@ fn render_changes(frame: &mut Frame, area: Rect, state: &AppState) {
             Span::raw(" "),
             Span::styled(decision_word(h), decision_style(state, h)),
         ]));
-        body.extend(hunk_lines(state, f, h, width));
+        body.extend(hunk_lines(state, h, highlight.lines.as_deref(), width));
     }
     let mut footer = Vec::new();
     if let Some(reason) = &r.reason {
@@ -254,12 +289,13 @@ fn render_changes(frame: &mut Frame, area: Rect, state: &AppState) {
 
 /// The focused hunk's lines: old and new line numbers, the +/- gutter, and
 /// the code, highlighted when the terminal shows 24-bit colour.
-fn hunk_lines(state: &AppState, f: &FileReview, h: &HunkReview, width: usize) -> Vec<Line<'static>> {
+fn hunk_lines(
+    state: &AppState,
+    h: &HunkReview,
+    highlighted: Option<&[StyledLine]>,
+    width: usize,
+) -> Vec<Line<'static>> {
     let theme = &state.theme;
-    let code: String = h.hunk.lines.iter().map(|l| format!("{}\n", l.text.replace('\t', "    "))).collect();
-    let ext = f.shown_path().extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
-    let highlighted = super::highlight::global()
-        .and_then(|hl| hl.highlight_for_depth(&code, &ext, theme.syntax_theme(), theme.depth()));
     let (mut old_no, mut new_no) = (h.hunk.old_start.max(1), h.hunk.new_start.max(1));
     let digits =
         (h.hunk.old_start + h.hunk.old_lines).max(h.hunk.new_start + h.hunk.new_lines).to_string().len().max(3);
@@ -289,7 +325,7 @@ fn hunk_lines(state: &AppState, f: &FileReview, h: &HunkReview, width: usize) ->
             Span::styled(sign.to_string(), line_style),
         ];
         let room = width.saturating_sub(digits * 2 + 3);
-        match highlighted.as_ref().and_then(|hl| hl.get(i)) {
+        match highlighted.and_then(|hl| hl.get(i)) {
             Some(parts) if l.kind != LineKind::Context || line_style.bg.is_none() => {
                 let mut used = 0;
                 for (s, t) in parts {

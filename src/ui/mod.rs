@@ -64,7 +64,12 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
 
 /// Draw the whole screen. Returns where the terminal's cursor should be
 /// (in the composer, when it has focus), or `None` to hide it.
-pub fn draw(frame: &mut Frame, state: &AppState, chat_lines: &chat::ChatLines) -> Option<Position> {
+pub fn draw(
+    frame: &mut Frame,
+    state: &AppState,
+    chat_lines: &chat::ChatLines,
+    hunk: &diff::HunkHighlight,
+) -> Option<Position> {
     let area = frame.area();
     frame.render_widget(Block::default().style(style(&state.theme, "ui.background")), area);
     let plan = layout::plan(state, area);
@@ -81,7 +86,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, chat_lines: &chat::ChatLines) -
     }
     if let Some(r) = plan.diff {
         let inner = pane_block(frame, r, state, Pane::Diff);
-        panes::render_diff(frame, inner, state);
+        diff::render(frame, inner, state, hunk);
     }
     if let Some(r) = plan.metrics {
         let inner = pane_block(frame, r, state, Pane::Metrics);

@@ -8,10 +8,6 @@ use ratatui::widgets::Paragraph;
 use super::style::style;
 use crate::app::state::{AppState, IndexStatus};
 
-pub fn render_diff(frame: &mut Frame, area: Rect, state: &AppState) {
-    super::diff::render(frame, area, state);
-}
-
 fn row(theme: &crate::config::Theme, label: &str, value: String) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{label:<14}"), style(theme, "metrics.label")),
