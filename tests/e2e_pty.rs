@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+mod common;
+
 struct Session {
     parser: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
@@ -275,13 +277,7 @@ fn repo_with_two_changes(repo: &std::path::Path) {
     }
     text.push_str("fn second() {\n    old_two();\n}\n");
     std::fs::write(repo.join("code.rs"), text).expect("write");
-    let r = git2::Repository::init(repo).expect("init");
-    let mut index = r.index().expect("index");
-    index.add_path(std::path::Path::new("code.rs")).expect("add");
-    index.write().expect("write index");
-    let tree = r.find_tree(index.write_tree().expect("tree")).expect("tree");
-    let sig = git2::Signature::now("t", "t@example.invalid").expect("sig");
-    r.commit(Some("HEAD"), &sig, &sig, "start", &tree, &[]).expect("commit");
+    common::commit_all(repo);
     let patch = "*** Begin Patch\n*** Update File: code.rs\n@@ fn first() {\n-    old_one();\n+    new_one();\n }\n@@ fn second() {\n-    old_two();\n+    new_two();\n }\n*** End Patch";
     let args = serde_json::json!({ "patch": patch }).to_string();
     let script = format!(

@@ -55,17 +55,20 @@ fn expected_first_hunk_only() -> String {
     LIB.replace("    a + b\n", "    a.wrapping_add(b)\n")
 }
 
-fn last_tool_result(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> String {
+/// The last message of the last request to the model that `pick` takes.
+fn last_sent(
+    requests: &std::sync::Mutex<Vec<tandem::llm::Request>>,
+    pick: impl Fn(&tandem::llm::ChatMessage) -> Option<String>,
+) -> String {
     let requests = requests.lock().expect("requests");
-    let last = requests.last().expect("a request");
-    last.messages
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            tandem::llm::ChatMessage::Tool { content, .. } => Some(content.clone()),
-            _ => None,
-        })
-        .expect("a tool result")
+    requests.last().expect("a request").messages.iter().rev().find_map(pick).expect("a matching message")
+}
+
+fn last_tool_result(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> String {
+    last_sent(requests, |m| match m {
+        tandem::llm::ChatMessage::Tool { content, .. } => Some(content.clone()),
+        _ => None,
+    })
 }
 
 #[test]
@@ -215,17 +218,9 @@ text = "Next."
     let expected = expected_first_hunk_only();
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
     s.keys("<F2>ihow is it now<Enter>");
-    let requests = requests.lock().expect("requests");
-    let last_user = requests
-        .last()
-        .expect("request")
-        .messages
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            tandem::llm::ChatMessage::User { text } => Some(text.clone()),
-            _ => None,
-        })
-        .expect("user message");
+    let last_user = last_sent(&requests, |m| match m {
+        tandem::llm::ChatMessage::User { text } => Some(text.clone()),
+        _ => None,
+    });
     assert!(last_user.contains("1 of 1 hunk(s) accepted") && last_user.ends_with("how is it now"), "{last_user}");
 }

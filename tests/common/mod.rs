@@ -71,6 +71,19 @@ macro_rules! assert_screen {
     };
 }
 
+/// The profile the scripted test model runs under.
+pub fn script_profile() -> tandem::llm::select::Profile {
+    tandem::llm::select::Profile {
+        name: "script".into(),
+        kind: "script".into(),
+        model: "test".into(),
+        context_window: 100_000,
+        max_output_tokens: 1000,
+        prices: Default::default(),
+        available_models: Vec::new(),
+    }
+}
+
 /// The app with a scripted model, on one runtime that drives both the loop
 /// and the agent task.
 pub struct Session {
@@ -84,15 +97,7 @@ impl Session {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let mut app = app();
         let provider = tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script");
-        let profile = tandem::llm::select::Profile {
-            name: "script".into(),
-            kind: "script".into(),
-            model: "test".into(),
-            context_window: 100_000,
-            max_output_tokens: 1000,
-            prices: Default::default(),
-            available_models: Vec::new(),
-        };
+        let profile = script_profile();
         {
             let _guard = rt.enter();
             app.attach_agent(std::sync::Arc::new(provider), profile);
@@ -150,15 +155,7 @@ impl Session {
             inner: tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script"),
             requests: requests.clone(),
         };
-        let profile = tandem::llm::select::Profile {
-            name: "script".into(),
-            kind: "script".into(),
-            model: "test".into(),
-            context_window: 100_000,
-            max_output_tokens: 1000,
-            prices: Default::default(),
-            available_models: Vec::new(),
-        };
+        let profile = script_profile();
         {
             let _guard = rt.enter();
             app.enable_tools();
@@ -177,14 +174,19 @@ pub fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     }
-    let repo = git2::Repository::init(dir.path()).expect("init");
+    commit_all(dir.path());
+    dir
+}
+
+/// Make `dir` a git repository with everything in it committed.
+pub fn commit_all(dir: &std::path::Path) {
+    let repo = git2::Repository::init(dir).expect("init");
     let mut index = repo.index().expect("index");
     index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).expect("add");
     index.write().expect("write index");
     let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
     let sig = git2::Signature::now("test", "test@example.invalid").expect("sig");
     repo.commit(Some("HEAD"), &sig, &sig, "initial", &tree, &[]).expect("commit");
-    dir
 }
 
 /// The content of `path` in the repository's index (what is staged).
