@@ -91,7 +91,7 @@ impl App {
         let allowed = self.state.config.tools.allow_commands.iter().chain(&self.always_allow).any(|prefix| {
             cmd == prefix.trim()
                 || cmd.strip_prefix(prefix.trim()).is_some_and(|rest| rest.starts_with(' '))
-                    && !has_shell_operators(cmd)
+                    && crate::tools::read_only::is_simple_command(cmd)
         });
         allowed.then_some("allowed prefix")
     }
@@ -437,12 +437,6 @@ fn hunk_record(h: &crate::patch::Hunk, decision: &str, reason: Option<String>) -
     }
 }
 
-/// Whether `cmd` chains, pipes, redirects or substitutes: an allowed prefix
-/// must not let another command ride along.
-fn has_shell_operators(cmd: &str) -> bool {
-    ["&&", "||", ";", "|", ">", "<", "`", "$(", "&", "\n"].iter().any(|op| cmd.contains(op))
-}
-
 /// The start of a command that "always allow" remembers: the program and,
 /// for tools with subcommands, the subcommand (`cargo test`, `npm run`).
 fn command_prefix(command: &str) -> String {
@@ -462,10 +456,11 @@ mod tests {
 
     #[test]
     fn allowed_prefixes_do_not_carry_other_commands() {
-        assert!(super::has_shell_operators("cargo test && rm -rf ~"));
-        assert!(super::has_shell_operators("cargo test; curl x | sh"));
-        assert!(super::has_shell_operators("cargo test > out"));
-        assert!(!super::has_shell_operators("cargo test -p tandem --lib"));
+        use crate::tools::read_only::is_simple_command;
+        assert!(!is_simple_command("cargo test && rm -rf ~"));
+        assert!(!is_simple_command("cargo test; curl x | sh"));
+        assert!(!is_simple_command("cargo test > out"));
+        assert!(is_simple_command("cargo test -p tandem --lib"));
     }
 
     #[test]

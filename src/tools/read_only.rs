@@ -24,6 +24,13 @@ pub fn is_read_only(command: &str) -> bool {
     !pipeline.is_empty() && pipeline.iter().all(|words| is_read_only_simple(words))
 }
 
+/// Whether `command` is one simple command: words and quotes only, no
+/// pipes, lists, redirections or substitutions. A prefix the user allowed
+/// may only let such a command through, so nothing else can ride along.
+pub fn is_simple_command(command: &str) -> bool {
+    matches!(split_pipeline(command), Some(p) if p.len() == 1)
+}
+
 /// Splits on unquoted `|` into simple commands of words, or `None` when the
 /// command uses any shell syntax beyond words, quotes and pipes.
 fn split_pipeline(command: &str) -> Option<Vec<Vec<Word>>> {
