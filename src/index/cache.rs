@@ -18,7 +18,7 @@ use super::tags::FileTags;
 
 const MAGIC: &[u8; 8] = b"TNDMIDX\0";
 /// Bump when `FileEntry` or `FileTags` change shape.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = MAGIC.len() + 4 + 32 + 32;
 
 /// One indexed file, as kept in memory and on disk.

@@ -20,18 +20,20 @@ pub const MENTION_BOOST: f64 = 10.0;
 /// A name referenced from more files than this is treated as vocabulary (`new`, `fmt`), not a specific link.
 const COMMON_REF_FILES: usize = 8;
 
+/// A name one file references: how often, and the weight of the file's edges for it
+/// before per-request adjustments.
 #[derive(Debug, Clone, Copy)]
-pub struct Edge {
-    pub to: usize,
-    pub name: u32,
-    /// Weight before per-request adjustments (mentions, short names).
-    pub weight: f64,
+struct NameRef {
+    name: u32,
+    count: u32,
+    weight: f64,
 }
 
 /// The reference graph of the whole index, patched file by file after changes.
 ///
 /// Node ids are stable: a new file gets a new node at the end, a removed file leaves
 /// a dead node (no edges, no seed) until dead nodes pile up and the graph is rebuilt.
+/// Name ids are dense and never reused, so per-name tables are plain vectors.
 #[derive(Debug, Default)]
 pub struct Graph {
     /// Node i is the file at `files[i]`; its entry is gone when `alive[i]` is false.
@@ -42,16 +44,19 @@ pub struct Graph {
     pub name_ids: HashMap<String, u32>,
     /// Names too short to mean anything on their own, by name id.
     short: Vec<bool>,
-    /// Files defining each name.
-    pub definers: HashMap<u32, Vec<usize>>,
-    /// Files referencing each name.
-    pub referencers: HashMap<u32, Vec<usize>>,
-    /// Distinct names each node defines.
+    /// Files defining each name, by name id.
+    definers: Vec<Vec<usize>>,
+    /// Files referencing each name, by name id.
+    referencers: Vec<Vec<usize>>,
+    /// Name id of each definition of a node, in the order of its `FileTags::defs`.
+    def_names: Vec<Vec<u32>>,
+    /// Distinct names each node defines, sorted.
     defined: Vec<Vec<u32>>,
-    /// (name, how often) each node references, sorted by name.
-    ref_counts: Vec<Vec<(u32, u32)>>,
-    /// Outgoing edges per file.
-    pub edges: Vec<Vec<Edge>>,
+    /// Names each node references, sorted by name.
+    refs: Vec<Vec<NameRef>>,
+    /// Outgoing edges of each node merged per target: (target, summed base weight), by target.
+    /// An edge A → B for name N exists when A references N and B (≠ A) defines it.
+    adjacency: Vec<Vec<(u32, f64)>>,
     dead: usize,
 }
 
@@ -62,6 +67,18 @@ pub struct Personalization {
     pub names: HashSet<u32>,
 }
 
+/// The outcome of ranking for one request.
+pub struct Ranking {
+    /// Rank of each node.
+    pub rank: Vec<f64>,
+    /// Sum of each node's outgoing edge weights, as used for this request.
+    out_sum: Vec<f64>,
+    /// Rank sent along edges for each name, by name id, from all referencing files.
+    name_flow: Vec<f64>,
+    /// Mentioned names, sorted.
+    mentioned: Vec<u32>,
+}
+
 impl Graph {
     pub fn build(files: &BTreeMap<PathBuf, FileEntry>) -> Graph {
         let mut g = Graph::default();
@@ -69,13 +86,16 @@ impl Graph {
             let node = g.node(path);
             g.attach(node, entry);
         }
-        g.edges = (0..g.files.len()).map(|n| g.edges_of(n)).collect();
+        for node in 0..g.files.len() {
+            g.refresh(node);
+        }
         g
     }
 
     /// Brings the graph up to date after `changed` paths were re-indexed (present in
-    /// `files`) or dropped (absent). Only the changed files and the files referencing a
-    /// name whose definers or referencers changed get their edges recomputed.
+    /// `files`) or dropped (absent). Besides the changed files, only files referencing a
+    /// name that gained or lost a definer or referencer have their edges recomputed:
+    /// an edit that keeps a file's names (the usual case) touches that file alone.
     pub fn patch(&mut self, files: &BTreeMap<PathBuf, FileEntry>, changed: &[PathBuf]) {
         let mut affected: HashSet<u32> = HashSet::new();
         let mut dirty: HashSet<usize> = HashSet::new();
@@ -86,28 +106,41 @@ impl Graph {
                 None if entry.is_some() => self.node(path),
                 None => continue,
             };
-            affected.extend(self.detach(node));
+            let (old_defined, old_refs) = self.detach(node);
             if let Some(e) = entry {
-                affected.extend(self.attach(node, e));
+                self.attach(node, e);
             } else if self.alive[node] {
                 self.alive[node] = false;
                 self.dead += 1;
             }
+            let new_refs: Vec<u32> = self.refs[node].iter().map(|r| r.name).collect();
+            affected.extend(symmetric_difference(&old_defined, &self.defined[node]));
+            affected.extend(symmetric_difference(&old_refs, &new_refs));
             dirty.insert(node);
         }
-        // Edge weights depend on how many files define and reference a name.
-        for id in &affected {
-            dirty.extend(self.referencers.get(id).into_iter().flatten().copied());
+        // Edge targets and weights depend on which files define and reference a name.
+        for &id in &affected {
+            dirty.extend(self.referencers[id as usize].iter().copied());
         }
-        self.edges.resize_with(self.files.len(), Vec::new);
+        self.adjacency.resize_with(self.files.len(), Vec::new);
         for n in dirty {
-            self.edges[n] = self.edges_of(n);
+            self.refresh(n);
         }
     }
 
     /// Dead nodes slow ranking down; past this share a rebuild is cheaper.
     pub fn needs_rebuild(&self) -> bool {
         self.dead * 4 > self.files.len()
+    }
+
+    /// Files defining the name `id`.
+    pub fn definers(&self, id: u32) -> &[usize] {
+        self.definers.get(id as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Name ids of a node's definitions, in the order of its `FileTags::defs`.
+    pub fn def_names(&self, node: usize) -> &[u32] {
+        &self.def_names[node]
     }
 
     fn node(&mut self, path: &Path) -> usize {
@@ -119,73 +152,79 @@ impl Graph {
         self.alive.push(false);
         self.dead += 1;
         self.file_ids.insert(path.to_path_buf(), n);
+        self.def_names.push(Vec::new());
         self.defined.push(Vec::new());
-        self.ref_counts.push(Vec::new());
+        self.refs.push(Vec::new());
+        self.adjacency.push(Vec::new());
         n
     }
 
-    /// Adds a file's definitions and references; returns the names involved.
-    fn attach(&mut self, node: usize, entry: &FileEntry) -> Vec<u32> {
+    /// Records a file's definitions and references; `refresh` then computes its edges.
+    fn attach(&mut self, node: usize, entry: &FileEntry) {
         if !self.alive[node] {
             self.alive[node] = true;
             self.dead -= 1;
         }
-        let mut defined: Vec<u32> = entry.tags.defs.iter().map(|d| self.intern(&d.name)).collect();
+        let def_names: Vec<u32> = entry.tags.defs.iter().map(|d| self.intern(&d.name)).collect();
+        let mut defined = def_names.clone();
         defined.sort_unstable();
         defined.dedup();
-        let mut refs: Vec<u32> = entry.tags.refs.iter().map(|r| self.intern(&r.name)).collect();
-        refs.sort_unstable();
-        let mut counts: Vec<(u32, u32)> = Vec::new();
-        for id in refs {
-            match counts.last_mut() {
-                Some((last, c)) if *last == id => *c += 1,
-                _ => counts.push((id, 1)),
+        let local: Vec<u32> = entry.tags.ref_names.iter().map(|n| self.intern(n)).collect();
+        let mut ids: Vec<u32> = entry.tags.refs.iter().filter_map(|r| local.get(r.name as usize).copied()).collect();
+        ids.sort_unstable();
+        let mut refs: Vec<NameRef> = Vec::new();
+        for name in ids {
+            match refs.last_mut() {
+                Some(last) if last.name == name => last.count += 1,
+                _ => refs.push(NameRef { name, count: 1, weight: 0.0 }),
             }
         }
         for &id in &defined {
-            self.definers.entry(id).or_default().push(node);
+            self.definers[id as usize].push(node);
         }
-        for &(id, _) in &counts {
-            self.referencers.entry(id).or_default().push(node);
+        for r in &refs {
+            self.referencers[r.name as usize].push(node);
         }
-        let names = defined.iter().copied().chain(counts.iter().map(|c| c.0)).collect();
+        self.def_names[node] = def_names;
         self.defined[node] = defined;
-        self.ref_counts[node] = counts;
-        names
+        self.refs[node] = refs;
     }
 
-    /// Removes a file's definitions and references; returns the names involved.
-    fn detach(&mut self, node: usize) -> Vec<u32> {
+    /// Removes a file's definitions and references; returns the names it defined and referenced.
+    fn detach(&mut self, node: usize) -> (Vec<u32>, Vec<u32>) {
         let defined = std::mem::take(&mut self.defined[node]);
-        let counts = std::mem::take(&mut self.ref_counts[node]);
-        for id in &defined {
-            if let Some(v) = self.definers.get_mut(id) {
-                v.retain(|&n| n != node);
-            }
+        let refs: Vec<u32> = std::mem::take(&mut self.refs[node]).into_iter().map(|r| r.name).collect();
+        self.def_names[node].clear();
+        self.adjacency[node].clear();
+        for &id in &defined {
+            self.definers[id as usize].retain(|&n| n != node);
         }
-        for (id, _) in &counts {
-            if let Some(v) = self.referencers.get_mut(id) {
-                v.retain(|&n| n != node);
-            }
+        for &id in &refs {
+            self.referencers[id as usize].retain(|&n| n != node);
         }
-        defined.into_iter().chain(counts.into_iter().map(|c| c.0)).collect()
+        (defined, refs)
     }
 
-    fn edges_of(&self, from: usize) -> Vec<Edge> {
-        let mut out = Vec::new();
-        for &(name, count) in &self.ref_counts[from] {
-            let Some(defs) = self.definers.get(&name).filter(|d| !d.is_empty()) else { continue };
-            let referencing = self.referencers.get(&name).map_or(1, Vec::len);
+    /// Recomputes a node's reference weights and merged outgoing edges.
+    fn refresh(&mut self, from: usize) {
+        let mut refs = std::mem::take(&mut self.refs[from]);
+        let mut edges: Vec<(u32, u32, f64)> = Vec::new();
+        for r in &mut refs {
+            let defs = &self.definers[r.name as usize];
+            let referencing = self.referencers[r.name as usize].len().max(1);
             // A name defined in many places says little about which one is meant.
-            let mut weight = f64::from(count).sqrt() / (defs.len() as f64).sqrt();
+            let mut weight = f64::from(r.count).sqrt() / (defs.len().max(1) as f64).sqrt();
             if referencing > COMMON_REF_FILES {
                 weight *= (COMMON_REF_FILES as f64 / referencing as f64).sqrt();
             }
-            out.extend(defs.iter().filter(|&&to| to != from).map(|&to| Edge { to, name, weight }));
+            r.weight = weight;
+            if self.short[r.name as usize] {
+                continue;
+            }
+            edges.extend(defs.iter().filter(|&&to| to != from).map(|&to| (to as u32, r.name, weight)));
         }
-        // Fixed order keeps floating-point sums reproducible.
-        out.sort_by_key(|e| (e.to, e.name));
-        out
+        self.refs[from] = refs;
+        self.adjacency[from] = merge_edges(edges);
     }
 
     fn intern(&mut self, name: &str) -> u32 {
@@ -195,30 +234,63 @@ impl Graph {
         let id = self.names.len() as u32;
         self.names.push(name.to_string());
         self.short.push(name.chars().count() < MIN_NAME_LEN);
+        self.definers.push(Vec::new());
+        self.referencers.push(Vec::new());
         self.name_ids.insert(name.to_string(), id);
         id
     }
 
+    /// Edges, counted per (file, name, target).
     pub fn edge_count(&self) -> usize {
-        self.edges.iter().map(Vec::len).sum()
+        let mut count = 0;
+        for (from, refs) in self.refs.iter().enumerate() {
+            for r in refs {
+                let defs = &self.definers[r.name as usize];
+                count += defs.len() - usize::from(defs.contains(&from));
+            }
+        }
+        count
     }
 
-    fn effective_weight(&self, e: &Edge, p: &Personalization) -> f64 {
-        if p.names.contains(&e.name) {
-            e.weight * MENTION_BOOST
-        } else if self.short[e.name as usize] {
+    /// A node's weight for a name it references, after per-request adjustments:
+    /// mentioned names count `MENTION_BOOST` times, other short names not at all.
+    fn effective(&self, r: &NameRef, mentioned: &[u32]) -> f64 {
+        if mentioned.binary_search(&r.name).is_ok() {
+            r.weight * MENTION_BOOST
+        } else if self.short[r.name as usize] {
             0.0
         } else {
-            e.weight
+            r.weight
         }
     }
 
-    /// Personalized PageRank. Returns per-file rank and, per (file, name), the rank that
-    /// flowed into that file because of that name — used to rank individual definitions.
-    pub fn rank(&self, p: &Personalization) -> (Vec<f64>, HashMap<(usize, u32), f64>) {
+    /// A node's outgoing edges for one request: the precomputed ones, with mentioned names reweighted.
+    fn edges_for(&self, from: usize, mentioned: &[u32]) -> Option<Vec<(u32, f64)>> {
+        let mut extra: Vec<(u32, u32, f64)> = Vec::new();
+        for &m in mentioned {
+            let Ok(i) = self.refs[from].binary_search_by_key(&m, |r| r.name) else { continue };
+            let r = &self.refs[from][i];
+            let base = if self.short[m as usize] { 0.0 } else { r.weight };
+            let delta = r.weight * MENTION_BOOST - base;
+            let defs = self.definers[m as usize].iter().filter(|&&to| to != from);
+            extra.extend(defs.map(|&to| (to as u32, m, delta)));
+        }
+        if extra.is_empty() {
+            return None;
+        }
+        extra.extend(self.adjacency[from].iter().map(|&(to, w)| (to, u32::MAX, w)));
+        Some(merge_edges(extra))
+    }
+
+    /// Personalized PageRank, plus what the map needs to share a file's rank among its
+    /// definitions: how much rank flowed to it through each name (`Graph::inflow`).
+    pub fn rank(&self, p: &Personalization) -> Ranking {
         let n = self.files.len();
+        let mut mentioned: Vec<u32> = p.names.iter().copied().collect();
+        mentioned.sort_unstable();
+        let mut ranking = Ranking { rank: Vec::new(), out_sum: vec![0.0; n], name_flow: Vec::new(), mentioned };
         if n == 0 {
-            return (Vec::new(), HashMap::new());
+            return ranking;
         }
         let mut seed = vec![0.0; n];
         for &f in &p.files {
@@ -233,25 +305,19 @@ impl Graph {
         } else {
             seed.iter_mut().for_each(|s| *s /= total);
         }
-        let weights: Vec<Vec<f64>> =
-            self.edges.iter().map(|es| es.iter().map(|e| self.effective_weight(e, p)).collect()).collect();
-        let out_sum: Vec<f64> = weights.iter().map(|w| w.iter().sum()).collect();
-        // The iteration only needs one weight per (from, to): edges are sorted by target,
-        // so parallel edges (one per shared name) merge into one, in a flat array.
+        // All edges in one flat array (CSR), weights adjusted for this request.
         let mut starts = Vec::with_capacity(n + 1);
-        let mut flat: Vec<(usize, f64)> = Vec::new();
-        for (es, ws) in self.edges.iter().zip(&weights) {
+        let mut flat: Vec<(u32, f64)> = Vec::with_capacity(self.adjacency.iter().map(Vec::len).sum());
+        for from in 0..n {
             starts.push(flat.len());
-            let first = flat.len();
-            for (e, &w) in es.iter().zip(ws) {
-                let own = flat.len() > first;
-                match flat.last_mut() {
-                    Some((to, sum)) if own && *to == e.to => *sum += w,
-                    _ => flat.push((e.to, w)),
-                }
+            match self.edges_for(from, &ranking.mentioned) {
+                Some(edges) => flat.extend(edges),
+                None => flat.extend_from_slice(&self.adjacency[from]),
             }
+            ranking.out_sum[from] = flat[starts[from]..].iter().map(|e| e.1).sum();
         }
         starts.push(flat.len());
+        let out_sum = &ranking.out_sum;
 
         let mut rank = seed.clone();
         let mut next = vec![0.0; n];
@@ -267,7 +333,7 @@ impl Graph {
                 }
                 let share = DAMPING * rank[a] / out_sum[a];
                 for &(to, w) in &flat[starts[a]..starts[a + 1]] {
-                    next[to] += share * w;
+                    next[to as usize] += share * w;
                 }
             }
             let delta: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
@@ -277,15 +343,189 @@ impl Graph {
             }
         }
 
-        let mut inflow: HashMap<(usize, u32), f64> = HashMap::new();
-        for a in 0..n {
+        // Every referencing file sends the same rank along its edges for a name to each of
+        // the name's definers, so one sum per name gives every definer's inflow.
+        let mut name_flow = vec![0.0; self.names.len()];
+        for (a, refs) in self.refs.iter().enumerate() {
             if out_sum[a] <= 0.0 {
                 continue;
             }
-            for (e, w) in self.edges[a].iter().zip(&weights[a]) {
-                *inflow.entry((e.to, e.name)).or_default() += rank[a] * w / out_sum[a];
+            for r in refs {
+                name_flow[r.name as usize] += rank[a] * self.effective(r, &ranking.mentioned) / out_sum[a];
             }
         }
-        (rank, inflow)
+        ranking.rank = rank;
+        ranking.name_flow = name_flow;
+        ranking
+    }
+
+    /// Rank that flowed into `file` through references to `name` (from files other than itself).
+    pub fn inflow(&self, ranking: &Ranking, file: usize, name: u32) -> f64 {
+        let Some(&total) = ranking.name_flow.get(name as usize) else { return 0.0 };
+        let own = match self.refs[file].binary_search_by_key(&name, |r| r.name) {
+            Ok(i) if ranking.out_sum[file] > 0.0 => {
+                ranking.rank[file] * self.effective(&self.refs[file][i], &ranking.mentioned) / ranking.out_sum[file]
+            }
+            _ => 0.0,
+        };
+        (total - own).max(0.0)
+    }
+}
+
+/// Sorts (target, name, weight) edges and sums the weights per target.
+/// The fixed order keeps floating-point sums reproducible.
+fn merge_edges(mut edges: Vec<(u32, u32, f64)>) -> Vec<(u32, f64)> {
+    edges.sort_unstable_by_key(|e| (e.0, e.1));
+    let mut out: Vec<(u32, f64)> = Vec::new();
+    for (to, _, w) in edges {
+        match out.last_mut() {
+            Some(last) if last.0 == to => last.1 += w,
+            _ => out.push((to, w)),
+        }
+    }
+    out
+}
+
+/// Elements in exactly one of two sorted, deduplicated slices.
+fn symmetric_difference(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => (i, j) = (i + 1, j + 1),
+            (Some(x), Some(y)) if x < y => {
+                out.push(*x);
+                i += 1;
+            }
+            (Some(x), None) => {
+                out.push(*x);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{Def, DefKind, FileTags, Lang, Ref};
+
+    fn entry(defs: &[&str], refs: &[&str]) -> FileEntry {
+        let def = |(i, n): (usize, &&str)| Def {
+            name: n.to_string(),
+            kind: DefKind::Function,
+            line: i as u32 + 1,
+            end_line: i as u32 + 1,
+            signature: format!("fn {n}()"),
+            scopes: vec![],
+        };
+        let mut ref_names: Vec<String> = refs.iter().map(|n| n.to_string()).collect();
+        ref_names.sort();
+        ref_names.dedup();
+        let r = |(i, n): (usize, &&str)| Ref {
+            name: ref_names.iter().position(|x| x == n).expect("listed") as u32,
+            line: i as u32 + 1,
+        };
+        let refs = refs.iter().enumerate().map(r).collect();
+        let tags = FileTags {
+            lang: Lang::Rust,
+            defs: defs.iter().enumerate().map(def).collect(),
+            ref_names,
+            refs,
+            scope_lines: BTreeMap::new(),
+            lines: 10,
+            partial: false,
+        };
+        FileEntry { size: 0, mtime_ns: 0, hash: [0; 32], tags }
+    }
+
+    /// Edges by path, so graphs with different node numbering compare.
+    fn edges(g: &Graph) -> BTreeMap<(PathBuf, PathBuf), String> {
+        let mut out = BTreeMap::new();
+        for (from, adj) in g.adjacency.iter().enumerate().filter(|&(n, _)| g.alive[n]) {
+            for &(to, w) in adj {
+                out.insert((g.files[from].clone(), g.files[to as usize].clone()), format!("{w:.9}"));
+            }
+        }
+        out
+    }
+
+    fn ranks(g: &Graph, p: &Personalization) -> BTreeMap<PathBuf, String> {
+        let r = g.rank(p);
+        g.files
+            .iter()
+            .enumerate()
+            .filter(|&(n, _)| g.alive[n])
+            .map(|(n, f)| (f.clone(), format!("{:.9}", r.rank[n])))
+            .collect()
+    }
+
+    #[test]
+    fn patching_matches_a_rebuild() {
+        let mut files: BTreeMap<PathBuf, FileEntry> = BTreeMap::new();
+        files.insert("a.rs".into(), entry(&["parse", "Config"], &["render", "helper", "Config"]));
+        files.insert("b.rs".into(), entry(&["render"], &["parse", "parse", "helper"]));
+        files.insert("c.rs".into(), entry(&["helper", "render"], &["Config"]));
+        for i in 0..12 {
+            // Enough referencers of `helper` to make it common vocabulary.
+            files.insert(format!("u{i}.rs").into(), entry(&[], &["helper", "parse"]));
+        }
+        let mut g = Graph::build(&files);
+        let steps: Vec<(&str, Option<FileEntry>)> = vec![
+            // Same names, different counts: only the file itself changes.
+            ("b.rs", Some(entry(&["render"], &["parse", "helper"]))),
+            // A new definer of `parse` changes every referencer's edges.
+            ("d.rs", Some(entry(&["parse"], &["render"]))),
+            // A file stops referencing `helper`, which changes its weight for everyone.
+            ("u0.rs", Some(entry(&[], &["parse"]))),
+            ("c.rs", None),
+            ("a.rs", Some(entry(&["parse", "Config", "helper"], &["render"]))),
+        ];
+        let p = Personalization { files: [0].into(), names: HashSet::new() };
+        for (path, new) in steps {
+            match new {
+                Some(e) => files.insert(path.into(), e),
+                None => files.remove(Path::new(path)),
+            };
+            g.patch(&files, &[PathBuf::from(path)]);
+            let fresh = Graph::build(&files);
+            assert_eq!(edges(&g), edges(&fresh), "after changing {path}");
+            assert_eq!(g.edge_count(), fresh.edge_count(), "after changing {path}");
+            // Seeds differ in node numbering, so compare unpersonalized ranks.
+            let none = Personalization::default();
+            assert_eq!(ranks(&g, &none), ranks(&fresh, &none), "after changing {path}");
+        }
+        assert!(!ranks(&g, &p).is_empty());
+    }
+
+    #[test]
+    fn inflow_is_the_rank_sent_by_other_files() {
+        let mut files: BTreeMap<PathBuf, FileEntry> = BTreeMap::new();
+        files.insert("a.rs".into(), entry(&["parse"], &["render", "parse"]));
+        files.insert("b.rs".into(), entry(&["render", "parse"], &["parse"]));
+        files.insert("c.rs".into(), entry(&[], &["render", "render"]));
+        let g = Graph::build(&files);
+        let p = Personalization { files: [2].into(), names: [g.name_ids["render"]].into() };
+        let r = g.rank(&p);
+        // Brute force over the edges: rank[a] * w(a, name) / out_sum[a] for each a → b edge.
+        for (file, name) in [(1, "render"), (1, "parse"), (0, "parse")] {
+            let id = g.name_ids[name];
+            let mut want = 0.0;
+            for (a, refs) in g.refs.iter().enumerate() {
+                let Some(nr) = refs.iter().find(|r| r.name == id) else { continue };
+                if a != file && g.definers(id).contains(&file) && r.out_sum[a] > 0.0 {
+                    want += r.rank[a] * g.effective(nr, &r.mentioned) / r.out_sum[a];
+                }
+            }
+            let got = g.inflow(&r, file, id);
+            assert!((got - want).abs() < 1e-12, "{name} into {file}: {got} vs {want}");
+            assert!(want > 0.0, "{name} into {file} should receive rank");
+        }
     }
 }

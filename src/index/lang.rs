@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Language, Query};
+use tree_sitter::Language;
+
+use super::query::TagQuery;
 
 /// A language with tag support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -65,15 +67,15 @@ impl Lang {
     }
 
     /// Compiled tag query, built once per process: compiling is far slower than running it.
-    pub fn query(self) -> Option<&'static Query> {
-        static RUST: OnceLock<Option<Query>> = OnceLock::new();
-        static PYTHON: OnceLock<Option<Query>> = OnceLock::new();
+    pub fn query(self) -> Option<&'static TagQuery> {
+        static RUST: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static PYTHON: OnceLock<Option<TagQuery>> = OnceLock::new();
         let cell = match self {
             Lang::Rust => &RUST,
             Lang::Python => &PYTHON,
         };
         // A query that fails to compile is a programming error caught by the tag tests;
         // at runtime the language is simply treated as unsupported.
-        cell.get_or_init(|| Query::new(&self.grammar()?, self.query_source()).ok()).as_ref()
+        cell.get_or_init(|| TagQuery::new(&self.grammar()?, self.query_source()).ok()).as_ref()
     }
 }

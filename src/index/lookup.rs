@@ -108,8 +108,10 @@ pub fn references(files: &BTreeMap<PathBuf, FileEntry>, name: &str) -> Vec<Symbo
     files
         .iter()
         .flat_map(|(path, entry)| {
-            entry.tags.refs.iter().filter(|r| r.name == name).map(move |r| SymbolHit {
-                name: r.name.clone(),
+            // Names are sorted, so a file that never uses `name` is skipped after one search.
+            let id = entry.tags.ref_names.binary_search_by(|n| n.as_str().cmp(name)).ok().map(|i| i as u32);
+            entry.tags.refs.iter().filter(move |r| Some(r.name) == id).map(move |r| SymbolHit {
+                name: name.to_string(),
                 kind: None,
                 path: path.clone(),
                 line: r.line,

@@ -137,49 +137,54 @@ pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personaliza
     for ident in &mentions.idents {
         if let Some(&id) = graph.name_ids.get(ident) {
             p.names.insert(id);
-            if let Some(defs) = graph.definers.get(&id) {
-                p.files.extend(defs.iter().copied());
-            }
+            p.files.extend(graph.definers(id).iter().copied());
         }
     }
     (p, focus)
 }
 
-/// Scores every definition outside the focus: each file's rank is shared among its
-/// definitions by how much rank reached it through each name, so the definitions
-/// other files actually use rise to the top.
+/// Scores every definition outside the focus and returns the best `limit`, best first:
+/// each file's rank is shared among its definitions by how much rank reached it through
+/// each name, so the definitions other files actually use rise to the top.
 pub fn rank_definitions(
     graph: &Graph,
     files: &BTreeMap<PathBuf, FileEntry>,
     p: &Personalization,
     focus: &HashSet<usize>,
+    limit: usize,
 ) -> Vec<RankedDef> {
-    let (rank, inflow) = graph.rank(p);
+    let ranking = graph.rank(p);
     let mut out = Vec::new();
+    let mut flows: Vec<f64> = Vec::new();
     for (file, path) in graph.files.iter().enumerate() {
-        let Some(entry) = files.get(path).filter(|_| graph.alive[file]) else { continue };
-        if focus.contains(&file) || entry.tags.defs.is_empty() {
+        if !graph.alive[file] || focus.contains(&file) {
             continue;
         }
-        let flows: Vec<f64> = entry
-            .tags
-            .defs
-            .iter()
-            .map(|d| graph.name_ids.get(&d.name).and_then(|id| inflow.get(&(file, *id))).copied().unwrap_or(0.0))
-            .collect();
+        let names = graph.def_names(file);
+        if names.is_empty() || !files.contains_key(path) {
+            continue;
+        }
+        flows.clear();
+        flows.extend(names.iter().map(|&id| graph.inflow(&ranking, file, id)));
         let total: f64 = flows.iter().sum();
         let n = flows.len() as f64;
         // Unreferenced definitions still get a small share so a file's API shows up at all.
         let base = if total > 0.0 { total * 0.05 / n } else { 1.0 };
-        for (def, (d, flow)) in entry.tags.defs.iter().zip(&flows).enumerate() {
-            let mut score = rank[file] * (flow + base) / (total + base * n);
-            if graph.name_ids.get(&d.name).is_some_and(|id| p.names.contains(id)) {
+        for (def, (id, flow)) in names.iter().zip(&flows).enumerate() {
+            let mut score = ranking.rank[file] * (flow + base) / (total + base * n);
+            if p.names.contains(id) {
                 score *= MENTION_BOOST;
             }
             out.push(RankedDef { file, def, score });
         }
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.file.cmp(&b.file)).then(a.def.cmp(&b.def)));
+    let order =
+        |a: &RankedDef, b: &RankedDef| b.score.total_cmp(&a.score).then(a.file.cmp(&b.file)).then(a.def.cmp(&b.def));
+    if out.len() > limit {
+        out.select_nth_unstable_by(limit, order);
+        out.truncate(limit);
+    }
+    out.sort_unstable_by(order);
     out
 }
 
@@ -248,6 +253,11 @@ pub fn render(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[Ran
     (text, shown)
 }
 
+/// Builds the tokenizer's tables now, so the first map that needs them does not wait.
+pub fn preload_tokenizer() {
+    tiktoken_rs::o200k_base_singleton();
+}
+
 /// Token count with the o200k_base encoding (GPT-4o family); close enough for other models' budgets.
 pub fn count_tokens(text: &str) -> usize {
     if text.is_empty() {
@@ -265,7 +275,35 @@ struct Estimator<'a> {
     ranked: &'a [RankedDef],
     /// Tokens per (file, line); line 0 is the block's path header.
     lines: HashMap<(usize, u32), usize>,
+    known: &'a mut LineTokens,
     elision: usize,
+}
+
+/// Token counts of map lines, kept from one map to the next: most lines recur.
+#[derive(Debug, Default)]
+pub struct LineTokens {
+    /// By a hash of the line's text; a collision can only skew an estimate, and the
+    /// chosen map is counted exactly anyway.
+    counts: HashMap<u64, usize>,
+}
+
+/// Past this many lines the cache starts over, bounding its memory to a few MB.
+const LINE_TOKENS_MAX: usize = 200_000;
+
+impl LineTokens {
+    fn count(&mut self, text: &str) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+        if let Some(&n) = self.counts.get(&key) {
+            return n;
+        }
+        if self.counts.len() >= LINE_TOKENS_MAX {
+            self.counts.clear();
+        }
+        let n = count_tokens(text);
+        self.counts.insert(key, n);
+        n
+    }
 }
 
 impl Estimator<'_> {
@@ -285,15 +323,16 @@ impl Estimator<'_> {
                     }
                 }
             }
+            let known = &mut *self.known;
             sum += usize::from(i > 0)
-                + *self.lines.entry((file, 0)).or_insert_with(|| count_tokens(&format!("{}:\n", path.display())));
+                + *self.lines.entry((file, 0)).or_insert_with(|| known.count(&format!("{}:\n", path.display())));
             let mut prev = 0;
             for (&line, body) in &shown {
                 if line > prev + 1 {
                     sum += self.elision;
                 }
                 sum +=
-                    *self.lines.entry((file, line)).or_insert_with(|| count_tokens(&format!("{LINE_PREFIX}{body}\n")));
+                    *self.lines.entry((file, line)).or_insert_with(|| known.count(&format!("{LINE_PREFIX}{body}\n")));
                 prev = line;
             }
             if prev < tags.lines {
@@ -325,7 +364,13 @@ const FIT_ROUNDS: usize = 4;
 /// The search runs on per-block estimates; the chosen map is then rendered and counted
 /// exactly, and only a rendering measured to fit is returned, so the budget always holds
 /// even where tokens merge across block boundaries.
-pub fn fit(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[RankedDef], budget: usize) -> RepoMap {
+pub fn fit(
+    graph: &Graph,
+    files: &BTreeMap<PathBuf, FileEntry>,
+    ranked: &[RankedDef],
+    budget: usize,
+    known: &mut LineTokens,
+) -> RepoMap {
     // A token covers at least one byte, so a map of at most `budget` bytes
     // fits without counting. Small repositories then never load the
     // tokenizer, whose tables take ~50 MB and ~0.25 s to build.
@@ -340,7 +385,7 @@ pub fn fit(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[Ranked
     // Every definition adds at least one line of at least one token, so more than `budget` never fits.
     let hi = ranked.len().min(budget);
     let elision = count_tokens(&format!("{ELISION}\n"));
-    let mut est = Estimator { graph, files, ranked, lines: HashMap::new(), elision };
+    let mut est = Estimator { graph, files, ranked, lines: HashMap::new(), known, elision };
     let mut target = budget;
     let mut k = est.largest_fitting(0, hi, target);
     let mut rounds = 0;

@@ -10,6 +10,7 @@ mod graph;
 mod lang;
 mod lookup;
 mod map;
+mod query;
 mod stats;
 mod tags;
 mod walk;
@@ -20,6 +21,7 @@ pub use watch::{WatchHandle, watch};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -38,8 +40,8 @@ use walk::{Candidate, WalkConfig};
 
 /// Default per-file size limit: bigger sources are almost always generated.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024;
-/// Files parsed between progress callbacks.
-const PROGRESS_CHUNK: usize = 256;
+/// Source bytes above which the first map will surely need the tokenizer.
+const TOKENIZER_PRELOAD_BYTES: u64 = 256 * 1024;
 
 /// Errors that stop an index from being built or saved. Per-file problems are
 /// not errors: those files are skipped and listed in the statistics.
@@ -93,6 +95,8 @@ pub struct Index {
     stats: IndexStats,
     /// Rank and render time of the latest `map`, which takes `&self`.
     map_times: Mutex<(Duration, Duration)>,
+    /// Token counts of map lines, reused by later maps.
+    line_tokens: Mutex<map::LineTokens>,
 }
 
 /// What happened to one file in the parse phase.
@@ -105,7 +109,10 @@ enum Outcome {
 impl Index {
     /// Walks and parses the repository, reusing the cache where files are unchanged.
     /// Returns warnings (e.g. a discarded cache) instead of printing them.
-    pub fn build(opts: &IndexOptions, progress: &dyn Fn(usize, usize)) -> Result<(Index, Vec<String>), IndexError> {
+    pub fn build(
+        opts: &IndexOptions,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(Index, Vec<String>), IndexError> {
         if !opts.root.is_dir() {
             return Err(IndexError::NotADirectory(opts.root.clone()));
         }
@@ -128,15 +135,28 @@ impl Index {
         let started = Instant::now();
         let total = walked.candidates.len();
         progress(0, total);
+        // The tokenizer takes a quarter of a second to load; a repository this big will
+        // need it for its first map, so it loads on a thread of its own during parsing.
+        if walked.candidates.iter().map(|c| c.size).sum::<u64>() > TOKENIZER_PRELOAD_BYTES {
+            std::thread::spawn(map::preload_tokenizer);
+        }
+        // Largest files first, so no thread is left parsing a big file while the others idle.
+        let mut order: Vec<&Candidate> = walked.candidates.iter().collect();
+        order.sort_by_key(|c| std::cmp::Reverse(c.size));
+        let done = AtomicUsize::new(0);
+        let outcomes: Vec<Outcome> = order
+            .par_iter()
+            .map_init(Extractor::default, |ex, c| {
+                let outcome = process(opts, c, cached.get(&c.rel), ex);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                outcome
+            })
+            .collect();
         let mut files = BTreeMap::new();
         let mut skipped = walked.skipped;
         let (mut hits, mut misses) = (0, 0);
-        for (i, chunk) in walked.candidates.chunks(PROGRESS_CHUNK).enumerate() {
-            let outcomes = process_all(opts, chunk, |rel| cached.get(rel));
-            for (cand, outcome) in chunk.iter().zip(outcomes) {
-                record(cand, outcome, &mut files, &mut skipped, &mut hits, &mut misses);
-            }
-            progress((i * PROGRESS_CHUNK + chunk.len()).min(total), total);
+        for (cand, outcome) in order.into_iter().zip(outcomes) {
+            record(cand, outcome, &mut files, &mut skipped, &mut hits, &mut misses);
         }
         let parse_time = started.elapsed();
 
@@ -147,6 +167,7 @@ impl Index {
             graph: Graph::default(),
             stats: IndexStats { skipped, other_files: walked.other_files, ..IndexStats::default() },
             map_times: Mutex::new((Duration::ZERO, Duration::ZERO)),
+            line_tokens: Mutex::new(map::LineTokens::default()),
         };
         index.stats.times.walk = walk_time;
         index.stats.times.parse = parse_time;
@@ -263,10 +284,13 @@ impl Index {
         let focus: Vec<PathBuf> = req.focus.iter().map(|f| self.relative(f)).collect();
         let req_rel = MapRequest { focus, ..req.clone() };
         let (p, focus) = map::personalize(&self.graph, Path::new(""), &req_rel);
-        let ranked = map::rank_definitions(&self.graph, &self.files, &p, &focus);
+        // More definitions than tokens never fit: each one takes a line of at least a token.
+        let ranked = map::rank_definitions(&self.graph, &self.files, &p, &focus, req.tokens);
         let rank_time = started.elapsed();
         let started = Instant::now();
-        let out = map::fit(&self.graph, &self.files, &ranked, req.tokens);
+        let mut known = self.line_tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let out = map::fit(&self.graph, &self.files, &ranked, req.tokens, &mut known);
+        drop(known);
         if let Ok(mut t) = self.map_times.lock() {
             *t = (rank_time, started.elapsed());
         }

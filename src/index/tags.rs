@@ -1,9 +1,9 @@
 //! Tag extraction: definitions and references found by tree-sitter queries.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator};
+use tree_sitter::{Node, Parser, QueryCursor};
 
 use super::lang::Lang;
 
@@ -82,9 +82,10 @@ pub struct Def {
 }
 
 /// A use of a name in one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ref {
-    pub name: String,
+    /// Index into `FileTags::ref_names`: a file names the same things many times over.
+    pub name: u32,
     /// 1-based line.
     pub line: u32,
 }
@@ -95,13 +96,22 @@ pub struct FileTags {
     pub lang: Lang,
     /// Sorted by line.
     pub defs: Vec<Def>,
-    /// Sorted by line.
+    /// Distinct names the file references, sorted.
+    pub ref_names: Vec<String>,
+    /// Sorted by line, then name.
     pub refs: Vec<Ref>,
     /// Text of the scope lines defs point to.
     pub scope_lines: BTreeMap<u32, String>,
     pub lines: u32,
     /// The tree had syntax errors; tags are from the parts that parsed.
     pub partial: bool,
+}
+
+impl FileTags {
+    /// The name a reference uses.
+    pub fn ref_name(&self, r: &Ref) -> &str {
+        self.ref_names.get(r.name as usize).map_or("", String::as_str)
+    }
 }
 
 /// Parser state reused across files on one thread: creating parsers and cursors per file is wasteful.
@@ -143,41 +153,38 @@ impl Extractor {
         let mut raw_defs: Vec<RawDef> = Vec::new();
         let mut ref_nodes: Vec<(Node, &str)> = Vec::new();
         // Context captures (see the `context.*` patterns in the queries).
-        let mut methods: HashSet<usize> = HashSet::new();
+        let mut methods: Vec<usize> = Vec::new();
         let mut scopes: Vec<Span> = Vec::new();
         let mut uses: Vec<Span> = Vec::new();
-        let mut excluded: HashSet<usize> = HashSet::new();
+        let mut excluded: Vec<usize> = Vec::new();
 
-        let mut matches = self.cursor.matches(query, root, src.as_bytes());
-        while let Some(m) = matches.next() {
+        query.run(&tree, src.as_bytes(), &mut self.cursor, &mut |captures| {
             let mut name_node = None;
             let mut role = None;
-            for cap in m.captures() {
-                let cap_name = names[cap.index as usize];
+            for &(index, node) in captures {
+                let cap_name = names[index as usize];
                 match cap_name {
-                    "name" => name_node = Some(cap.node),
-                    "context.method" => {
-                        methods.insert(cap.node.start_byte());
-                    }
-                    "context.scope" => scopes.push(span(cap.node)),
-                    "context.use" => uses.push(span(cap.node)),
-                    "context.generic" => {
-                        excluded.insert(cap.node.start_byte());
-                    }
-                    _ => role = Some((cap_name, cap.node)),
+                    "name" => name_node = Some(node),
+                    "context.method" => methods.push(node.start_byte()),
+                    "context.scope" => scopes.push(span(node)),
+                    "context.use" => uses.push(span(node)),
+                    "context.generic" => excluded.push(node.start_byte()),
+                    _ => role = Some((cap_name, node)),
                 }
             }
-            let (Some(name_node), Some((role, item))) = (name_node, role) else { continue };
+            let (Some(name_node), Some((role, item))) = (name_node, role) else { return };
             if let Some(kind) = role.strip_prefix("definition.") {
-                let Some(kind) = DefKind::from_capture(kind) else { continue };
-                excluded.insert(name_node.start_byte());
+                let Some(kind) = DefKind::from_capture(kind) else { return };
+                excluded.push(name_node.start_byte());
                 raw_defs.push(RawDef { name: name_node, item, kind });
             } else if role.starts_with("reference.") {
                 ref_nodes.push((name_node, role));
             }
-        }
+        });
 
         uses.sort_unstable();
+        methods.sort_unstable();
+        excluded.sort_unstable();
         let mut defs = resolve_defs(&raw_defs, &methods, scopes, src, &line_starts);
         let mut scope_lines = BTreeMap::new();
         for d in &defs {
@@ -187,20 +194,37 @@ impl Extractor {
             }
         }
 
-        let mut seen = HashSet::new();
-        let mut refs: Vec<Ref> = ref_nodes
+        let mut found: Vec<(usize, &str, u32)> = ref_nodes
             .into_iter()
             .filter(|(node, role)| keep_ref(*node, role, &excluded, &uses))
-            // One identifier can match several patterns (a method call is also a field access).
-            .filter(|(node, _)| seen.insert(node.start_byte()))
-            .map(|(node, _)| Ref { name: node_text(node, src).to_string(), line: node.start_position().row as u32 + 1 })
-            .filter(|r| !r.name.is_empty())
+            .map(|(node, _)| (node.start_byte(), node_text(node, src), node.start_position().row as u32 + 1))
+            .filter(|f| !f.1.is_empty())
             .collect();
-        refs.sort_by(|a, b| (a.line, &a.name).cmp(&(b.line, &b.name)));
+        // One identifier can match several patterns (a method call is also a field access).
+        found.sort_unstable_by_key(|f| f.0);
+        found.dedup_by_key(|f| f.0);
+        let mut names: Vec<&str> = found.iter().map(|f| f.1).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut refs: Vec<Ref> = found
+            .iter()
+            .map(|&(_, name, line)| Ref { name: names.binary_search(&name).unwrap_or(0) as u32, line })
+            .collect();
+        // Names are sorted, so this is by line, then name.
+        refs.sort_unstable_by_key(|r| (r.line, r.name));
+        let ref_names = names.into_iter().map(str::to_string).collect();
         defs.sort_by(|a, b| (a.line, &a.name).cmp(&(b.line, &b.name)));
         defs.dedup_by(|a, b| a.line == b.line && a.name == b.name && a.kind == b.kind);
 
-        Some(FileTags { lang, defs, refs, scope_lines, lines: line_starts.len() as u32, partial: root.has_error() })
+        Some(FileTags {
+            lang,
+            defs,
+            ref_names,
+            refs,
+            scope_lines,
+            lines: line_starts.len() as u32,
+            partial: root.has_error(),
+        })
     }
 }
 
@@ -208,7 +232,7 @@ impl Extractor {
 /// body become methods, and each definition gets the scope items enclosing it.
 fn resolve_defs(
     raw: &[RawDef],
-    methods: &HashSet<usize>,
+    methods: &[usize],
     mut scopes: Vec<Span>,
     src: &str,
     line_starts: &[usize],
@@ -236,7 +260,8 @@ fn resolve_defs(
         let mut lines: Vec<u32> =
             open.iter().filter(|o| !(o.0 >= start && o.1 <= end)).map(|o| row_of(o.0) as u32 + 1).collect();
         lines.dedup();
-        let kind = if d.kind == DefKind::Function && methods.contains(&start) { DefKind::Method } else { d.kind };
+        let kind =
+            if d.kind == DefKind::Function && methods.binary_search(&start).is_ok() { DefKind::Method } else { d.kind };
         out.push(Def {
             name: node_text(d.name, src).to_string(),
             kind,
@@ -252,8 +277,8 @@ fn resolve_defs(
 /// Drops captures the query language cannot exclude on its own: definition names,
 /// generic parameter declarations (`<T: Clone>` defines T), and intermediate `use`
 /// path segments (module names, not the items being imported).
-fn keep_ref(node: Node, role: &str, excluded: &HashSet<usize>, uses: &[Span]) -> bool {
-    if excluded.contains(&node.start_byte()) {
+fn keep_ref(node: Node, role: &str, excluded: &[usize], uses: &[Span]) -> bool {
+    if excluded.binary_search(&node.start_byte()).is_ok() {
         return false;
     }
     if role == "reference.path" {
