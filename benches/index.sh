@@ -21,8 +21,15 @@ cargo build --release --offline --example index_bench 2>/dev/null || cargo build
 BIN=$PWD/target/release/examples/index_bench
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (GNU time) for peak RSS" >&2; exit 1; }
 
+# Lines of the languages the index parses (Lang::from_path in src/index/lang.rs).
 count_lines() {
-    find "$1" -type f \( -name '*.rs' -o -name '*.py' -o -name '*.pyi' \) -print0 | xargs -0 -r cat | wc -l
+    find "$1" -type f \( -name '*.rs' -o -name '*.py' -o -name '*.pyi' \
+        -o -name '*.js' -o -name '*.mjs' -o -name '*.cjs' -o -name '*.jsx' \
+        -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsx' \
+        -o -name '*.go' -o -name '*.c' -o -name '*.h' \
+        -o -name '*.cc' -o -name '*.cpp' -o -name '*.cxx' -o -name '*.c++' \
+        -o -name '*.hpp' -o -name '*.hh' -o -name '*.hxx' -o -name '*.h++' \
+        -o -name '*.java' \) -print0 | xargs -0 -r cat | wc -l
 }
 
 # make_corpus DIR MIN_LINES: copies crate sources until MIN_LINES, then duplicates copies.

@@ -97,10 +97,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let original = std::fs::read_to_string(&abs)?;
     let mut best = Duration::MAX;
     for i in 0..3 {
-        let edit = match Lang::from_path(&victim) {
-            Some(Lang::Python) => format!("{original}\ndef bench_added_{i}():\n    return Parser()\n"),
-            _ => format!("{original}\npub fn bench_added_{i}() -> usize {{ Parser::new().len() }}\n"),
+        // A function (a class for Java) that refers to `Parser`, in the file's own syntax.
+        let added = match Lang::from_path(&victim) {
+            Some(Lang::Python) => format!("def bench_added_{i}():\n    return Parser()"),
+            Some(Lang::JavaScript | Lang::TypeScript | Lang::Tsx) => {
+                format!("export function bench_added_{i}() {{ return new Parser().length; }}")
+            }
+            Some(Lang::Go) => format!("func benchAdded{i}() int {{ return Parser{{}}.Len() }}"),
+            Some(Lang::C) => format!("int bench_added_{i}(struct Parser *p) {{ return parser_len(p); }}"),
+            Some(Lang::Cpp) => format!("std::size_t bench_added_{i}() {{ return Parser().size(); }}"),
+            Some(Lang::Java) => format!("class BenchAdded{i} {{ int len() {{ return new Parser().length(); }} }}"),
+            Some(Lang::Rust) | None => format!("pub fn bench_added_{i}() -> usize {{ Parser::new().len() }}"),
         };
+        let edit = format!("{original}\n{added}\n");
         std::fs::write(&abs, edit)?;
         let started = Instant::now();
         warm.update(std::slice::from_ref(&abs));

@@ -69,6 +69,8 @@ pub enum Command {
     Map(MapArgs),
     /// Index the repository and print statistics: files by language, definitions,
     /// references, skipped files with reasons, time per phase, cache hits.
+    /// Indexed languages: Rust, Python, JavaScript, TypeScript, Go, C, C++ and Java
+    /// (those compiled in).
     Index(IndexArgs),
 }
 

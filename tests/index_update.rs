@@ -102,6 +102,8 @@ fn cache_makes_warm_builds_parse_nothing_and_survives_corruption() {
     let good = fs::read(&cache).expect("read cache");
     let mut wrong_version = good.clone();
     wrong_version[8] ^= 0xff;
+    let mut wrong_schema = good.clone();
+    wrong_schema[12] ^= 0xff;
     let mut flipped = good.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0x55;
@@ -110,6 +112,7 @@ fn cache_makes_warm_builds_parse_nothing_and_survives_corruption() {
         ("random", random),
         ("truncated", good[..good.len() / 2].to_vec()),
         ("version", wrong_version),
+        ("schema", wrong_schema),
         ("flipped", flipped),
         ("empty", vec![]),
     ] {

@@ -35,10 +35,11 @@ struct Payload {
     entries: Vec<(String, FileEntry)>,
 }
 
-/// Changes whenever a tag query changes, since old tags would then be wrong.
+/// Changes whenever a tag query changes, since old tags would then be wrong. Every
+/// language counts, compiled in or not, so adding one also discards older caches.
 fn schema_hash() -> [u8; 32] {
     let mut h = blake3::Hasher::new();
-    for lang in [Lang::Rust, Lang::Python] {
+    for lang in Lang::ALL {
         h.update(lang.name().as_bytes());
         h.update(lang.query_source().as_bytes());
     }

@@ -1,7 +1,8 @@
 //! Languages the index understands: detection by extension, grammars and tag queries.
 //!
-//! Each grammar sits behind a cargo feature (`lang-rust`, `lang-python`) so a
-//! lean build can drop the C parsers it does not need.
+//! Each grammar sits behind a cargo feature (`lang-rust`, `lang-python`,
+//! `lang-javascript`, `lang-typescript`, `lang-go`, `lang-c`, `lang-cpp`,
+//! `lang-java`) so a lean build can drop the C parsers it does not need.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -12,13 +13,36 @@ use tree_sitter::Language;
 use super::query::TagQuery;
 
 /// A language with tag support.
+///
+/// Serialized into the index cache by variant index: add new languages at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Lang {
     Rust,
     Python,
+    JavaScript,
+    TypeScript,
+    /// TypeScript with JSX: its own grammar, same feature (`lang-typescript`).
+    Tsx,
+    Go,
+    C,
+    Cpp,
+    Java,
 }
 
 impl Lang {
+    /// Every language tandem knows, compiled in or not.
+    pub const ALL: [Lang; 9] = [
+        Lang::Rust,
+        Lang::Python,
+        Lang::JavaScript,
+        Lang::TypeScript,
+        Lang::Tsx,
+        Lang::Go,
+        Lang::C,
+        Lang::Cpp,
+        Lang::Java,
+    ];
+
     /// All languages compiled into this build.
     pub fn enabled() -> &'static [Lang] {
         &[
@@ -26,6 +50,20 @@ impl Lang {
             Lang::Rust,
             #[cfg(feature = "lang-python")]
             Lang::Python,
+            #[cfg(feature = "lang-javascript")]
+            Lang::JavaScript,
+            #[cfg(feature = "lang-typescript")]
+            Lang::TypeScript,
+            #[cfg(feature = "lang-typescript")]
+            Lang::Tsx,
+            #[cfg(feature = "lang-go")]
+            Lang::Go,
+            #[cfg(feature = "lang-c")]
+            Lang::C,
+            #[cfg(feature = "lang-cpp")]
+            Lang::Cpp,
+            #[cfg(feature = "lang-java")]
+            Lang::Java,
         ]
     }
 
@@ -34,6 +72,16 @@ impl Lang {
         let lang = match path.extension()?.to_str()? {
             "rs" => Lang::Rust,
             "py" | "pyi" => Lang::Python,
+            "js" | "mjs" | "cjs" | "jsx" => Lang::JavaScript,
+            "ts" | "mts" | "cts" => Lang::TypeScript,
+            "tsx" => Lang::Tsx,
+            "go" => Lang::Go,
+            "c" => Lang::C,
+            // Headers are read as C; as C++ when only the C++ grammar is built.
+            "h" if !cfg!(feature = "lang-c") => Lang::Cpp,
+            "h" => Lang::C,
+            "cc" | "cpp" | "cxx" | "c++" | "hpp" | "hh" | "hxx" | "h++" => Lang::Cpp,
+            "java" => Lang::Java,
             _ => return None,
         };
         Lang::enabled().contains(&lang).then_some(lang)
@@ -43,6 +91,13 @@ impl Lang {
         match self {
             Lang::Rust => "rust",
             Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::TypeScript => "typescript",
+            Lang::Tsx => "tsx",
+            Lang::Go => "go",
+            Lang::C => "c",
+            Lang::Cpp => "cpp",
+            Lang::Java => "java",
         }
     }
 
@@ -51,6 +106,13 @@ impl Lang {
         match self {
             Lang::Rust => include_str!("../../assets/queries/rust-tags.scm"),
             Lang::Python => include_str!("../../assets/queries/python-tags.scm"),
+            Lang::JavaScript => include_str!("../../assets/queries/javascript-tags.scm"),
+            Lang::TypeScript => include_str!("../../assets/queries/typescript-tags.scm"),
+            Lang::Tsx => include_str!("../../assets/queries/tsx-tags.scm"),
+            Lang::Go => include_str!("../../assets/queries/go-tags.scm"),
+            Lang::C => include_str!("../../assets/queries/c-tags.scm"),
+            Lang::Cpp => include_str!("../../assets/queries/cpp-tags.scm"),
+            Lang::Java => include_str!("../../assets/queries/java-tags.scm"),
         }
     }
 
@@ -61,6 +123,20 @@ impl Lang {
             Lang::Rust => Some(tree_sitter_rust::LANGUAGE.into()),
             #[cfg(feature = "lang-python")]
             Lang::Python => Some(tree_sitter_python::LANGUAGE.into()),
+            #[cfg(feature = "lang-javascript")]
+            Lang::JavaScript => Some(tree_sitter_javascript::LANGUAGE.into()),
+            #[cfg(feature = "lang-typescript")]
+            Lang::TypeScript => Some(tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()),
+            #[cfg(feature = "lang-typescript")]
+            Lang::Tsx => Some(tree_sitter_typescript::LANGUAGE_TSX.into()),
+            #[cfg(feature = "lang-go")]
+            Lang::Go => Some(tree_sitter_go::LANGUAGE.into()),
+            #[cfg(feature = "lang-c")]
+            Lang::C => Some(tree_sitter_c::LANGUAGE.into()),
+            #[cfg(feature = "lang-cpp")]
+            Lang::Cpp => Some(tree_sitter_cpp::LANGUAGE.into()),
+            #[cfg(feature = "lang-java")]
+            Lang::Java => Some(tree_sitter_java::LANGUAGE.into()),
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -70,9 +146,23 @@ impl Lang {
     pub fn query(self) -> Option<&'static TagQuery> {
         static RUST: OnceLock<Option<TagQuery>> = OnceLock::new();
         static PYTHON: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static JAVASCRIPT: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static TYPESCRIPT: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static TSX: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static GO: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static C: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static CPP: OnceLock<Option<TagQuery>> = OnceLock::new();
+        static JAVA: OnceLock<Option<TagQuery>> = OnceLock::new();
         let cell = match self {
             Lang::Rust => &RUST,
             Lang::Python => &PYTHON,
+            Lang::JavaScript => &JAVASCRIPT,
+            Lang::TypeScript => &TYPESCRIPT,
+            Lang::Tsx => &TSX,
+            Lang::Go => &GO,
+            Lang::C => &C,
+            Lang::Cpp => &CPP,
+            Lang::Java => &JAVA,
         };
         // A query that fails to compile is a programming error caught by the tag tests;
         // at runtime the language is simply treated as unsupported.

@@ -337,13 +337,13 @@ mod tests {
     }
 
     /// Source files to compare the engines on: the tag fixtures and this crate's own code.
-    fn corpus(ext: &str) -> Vec<std::path::PathBuf> {
+    fn corpus(lang: crate::index::Lang) -> Vec<std::path::PathBuf> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files: Vec<_> = ["src", "tests/fixtures/index"]
             .iter()
             .flat_map(|d| ignore::WalkBuilder::new(root.join(d)).build().flatten())
             .map(|e| e.into_path())
-            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .filter(|p| crate::index::Lang::from_path(p) == Some(lang))
             .collect();
         files.sort();
         files
@@ -360,13 +360,8 @@ mod tests {
             let engine = TagQuery::engine(&grammar, lang.query_source()).expect("query compiles");
             let mut parser = tree_sitter::Parser::new();
             parser.set_language(&grammar).expect("grammar");
-            let ext = match lang.name() {
-                "rust" => "rs",
-                "python" => "py",
-                other => other,
-            };
-            let files = corpus(ext);
-            assert!(!files.is_empty(), "no {ext} files to compare on");
+            let files = corpus(*lang);
+            assert!(!files.is_empty(), "no {} files to compare on", lang.name());
             for path in files {
                 let src = std::fs::read_to_string(&path).expect("readable");
                 // Also a broken copy, so error recovery nodes are covered.

@@ -26,6 +26,7 @@ pub enum DefKind {
     Module,
     Macro,
     Class,
+    Interface,
 }
 
 impl DefKind {
@@ -44,12 +45,14 @@ impl DefKind {
             DefKind::Module => "module",
             DefKind::Macro => "macro",
             DefKind::Class => "class",
+            DefKind::Interface => "interface",
         }
     }
 
     fn from_capture(suffix: &str) -> Option<DefKind> {
         Some(match suffix {
             "function" => DefKind::Function,
+            "method" => DefKind::Method,
             "struct" => DefKind::Struct,
             "enum" => DefKind::Enum,
             "variant" => DefKind::Variant,
@@ -61,6 +64,7 @@ impl DefKind {
             "module" => DefKind::Module,
             "macro" => DefKind::Macro,
             "class" => DefKind::Class,
+            "interface" => DefKind::Interface,
             _ => return None,
         })
     }
