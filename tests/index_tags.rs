@@ -512,3 +512,11 @@ fn java_tags_cover_every_kind() {
         ["public class Circle extends Shape implements Drawable, Comparable<Circle> {"]
     );
 }
+
+#[test]
+fn annotated_definitions_show_the_line_with_their_name() {
+    let tags = Extractor::default().extract(Lang::Java, &fixture("all_kinds.java")).expect("parsed");
+    let area = tags.defs.iter().find(|d| d.name == "area").expect("area");
+    assert_eq!(area.line, 16, "the item starts at its annotation");
+    assert_eq!(area.signature, "    public double area(List<Point> points) {");
+}

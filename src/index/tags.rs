@@ -271,7 +271,8 @@ fn resolve_defs(
             kind,
             line: d.item.start_position().row as u32 + 1,
             end_line: d.item.end_position().row as u32 + 1,
-            signature: line_text(src, line_starts, d.item.start_position().row),
+            // The name's line: annotations and decorators (`@Override`, `@Component(...)`) open the item.
+            signature: line_text(src, line_starts, d.name.start_position().row),
             scopes: lines,
         });
     }
