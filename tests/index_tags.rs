@@ -513,6 +513,7 @@ fn java_tags_cover_every_kind() {
     );
 }
 
+#[cfg(feature = "lang-java")]
 #[test]
 fn annotated_definitions_show_the_line_with_their_name() {
     let tags = Extractor::default().extract(Lang::Java, &fixture("all_kinds.java")).expect("parsed");
