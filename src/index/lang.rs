@@ -142,6 +142,32 @@ impl Lang {
         }
     }
 
+    /// The grammar's `node-types.json`, which tells the tag matcher what can occur where.
+    pub fn node_types(self) -> Option<&'static str> {
+        match self {
+            #[cfg(feature = "lang-rust")]
+            Lang::Rust => Some(tree_sitter_rust::NODE_TYPES),
+            #[cfg(feature = "lang-python")]
+            Lang::Python => Some(tree_sitter_python::NODE_TYPES),
+            #[cfg(feature = "lang-javascript")]
+            Lang::JavaScript => Some(tree_sitter_javascript::NODE_TYPES),
+            #[cfg(feature = "lang-typescript")]
+            Lang::TypeScript => Some(tree_sitter_typescript::TYPESCRIPT_NODE_TYPES),
+            #[cfg(feature = "lang-typescript")]
+            Lang::Tsx => Some(tree_sitter_typescript::TSX_NODE_TYPES),
+            #[cfg(feature = "lang-go")]
+            Lang::Go => Some(tree_sitter_go::NODE_TYPES),
+            #[cfg(feature = "lang-c")]
+            Lang::C => Some(tree_sitter_c::NODE_TYPES),
+            #[cfg(feature = "lang-cpp")]
+            Lang::Cpp => Some(tree_sitter_cpp::NODE_TYPES),
+            #[cfg(feature = "lang-java")]
+            Lang::Java => Some(tree_sitter_java::NODE_TYPES),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     /// Compiled tag query, built once per process: compiling is far slower than running it.
     pub fn query(self) -> Option<&'static TagQuery> {
         static RUST: OnceLock<Option<TagQuery>> = OnceLock::new();
@@ -166,6 +192,6 @@ impl Lang {
         };
         // A query that fails to compile is a programming error caught by the tag tests;
         // at runtime the language is simply treated as unsupported.
-        cell.get_or_init(|| TagQuery::new(&self.grammar()?, self.query_source()).ok()).as_ref()
+        cell.get_or_init(|| TagQuery::new(&self.grammar()?, self.query_source(), self.node_types()).ok()).as_ref()
     }
 }

@@ -26,8 +26,10 @@ impl TagQuery {
     /// The fast compiler checks names but not whether a pattern can ever match, which
     /// the engine's compiler does (taking 50 ms for the Rust query); the tests compile
     /// every shipped query with the engine too.
-    pub fn new(language: &Language, source: &str) -> Result<TagQuery, QueryError> {
-        match FastQuery::compile(language, source) {
+    /// `node_types` is the grammar's `node-types.json`, which lets the matcher skip
+    /// subtrees that cannot contain a match (macro arguments, string literals).
+    pub fn new(language: &Language, source: &str, node_types: Option<&str>) -> Result<TagQuery, QueryError> {
+        match FastQuery::compile(language, source, node_types) {
             Some(fast) => Ok(TagQuery::Fast(fast)),
             None => Query::new(language, source).map(TagQuery::Engine),
         }
@@ -93,12 +95,14 @@ pub struct FastQuery {
     captures: Vec<String>,
     /// Top-level patterns by the node kind they start at.
     by_kind: Vec<Vec<NodePat>>,
+    /// Node kinds whose subtrees hold no kind a pattern starts at, by kind id.
+    barren: Vec<bool>,
 }
 
 impl FastQuery {
     /// `None` when `source` uses syntax outside the supported part, or names a node
     /// kind or field the grammar lacks.
-    pub fn compile(language: &Language, source: &str) -> Option<FastQuery> {
+    pub fn compile(language: &Language, source: &str, node_types: Option<&str>) -> Option<FastQuery> {
         let mut p = Parser { src: source.as_bytes(), pos: 0, language, captures: Vec::new() };
         let mut by_kind: Vec<Vec<NodePat>> = vec![Vec::new(); language.node_kind_count()];
         loop {
@@ -110,7 +114,12 @@ impl FastQuery {
                 by_kind.get_mut(usize::from(pat.kind))?.push(pat);
             }
         }
-        Some(FastQuery { captures: p.captures, by_kind })
+        let roots: Vec<&str> = (0..by_kind.len())
+            .filter(|&k| !by_kind[k].is_empty())
+            .filter_map(|k| language.node_kind_for_id(k as u16))
+            .collect();
+        let barren = node_types.and_then(|nt| barren_kinds(language, nt, &roots)).unwrap_or_default();
+        Some(FastQuery { captures: p.captures, by_kind, barren })
     }
 
     fn run<'t>(&self, tree: &'t Tree, on_match: &mut dyn FnMut(&[Capture<'t>])) {
@@ -127,7 +136,9 @@ impl FastQuery {
                     });
                 }
             }
-            if cursor.goto_first_child() {
+            // An error inside a barren node can hold anything, so those are searched.
+            let barren = self.barren.get(usize::from(node.kind_id())).copied().unwrap_or(false);
+            if !(barren && !node.has_error()) && cursor.goto_first_child() {
                 continue;
             }
             while !cursor.goto_next_sibling() {
@@ -137,6 +148,67 @@ impl FastQuery {
             }
         }
     }
+}
+
+/// One entry of a grammar's `node-types.json`.
+#[derive(serde::Deserialize)]
+struct NodeType {
+    #[serde(rename = "type")]
+    kind: String,
+    named: bool,
+    #[serde(default)]
+    subtypes: Vec<TypeRef>,
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, Children>,
+    children: Option<Children>,
+}
+
+#[derive(serde::Deserialize)]
+struct Children {
+    types: Vec<TypeRef>,
+}
+
+#[derive(serde::Deserialize)]
+struct TypeRef {
+    #[serde(rename = "type")]
+    kind: String,
+    named: bool,
+}
+
+/// Node kinds (by id) under which none of `roots` can occur, judged from the grammar's
+/// node types. `None` when that cannot be judged: a root kind that no node lists as a
+/// child may be an "extra" (a comment), which can occur anywhere.
+fn barren_kinds(language: &Language, node_types: &str, roots: &[&str]) -> Option<Vec<bool>> {
+    use std::collections::{HashMap, HashSet};
+    let types: Vec<NodeType> = serde_json::from_str(node_types).ok()?;
+    // Reverse edges: child kind → parent kinds (supertypes count as parents of their subtypes).
+    let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for t in types.iter().filter(|t| t.named) {
+        let listed = t.fields.values().chain(&t.children).flat_map(|c| &c.types).chain(&t.subtypes);
+        for child in listed.filter(|c| c.named) {
+            parents.entry(child.kind.as_str()).or_default().push(&t.kind);
+        }
+    }
+    if roots.iter().any(|r| !parents.contains_key(r)) {
+        return None;
+    }
+    let mut fertile: HashSet<&str> = roots.iter().copied().collect();
+    let mut queue: Vec<&str> = roots.to_vec();
+    while let Some(kind) = queue.pop() {
+        for &parent in parents.get(kind).into_iter().flatten() {
+            if fertile.insert(parent) {
+                queue.push(parent);
+            }
+        }
+    }
+    let mut barren = vec![false; language.node_kind_count()];
+    for t in types.iter().filter(|t| t.named && !fertile.contains(t.kind.as_str())) {
+        let id = language.id_for_node_kind(&t.kind, true);
+        if id != 0 {
+            barren[usize::from(id)] = true;
+        }
+    }
+    Some(barren)
 }
 
 /// Matches `pats` in order against the children of `node` from index `from` on,
@@ -317,11 +389,11 @@ mod tests {
             "(function_item !name) @x",
             "(arguments (identifier) (identifier)) @x",
         ] {
-            let q = TagQuery::new(&lang, src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let q = TagQuery::new(&lang, src, None).unwrap_or_else(|e| panic!("{src}: {e}"));
             assert!(TagQuery::engine(&lang, src).is_ok(), "{src} is a valid query");
             assert!(!q.is_fast(), "{src} should run on the engine");
         }
-        assert!(TagQuery::new(&lang, "(function_item name: (identifier) @n) @d").unwrap().is_fast());
+        assert!(TagQuery::new(&lang, "(function_item name: (identifier) @n) @d", None).unwrap().is_fast());
     }
 
     type Found = Vec<Vec<(String, usize, usize)>>;
@@ -356,7 +428,7 @@ mod tests {
     fn fast_matcher_finds_exactly_what_the_engine_finds() {
         for lang in crate::index::Lang::enabled() {
             let grammar = lang.grammar().expect("enabled grammar");
-            let fast = TagQuery::new(&grammar, lang.query_source()).expect("query compiles");
+            let fast = TagQuery::new(&grammar, lang.query_source(), lang.node_types()).expect("query compiles");
             if !fast.is_fast() {
                 continue;
             }
@@ -390,8 +462,25 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors_from_the_engine() {
-        assert!(TagQuery::new(&rust(), "(no_such_node) @x").is_err());
-        assert!(TagQuery::new(&rust(), "(function_item no_such_field: (identifier) @x)").is_err());
+        assert!(TagQuery::new(&rust(), "(no_such_node) @x", None).is_err());
+        assert!(TagQuery::new(&rust(), "(function_item no_such_field: (identifier) @x)", None).is_err());
+    }
+
+    #[test]
+    fn subtrees_that_cannot_match_are_skipped() {
+        let lang = crate::index::Lang::Rust;
+        let grammar = lang.grammar().expect("rust");
+        let Some(TagQuery::Fast(q)) = TagQuery::new(&grammar, lang.query_source(), lang.node_types()).ok() else {
+            panic!("the Rust query runs on the fast matcher");
+        };
+        let barren = |kind: &str| q.barren[usize::from(grammar.id_for_node_kind(kind, true))];
+        assert!(barren("token_tree") && barren("string_literal") && barren("line_comment"));
+        assert!(!barren("function_item") && !barren("block") && !barren("source_file"));
+        // Without node types nothing is skipped; with a root that may be an extra, neither.
+        let plain = FastQuery::compile(&grammar, lang.query_source(), None).expect("fast");
+        assert!(plain.barren.iter().all(|b| !b));
+        let comments = FastQuery::compile(&grammar, "(line_comment) @c", lang.node_types()).expect("fast");
+        assert!(comments.barren.iter().all(|b| !b));
     }
 
     #[test]
