@@ -10,9 +10,9 @@
 #
 # Repositories: any full clone works, bare is fine, e.g.
 #   git clone --bare https://github.com/BurntSushi/ripgrep
-# (in the development sandbox, the `fetch` tool brings github:BurntSushi/ripgrep,
-# github:serde-rs/serde and github:clap-rs/clap with their history). Nothing from
-# them is committed here; trees are written to temporary directories and removed.
+# (the figures in README.md are for ripgrep, serde-rs/serde and clap-rs/clap).
+# Nothing from them is committed here; trees are written to temporary directories
+# and removed.
 #
 # Aider is installed (aider-chat from PyPI) into target/bench-venv on first use.
 #

@@ -193,7 +193,7 @@ fn names(tags: Option<&FileTags>, defs: bool) -> BTreeSet<String> {
     let all: Vec<&str> = if defs {
         t.defs.iter().map(|d| d.name.as_str()).collect()
     } else {
-        t.refs.iter().map(|r| r.name.as_str()).collect()
+        t.ref_names.iter().map(String::as_str).collect()
     };
     all.into_iter().filter(|n| n.chars().count() >= 3).map(str::to_string).collect()
 }

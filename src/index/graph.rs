@@ -19,6 +19,12 @@ const MIN_NAME_LEN: usize = 3;
 pub const MENTION_BOOST: f64 = 10.0;
 /// A name referenced from more files than this is treated as vocabulary (`new`, `fmt`), not a specific link.
 const COMMON_REF_FILES: usize = 8;
+/// Rank also flows back from a file to the files using its names, at this share of
+/// the forward weight: a change to a function often touches its callers and tests.
+const BACKWARD: f64 = 0.5;
+/// Share of the walk's restarts spread over all files instead of the seed, so files
+/// linked to the focus only through vocabulary still rank above unrelated ones.
+const SPREAD: f64 = 0.1;
 
 /// A name one file references: how often, and the weight of the file's edges for it
 /// before per-request adjustments.
@@ -71,7 +77,7 @@ pub struct Personalization {
 pub struct Ranking {
     /// Rank of each node.
     pub rank: Vec<f64>,
-    /// Sum of each node's outgoing edge weights, as used for this request.
+    /// Sum of each node's outgoing edge weights, backward ones included, for this request.
     out_sum: Vec<f64>,
     /// Rank sent along edges for each name, by name id, from all referencing files.
     name_flow: Vec<f64>,
@@ -299,22 +305,31 @@ impl Graph {
             }
         }
         let total: f64 = seed.iter().sum();
-        if total == 0.0 {
-            let alive = self.alive.iter().filter(|&&a| a).count().max(1) as f64;
-            seed.iter_mut().zip(&self.alive).for_each(|(s, &a)| *s = if a { 1.0 / alive } else { 0.0 });
-        } else {
-            seed.iter_mut().for_each(|s| *s /= total);
+        let alive = self.alive.iter().filter(|&&a| a).count().max(1) as f64;
+        let spread = if total == 0.0 { 1.0 } else { SPREAD };
+        for (s, &a) in seed.iter_mut().zip(&self.alive) {
+            let seeded = if total == 0.0 { 0.0 } else { *s / total };
+            *s = (1.0 - spread) * seeded + if a { spread / alive } else { 0.0 };
         }
-        // All edges in one flat array (CSR), weights adjusted for this request.
-        let mut starts = Vec::with_capacity(n + 1);
-        let mut flat: Vec<(u32, f64)> = Vec::with_capacity(self.adjacency.iter().map(Vec::len).sum());
-        for from in 0..n {
-            starts.push(flat.len());
-            match self.edges_for(from, &ranking.mentioned) {
-                Some(edges) => flat.extend(edges),
-                None => flat.extend_from_slice(&self.adjacency[from]),
+        // Forward edges with this request's weights, then each one mirrored backwards,
+        // all in one flat array (CSR) merged per (from, to).
+        let forward: Vec<Option<Vec<(u32, f64)>>> = (0..n).map(|a| self.edges_for(a, &ranking.mentioned)).collect();
+        let row = |a: usize| forward[a].as_deref().unwrap_or(&self.adjacency[a]);
+        let mut backward: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+        for a in 0..n {
+            for &(to, w) in row(a) {
+                backward[to as usize].push((a as u32, w * BACKWARD));
             }
-            ranking.out_sum[from] = flat[starts[from]..].iter().map(|e| e.1).sum();
+        }
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut flat: Vec<(u32, f64)> = Vec::with_capacity(2 * self.adjacency.iter().map(Vec::len).sum::<usize>());
+        for a in 0..n {
+            starts.push(flat.len());
+            let first = flat.len();
+            flat.extend_from_slice(row(a));
+            flat.append(&mut backward[a]);
+            merge_row(&mut flat, first);
+            ranking.out_sum[a] = flat[first..].iter().map(|e| e.1).sum();
         }
         starts.push(flat.len());
         let out_sum = &ranking.out_sum;
@@ -370,6 +385,21 @@ impl Graph {
         };
         (total - own).max(0.0)
     }
+}
+
+/// Sorts `flat[first..]` by target and sums the weights per target, in place.
+fn merge_row(flat: &mut Vec<(u32, f64)>, first: usize) {
+    flat[first..].sort_by_key(|e| e.0);
+    let mut write = first;
+    for read in first..flat.len() {
+        if write > first && flat[write - 1].0 == flat[read].0 {
+            flat[write - 1].1 += flat[read].1;
+        } else {
+            flat[write] = flat[read];
+            write += 1;
+        }
+    }
+    flat.truncate(write);
 }
 
 /// Sorts (target, name, weight) edges and sums the weights per target.
