@@ -126,7 +126,7 @@ stderr. With --json, stdout has one JSON object per line:
 
 Exit status: 0 the task ran to its end; 1 it failed (the model's provider, the
 tool-round limit, the patch file); 2 bad usage; 3 no model is configured;
-130 interrupted (Ctrl-C).";
+130 interrupted by Ctrl-C (143 by SIGTERM).";
 
 #[derive(Debug, Args)]
 pub struct MapArgs {
