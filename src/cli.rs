@@ -72,7 +72,61 @@ pub enum Command {
     /// Indexed languages: Rust, Python, JavaScript, TypeScript, Go, C, C++ and Java
     /// (those compiled in).
     Index(IndexArgs),
+    /// Run one task without the app: the model works in the repository and
+    /// its answer streams to stdout. Under suggest (the default) its edits are
+    /// not applied but written to a patch file, whose path is printed;
+    /// auto-edit and full-auto write and stage them.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The task for the model. `-`, or nothing when stdin is not a terminal,
+    /// reads it from stdin.
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Option<String>,
+    /// Print one JSON object per line on stdout, each with a "type" (listed below),
+    /// instead of the answer as text.
+    #[arg(long)]
+    pub json: bool,
+    /// Under suggest, write the patch of proposed edits to FILE (default: a new file
+    /// under the state directory's exec/ folder).
+    #[arg(long, value_name = "FILE")]
+    pub patch_out: Option<PathBuf>,
+    /// Work in the repository containing DIR (default: the current directory).
+    #[arg(short = 'C', long = "cd", value_name = "DIR")]
+    pub cd: Option<PathBuf>,
+}
+
+/// `tandem exec --help`: policies, events and exit codes.
+const EXEC_HELP: &str = "\
+Policies (--policy, or [tools] policy):
+  suggest    edits are not applied: they go to one patch file (`git apply FILE`
+             applies it) whose path is printed; commands run only when read-only
+             or allowed by [tools] allow_commands
+  auto-edit  edits are written and staged; commands as under suggest
+  full-auto  edits are written and staged; every command runs
+
+Output: the answer streams to stdout; tool calls, notes and a summary go to
+stderr. With --json, stdout has one JSON object per line:
+  turn_started    {}
+  text            {text}: the next piece of the answer
+  tool_call       {id, name, summary}
+  tool_result     {id, ok, summary, elapsed_ms}
+  proposal        {files: [{path, new_path, kind, hunks}], patch}: the edits of
+                  one round; patch is the patch file under suggest, else null
+  decision        {path, outcome, reason, hunks}: outcome is staged, applied
+                  (written, not staged), refused or proposed (in the patch)
+  usage           {input_tokens, output_tokens, cache_read_tokens,
+                   cache_write_tokens, cost_usd}: cost_usd is null when a price
+                  is unknown
+  turn_completed  {outcome, message}: completed, cancelled, failed or round_limit
+  error           {message}
+
+Exit status: 0 the task ran to its end; 1 it failed (the model's provider, the
+tool-round limit, the patch file); 2 bad usage; 3 no model is configured;
+130 interrupted by Ctrl-C (143 by SIGTERM).";
 
 #[derive(Debug, Args)]
 pub struct MapArgs {
@@ -242,14 +296,12 @@ pub fn index_cache_file(paths: &Paths, root: &std::path::Path) -> Option<PathBuf
     paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{}.bin", &hash[..16])))
 }
 
-fn build_index(path: Option<&PathBuf>, no_cache: bool, paths: &Paths) -> anyhow::Result<crate::index::Index> {
+/// Build the index, showing the progress on stderr when it is a terminal
+/// (and nothing otherwise). Returns the index and its warnings.
+pub fn build_index_showing_progress(
+    opts: &crate::index::IndexOptions,
+) -> Result<(crate::index::Index, Vec<String>), crate::index::IndexError> {
     use std::io::{IsTerminal, Write};
-    let start = path.cloned().unwrap_or_else(|| PathBuf::from("."));
-    let repo = RepoInfo::discover(&start);
-    let mut opts = crate::index::IndexOptions::new(repo.root.clone());
-    if !no_cache {
-        opts.cache_file = index_cache_file(paths, &repo.root);
-    }
     let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
         if tty && (done.is_multiple_of(200) || done == total) {
@@ -257,10 +309,21 @@ fn build_index(path: Option<&PathBuf>, no_cache: bool, paths: &Paths) -> anyhow:
             let _ = std::io::stderr().flush();
         }
     };
-    let (index, warnings) = crate::index::Index::build(&opts, &progress)?;
+    let built = crate::index::Index::build(opts, &progress);
     if tty {
         eprint!("\r\x1b[2K");
     }
+    built
+}
+
+fn build_index(path: Option<&PathBuf>, no_cache: bool, paths: &Paths) -> anyhow::Result<crate::index::Index> {
+    let start = path.cloned().unwrap_or_else(|| PathBuf::from("."));
+    let repo = RepoInfo::discover(&start);
+    let mut opts = crate::index::IndexOptions::new(repo.root.clone());
+    if !no_cache {
+        opts.cache_file = index_cache_file(paths, &repo.root);
+    }
+    let (index, warnings) = build_index_showing_progress(&opts)?;
     for w in warnings {
         eprintln!("warning: {w}");
     }

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod exec;
 pub mod git;
 pub mod index;
 pub mod llm;

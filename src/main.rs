@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Map(args)) => return report(cli::map(args, &paths)),
         Some(Command::Index(args)) => return report(cli::index(args, &paths)),
+        Some(Command::Exec(args)) => return tandem::exec::run(&cli.common, args, paths),
         None => {}
     }
     match run_tui(&cli, paths) {

@@ -61,6 +61,9 @@ pub enum AgentEvent {
     },
     ToolRunning {
         id: String,
+        /// The tool's name, e.g. `read_file`.
+        name: String,
+        /// The call in a line, e.g. `read src/lib.rs:10-40`.
         description: String,
     },
     /// Output of a running call as it arrives (a command's).
@@ -406,7 +409,11 @@ impl Agent {
             let output = if cancelled {
                 ToolOutput::error("not run: the user cancelled the turn")
             } else {
-                self.emit(AgentEvent::ToolRunning { id: id.clone(), description: self.tools.describe(&call) });
+                self.emit(AgentEvent::ToolRunning {
+                    id: id.clone(),
+                    name: name.clone(),
+                    description: self.tools.describe(&call),
+                });
                 let started = Instant::now();
                 let cancel = CancellationToken::new();
                 let events = self.events.clone();

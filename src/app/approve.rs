@@ -56,7 +56,7 @@ impl App {
                 for f in &files {
                     let mut rec = Record::new("proposal", self.policy());
                     rec.file = Some(f.path.display().to_string());
-                    rec.hunks = f.hunks.iter().map(|h| hunk_record(h, "proposed", None)).collect();
+                    rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "proposed", None)).collect();
                     rec.detail = format!("{:?}", f.kind).to_lowercase();
                     self.audit(rec);
                 }
@@ -81,19 +81,8 @@ impl App {
 
     /// Why `command` may run without asking, if it may.
     fn command_allowed(&self, command: &str) -> Option<&'static str> {
-        if self.policy() == Policy::FullAuto {
-            return Some("full-auto policy");
-        }
-        if crate::tools::shell::is_read_only(command) {
-            return Some("read-only");
-        }
-        let cmd = command.trim();
-        let allowed = self.state.config.tools.allow_commands.iter().chain(&self.always_allow).any(|prefix| {
-            cmd == prefix.trim()
-                || cmd.strip_prefix(prefix.trim()).is_some_and(|rest| rest.starts_with(' '))
-                    && crate::tools::read_only::is_simple_command(cmd)
-        });
-        allowed.then_some("allowed prefix")
+        let prefixes = self.state.config.tools.allow_commands.iter().chain(&self.always_allow);
+        crate::tools::approval::command_allowed(self.policy(), command, prefixes)
     }
 
     /// A proposal or command request joined the queue.
@@ -272,7 +261,7 @@ impl App {
                         Decision::Pending => Some("left undecided".into()),
                         Decision::Accepted => None,
                     };
-                    hunk_record(&h.hunk, h.verdict(), reason)
+                    HunkRecord::new(&h.hunk, h.verdict(), reason)
                 })
                 .collect();
             self.audit(rec);
@@ -300,31 +289,16 @@ impl App {
             let outcome = report.files.iter().find(|o| o.path == d.path);
             let accepted = d.approved.len();
             let total = d.lines.len();
-            let mut text = format!("{}: {accepted} of {total} hunk(s) accepted.\n", d.path.display());
-            for l in &d.lines {
-                text.push_str("- ");
-                text.push_str(l);
-                text.push('\n');
-            }
-            let state = match outcome {
-                Some(o) if o.written && o.staged => "written and staged".to_string(),
-                Some(o) if o.written => match &o.message {
-                    Some(m) => format!("written, not staged: {m}"),
-                    None => "written".into(),
-                },
-                Some(o) => format!("NOT written: {}", o.message.clone().unwrap_or_default()),
-                None => "nothing written".into(),
-            };
+            let state = crate::git::FileOutcome::describe(outcome);
             if outcome.is_some_and(|o| o.written) {
                 written.push(d.path.clone());
             }
-            text.push_str(&format!("The accepted hunks were {state}."));
             summary.push(format!("{} {accepted}/{total} ({state})", d.path.display()));
             let mut rec = Record::new("applied", self.policy());
             rec.file = Some(d.path.display().to_string());
+            verdicts.push(FileVerdict::new(d.path.clone(), accepted, &d.lines, &state));
             rec.detail = state;
             self.audit(rec);
-            verdicts.push(FileVerdict { path: d.path.clone(), report: text });
         }
         if !written.is_empty() {
             self.undo_stack.push(Applied { record: report.undo, files: written });
@@ -425,15 +399,6 @@ impl App {
         self.audit(rec);
         self.state.notice(format!("Undo: {text}"));
         self.notes_for_model.push(format!("The user undid the last applied change set: {text}"));
-    }
-}
-
-fn hunk_record(h: &crate::patch::Hunk, decision: &str, reason: Option<String>) -> HunkRecord {
-    HunkRecord {
-        hash: crate::patch::hunks::hunk_hash(h),
-        header: crate::patch::hunks::header(h),
-        decision: decision.into(),
-        reason,
     }
 }
 

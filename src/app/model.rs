@@ -34,19 +34,8 @@ impl App {
     /// set up before (none unless [`App::enable_tools`] ran).
     pub fn start_model(&mut self, source: ModelSource) {
         match source {
-            ModelSource::Script(path) => match crate::llm::scripted::Scripted::from_file(&path) {
-                Ok(p) => {
-                    let profile = Profile {
-                        name: "script".into(),
-                        kind: "script".into(),
-                        model: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                        context_window: 200_000,
-                        max_output_tokens: 4096,
-                        prices: select::Prices::default(),
-                        available_models: Vec::new(),
-                    };
-                    self.attach_agent(Arc::new(p), profile);
-                }
+            ModelSource::Script(path) => match select::script(&path) {
+                Ok((provider, profile)) => self.attach_agent(provider, profile),
                 Err(e) => {
                     self.state.model.offline = true;
                     self.state.error(format!("Cannot use the script: {e}"));
@@ -155,7 +144,7 @@ impl App {
                 msg.rev += 1;
             }
             AgentEvent::ToolCallStarted { name } => m.activity = format!("writing a call to {name}…"),
-            AgentEvent::ToolRunning { id, description } => {
+            AgentEvent::ToolRunning { id, description, .. } => {
                 m.activity = format!("running {description}");
                 self.close_answer(MsgStatus::Done);
                 let mut msg = Message::new(Role::Tool, format!("… {description}"));

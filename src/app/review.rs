@@ -343,7 +343,6 @@ impl Review {
                     let mut approved = Vec::new();
                     let mut lines = Vec::new();
                     for (i, h) in f.hunks.iter().enumerate() {
-                        let header = crate::patch::hunks::header(&h.hunk);
                         let what = match (&h.decision, h.edited) {
                             (Decision::Accepted, true) => "accepted after the user edited it (its new text is now \
                                                            what the user wrote; read the file to see it)"
@@ -355,7 +354,7 @@ impl Review {
                         if h.decision == Decision::Accepted {
                             approved.push(h.hunk.clone());
                         }
-                        lines.push(format!("hunk {} {header}: {what}", i + 1));
+                        lines.push(crate::tools::approval::hunk_line(i, &h.hunk, &what));
                     }
                     let all_accepted = f.hunks.iter().all(|h| h.decision == Decision::Accepted);
                     FileDecisions { path: f.change.path.clone(), approved, all_accepted, lines }

@@ -39,6 +39,22 @@ pub struct FileOutcome {
     pub message: Option<String>,
 }
 
+impl FileOutcome {
+    /// What became of the accepted hunks, in words for the user and the
+    /// model: "written and staged", "NOT written: why", ...
+    pub fn describe(outcome: Option<&FileOutcome>) -> String {
+        match outcome {
+            Some(o) if o.written && o.staged => "written and staged".to_string(),
+            Some(o) if o.written => match &o.message {
+                Some(m) => format!("written, not staged: {m}"),
+                None => "written".into(),
+            },
+            Some(o) => format!("NOT written: {}", o.message.clone().unwrap_or_default()),
+            None => "nothing written".into(),
+        }
+    }
+}
+
 /// Writes and stages each approved change. Files are independent: one that
 /// cannot be applied is refused with a message and the others go ahead. The
 /// index is written once, at the end.

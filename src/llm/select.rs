@@ -112,6 +112,22 @@ pub fn build(
     Ok((provider, profile))
 }
 
+/// The scripted provider replaying `path` (`--provider script:FILE`), with
+/// a profile that knows no prices.
+pub fn script(path: &std::path::Path) -> Result<(Arc<dyn Provider>, Profile), String> {
+    let provider = super::scripted::Scripted::from_file(path)?;
+    let profile = Profile {
+        name: "script".into(),
+        kind: "script".into(),
+        model: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        context_window: 200_000,
+        max_output_tokens: 4096,
+        prices: Prices::default(),
+        available_models: Vec::new(),
+    };
+    Ok((Arc::new(provider), profile))
+}
+
 /// The provider to start with: the configured profile, or with "auto" the
 /// first of Anthropic, OpenAI and a local Ollama that is available.
 pub async fn choose(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Choice {

@@ -11,6 +11,7 @@ mod fuzzy;
 pub mod hunks;
 mod lines;
 pub mod matching;
+pub mod unified;
 
 /// One line of a hunk, without its line ending.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -12,10 +12,22 @@ use serde::Serialize;
 pub struct HunkRecord {
     pub hash: String,
     pub header: String,
-    /// `proposed`, `accepted`, `rejected`, `edited`.
+    /// `proposed`, `accepted`, `rejected`, `edited`, or `deferred` (left
+    /// for the user in a patch file by `tandem exec` under suggest).
     pub decision: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl HunkRecord {
+    pub fn new(h: &crate::patch::Hunk, decision: &str, reason: Option<String>) -> Self {
+        Self {
+            hash: crate::patch::hunks::hunk_hash(h),
+            header: crate::patch::hunks::header(h),
+            decision: decision.into(),
+            reason,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -46,10 +58,17 @@ impl Record {
     }
 }
 
+/// What the writer thread is sent.
+enum Msg {
+    Record(Box<Record>),
+    /// Answer once every record sent before is written.
+    Flush(mpsc::Sender<()>),
+}
+
 /// The writer's handle; dropping every clone ends the thread.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<Record>,
+    tx: mpsc::Sender<Msg>,
     path: PathBuf,
 }
 
@@ -58,12 +77,19 @@ impl AuditLog {
     /// the first record. Failures to write are logged, once.
     pub fn open(dir: &Path) -> Self {
         let path = dir.join("audit.jsonl");
-        let (tx, rx) = mpsc::channel::<Record>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         let file_path = path.clone();
         let spawned = std::thread::Builder::new().name("tandem-audit".into()).spawn(move || {
             let mut file: Option<std::fs::File> = None;
             let mut warned = false;
-            while let Ok(rec) = rx.recv() {
+            while let Ok(msg) = rx.recv() {
+                let rec = match msg {
+                    Msg::Record(rec) => rec,
+                    Msg::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 let written = (|| -> std::io::Result<()> {
                     let f = match &mut file {
                         Some(f) => f,
@@ -93,7 +119,16 @@ impl AuditLog {
     }
 
     pub fn record(&self, rec: Record) {
-        let _ = self.tx.send(rec);
+        let _ = self.tx.send(Msg::Record(Box::new(rec)));
+    }
+
+    /// Wait (up to `limit`) until every record sent so far is written: for
+    /// a process about to exit, whose writer thread would die with it.
+    pub fn flush(&self, limit: std::time::Duration) {
+        let (done, wait) = mpsc::channel();
+        if self.tx.send(Msg::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(limit);
+        }
     }
 
     pub fn path(&self) -> &Path {

@@ -63,3 +63,64 @@ impl super::shell::CommandGate for Approvals {
         Box::pin(async move { this.command(&command).await })
     }
 }
+
+/// Why `command` may run without asking under `policy`, if it may: every
+/// command under full-auto, read-only ones always, and simple commands
+/// starting with one of `allowed` (the configured and remembered prefixes).
+pub fn command_allowed<'a>(
+    policy: crate::config::Policy,
+    command: &str,
+    allowed: impl IntoIterator<Item = &'a String>,
+) -> Option<&'static str> {
+    if policy == crate::config::Policy::FullAuto {
+        return Some("full-auto policy");
+    }
+    if super::shell::is_read_only(command) {
+        return Some("read-only");
+    }
+    let cmd = command.trim();
+    let allowed = allowed.into_iter().any(|prefix| {
+        cmd == prefix.trim()
+            || cmd.strip_prefix(prefix.trim()).is_some_and(|rest| rest.starts_with(' '))
+                && super::read_only::is_simple_command(cmd)
+    });
+    allowed.then_some("allowed prefix")
+}
+
+impl FileVerdict {
+    /// The model's account of one reviewed file: how many of its hunks were
+    /// accepted, each hunk's fate in words (`lines`), and what became of the
+    /// accepted ones (`state`, e.g. "written and staged").
+    pub fn new(path: PathBuf, accepted: usize, lines: &[String], state: &str) -> Self {
+        let mut report = format!("{}: {accepted} of {} hunk(s) accepted.\n", path.display(), lines.len());
+        for l in lines {
+            report.push_str("- ");
+            report.push_str(l);
+            report.push('\n');
+        }
+        report.push_str(&format!("The accepted hunks were {state}."));
+        Self { path, report }
+    }
+}
+
+/// One hunk's fate in words for the model: `hunk 2 @@ -8,3 +8,4 @@: accepted`.
+pub fn hunk_line(index: usize, hunk: &crate::patch::Hunk, what: &str) -> String {
+    format!("hunk {} {}: {what}", index + 1, crate::patch::hunks::header(hunk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Policy;
+
+    #[test]
+    fn commands_allowed_by_policy_read_only_rules_and_prefixes() {
+        let prefixes = vec!["cargo test".to_string()];
+        assert_eq!(command_allowed(Policy::FullAuto, "rm -rf target", &prefixes), Some("full-auto policy"));
+        assert_eq!(command_allowed(Policy::Suggest, "git status", &prefixes), Some("read-only"));
+        assert_eq!(command_allowed(Policy::AutoEdit, "cargo test -p x", &prefixes), Some("allowed prefix"));
+        assert_eq!(command_allowed(Policy::AutoEdit, "cargo test && rm -rf ~", &prefixes), None);
+        assert_eq!(command_allowed(Policy::Suggest, "cargo testing", &prefixes), None);
+        assert_eq!(command_allowed(Policy::Suggest, "rm -rf target", &prefixes), None);
+    }
+}

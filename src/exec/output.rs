@@ -1,0 +1,259 @@
+//! What `tandem exec` prints: the events of a run, as JSON lines on stdout
+//! (`--json`), or for a person: the answer on stdout, the rest on stderr.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+/// One event of a headless run; with `--json`, one line on stdout. The
+/// list and its fields are documented in `tandem exec --help` and the
+/// README: keep the three in step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    TurnStarted,
+    /// The next piece of the model's answer.
+    Text {
+        text: String,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        summary: String,
+    },
+    ToolResult {
+        id: String,
+        ok: bool,
+        summary: String,
+        elapsed_ms: u64,
+    },
+    /// The edits of one round; `patch` is the patch file under suggest.
+    Proposal {
+        files: Vec<ProposedFile>,
+        patch: Option<String>,
+    },
+    /// What became of one proposed file.
+    Decision {
+        path: String,
+        outcome: Outcome,
+        reason: Option<String>,
+        hunks: usize,
+    },
+    Usage {
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read_tokens: u64,
+        cache_write_tokens: u64,
+        /// US dollars; `None` when a price is unknown.
+        cost_usd: Option<f64>,
+    },
+    TurnCompleted {
+        outcome: &'static str,
+        message: Option<String>,
+    },
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProposedFile {
+    pub path: String,
+    pub new_path: Option<String>,
+    /// `modify`, `add`, `delete` or `move`.
+    pub kind: String,
+    pub hunks: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Written and staged.
+    Staged,
+    /// Written, not staged (outside git, an untracked file, ...).
+    Applied,
+    /// Not written.
+    Refused,
+    /// Left in the patch file (suggest).
+    Proposed,
+}
+
+/// Where events go.
+pub struct Output {
+    json: bool,
+    /// The answer on stdout has not ended its line: a line on stderr
+    /// starts a new one first, so the two do not run together.
+    mid_line: bool,
+    stdout: Box<dyn Write>,
+    stderr: Box<dyn Write>,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Self::to(json, Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+    }
+
+    /// Output to other writers than the process's (for tests).
+    pub fn to(json: bool, stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Self {
+        Self { json, mid_line: false, stdout, stderr }
+    }
+
+    // Failures to write are ignored: a closed pipe (`tandem exec | head`)
+    // must not stop the task, whose effects matter more than its report.
+    fn out(&mut self, bytes: &[u8]) {
+        let _ = self.stdout.write_all(bytes);
+        let _ = self.stdout.flush();
+    }
+
+    fn err(&mut self, line: &str) {
+        let _ = writeln!(self.stderr, "{line}");
+        let _ = self.stderr.flush();
+    }
+
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    pub fn event(&mut self, ev: &Event) {
+        if self.json {
+            // An event is plain data: serializing it cannot fail.
+            if let Ok(mut line) = serde_json::to_string(ev) {
+                line.push('\n');
+                self.out(line.as_bytes());
+            }
+            if let Event::Error { message } = ev {
+                self.err(&format!("tandem: {message}"));
+            }
+            return;
+        }
+        match ev {
+            Event::Text { text } => {
+                self.out(text.as_bytes());
+                if !text.is_empty() {
+                    self.mid_line = !text.ends_with('\n');
+                }
+            }
+            Event::ToolCall { summary, .. } => self.note(&format!("• {summary}")),
+            Event::ToolResult { ok: false, summary, .. } => self.note(&format!("  ✗ {summary}")),
+            Event::Proposal { files, .. } => {
+                let list: Vec<String> = files
+                    .iter()
+                    .map(|f| match &f.new_path {
+                        Some(to) => format!("{} → {to} ({} hunk(s))", f.path, f.hunks),
+                        None => format!("{} ({} hunk(s))", f.path, f.hunks),
+                    })
+                    .collect();
+                self.note(&format!("• proposed: {}", list.join(", ")));
+            }
+            Event::Decision { path, outcome, reason, .. } => {
+                let what = match outcome {
+                    Outcome::Staged => "written and staged",
+                    Outcome::Applied => "written, not staged",
+                    Outcome::Refused => "NOT written",
+                    Outcome::Proposed => return,
+                };
+                match reason {
+                    Some(r) => self.note(&format!("  {path}: {what}: {r}")),
+                    None => self.note(&format!("  {path}: {what}")),
+                }
+            }
+            Event::Error { message } => self.note(&format!("tandem: {message}")),
+            Event::TurnStarted | Event::ToolResult { .. } | Event::Usage { .. } | Event::TurnCompleted { .. } => {}
+        }
+    }
+
+    /// A line on stderr, for a person (in both modes).
+    pub fn note(&mut self, text: &str) {
+        self.end_line();
+        self.err(text);
+    }
+
+    /// A line of the result on stdout (human mode only: the patch path).
+    pub fn result_line(&mut self, text: &str) {
+        if !self.json {
+            self.end_line();
+            self.out(format!("{text}\n").as_bytes());
+        }
+    }
+
+    /// End the answer's line on stdout, if it is open.
+    pub fn end_line(&mut self) {
+        if self.mid_line {
+            self.mid_line = false;
+            self.out(b"\n");
+        }
+    }
+}
+
+/// Writers whose bytes a test reads back.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+#[cfg(test)]
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.borrow()).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn for_a_person_the_answer_goes_to_stdout_and_the_rest_to_stderr_on_lines_of_their_own() {
+        let (out, err) = (Captured::default(), Captured::default());
+        let mut o = Output::to(false, Box::new(out.clone()), Box::new(err.clone()));
+        o.event(&Event::TurnStarted);
+        o.event(&Event::Text { text: "Let me ".into() });
+        o.event(&Event::Text { text: "look.".into() });
+        o.event(&Event::ToolCall { id: "c1".into(), name: "read_file".into(), summary: "read src/a.rs".into() });
+        o.event(&Event::ToolResult { id: "c1".into(), ok: false, summary: "no such file".into(), elapsed_ms: 1 });
+        o.event(&Event::Decision {
+            path: "src/a.rs".into(),
+            outcome: Outcome::Refused,
+            reason: Some("it changed".into()),
+            hunks: 1,
+        });
+        o.event(&Event::Text { text: "Done.".into() });
+        o.result_line("/tmp/x.patch");
+        assert_eq!(out.text(), "Let me look.\nDone.\n/tmp/x.patch\n");
+        assert_eq!(err.text(), "• read src/a.rs\n  ✗ no such file\n  src/a.rs: NOT written: it changed\n");
+    }
+
+    #[test]
+    fn events_serialize_with_their_type_and_documented_fields() {
+        let line = |ev: Event| serde_json::to_value(ev).expect("json");
+        assert_eq!(line(Event::TurnStarted), serde_json::json!({"type": "turn_started"}));
+        assert_eq!(
+            line(Event::Decision {
+                path: "src/a.rs".into(),
+                outcome: Outcome::Refused,
+                reason: Some("changed".into()),
+                hunks: 2
+            }),
+            serde_json::json!({"type": "decision", "path": "src/a.rs", "outcome": "refused", "reason": "changed", "hunks": 2})
+        );
+        let usage = line(Event::Usage {
+            input_tokens: 1,
+            output_tokens: 2,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            cost_usd: None,
+        });
+        assert_eq!(usage["cost_usd"], serde_json::Value::Null);
+        assert_eq!(usage["type"], "usage");
+    }
+}
