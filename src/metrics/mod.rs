@@ -4,7 +4,10 @@
 
 pub mod budget;
 pub mod process;
+pub mod session;
 pub mod stats;
+
+pub use session::SessionMetrics;
 
 use crate::llm::Usage;
 use crate::llm::select::Prices;
