@@ -217,7 +217,8 @@ impl App {
             // Counted by the metrics, per request.
             AgentEvent::Usage(_) | AgentEvent::RequestEnded(_) => {}
             AgentEvent::BudgetWarning(text) => {
-                self.flash(format!("Budget: {}", text), false);
+                // The whole text is long for a status line at 80 columns.
+                self.flash("Budget warning: see the chat", false);
                 self.state.notice(text);
             }
             AgentEvent::Retrying { attempt, max, delay, reason } => {

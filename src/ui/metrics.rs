@@ -235,12 +235,13 @@ fn tools(r: &mut Rows, state: &AppState) {
     if state.model.profile.is_none() && tools.is_empty() {
         return;
     }
-    let head = format!("{:w$}{:>5}{:>6}{:>8}{:>8}", "", "calls", "ok", "p50", "p95", w = LABEL - "Tools".len());
-    r.section("Tools", vec![Span::styled(head, r.label())]);
     if tools.is_empty() {
+        r.section("Tools", Vec::new());
         r.row("calls", "none yet");
         return;
     }
+    let head = format!("{:w$}{:>5}{:>6}{:>8}{:>8}", "", "calls", "ok", "p50", "p95", w = LABEL - "Tools".len());
+    r.section("Tools", vec![Span::styled(head, r.label())]);
     for (name, t) in tools {
         let name = if name.chars().count() >= LABEL {
             format!("{}…", name.chars().take(LABEL - 2).collect::<String>())
