@@ -203,10 +203,7 @@ impl App {
         self.last_sample = Some(now);
         let Some(sampler) = self.process.as_mut() else { return };
         let sample = sampler.sample(now);
-        let shown = |s: Option<crate::metrics::process::ProcessSample>| {
-            s.map(|s| (s.cpu_percent.map(|c| (c * 10.0).round() as i64), s.rss_bytes / 100_000))
-        };
-        if shown(sample) != shown(self.state.metrics.process) {
+        if sample.map(|s| s.shown()) != self.state.metrics.process.map(|s| s.shown()) {
             self.dirty_bg = true;
         }
         self.state.metrics.process = sample;

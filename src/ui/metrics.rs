@@ -160,10 +160,12 @@ fn model(r: &mut Rows, state: &AppState) {
     let session_cost = m.session.cost;
     let level = state.metrics.limits.max_cost_usd.map_or(Level::Ok, |max| budget::level(session_cost.known, max));
     let cost_style = if session_cost.unknown { style(r.theme, "metrics.warning") } else { r.level(level) };
-    let turn_cost = format!("{:>COLUMN$}  ", cost(&m.turn.cost));
+    // Before any request there is nothing to price.
+    let shown = |t: &crate::metrics::stats::TokenTally| if t.requests == 0 { "—".into() } else { cost(&t.cost) };
+    let turn_cost = format!("{:>COLUMN$}  ", shown(&m.turn));
     r.styled(
         "cost",
-        vec![Span::styled(turn_cost, r.value()), Span::styled(format!("{:>COLUMN$}", cost(&session_cost)), cost_style)],
+        vec![Span::styled(turn_cost, r.value()), Span::styled(format!("{:>COLUMN$}", shown(&m.session)), cost_style)],
     );
     r.row("first token", percentiles(&m.first_token));
     let speed = match (m.tokens_per_sec.last(), m.session_tokens_per_sec()) {
@@ -329,7 +331,8 @@ fn process(r: &mut Rows, state: &AppState) {
     r.section("Process", Vec::new());
     match state.metrics.process {
         Some(p) => {
-            r.row("CPU", p.cpu_percent.map_or_else(|| "measuring…".into(), |c| format!("{c:.1}%")));
+            // As precise as `ProcessSample::shown`, which decides redraws.
+            r.row("CPU", p.cpu_percent.map_or_else(|| "measuring…".into(), |c| format!("{c:.0}% of a core")));
             r.row("memory", format!("{:.1} MB resident", p.rss_bytes as f64 / 1e6));
         }
         None => {
