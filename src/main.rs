@@ -88,6 +88,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         app.audit =
             paths.state_dir.as_deref().map(|d| tandem::session::audit::AuditLog::open(&tandem::session::dir(d)));
         app.enable_tools();
+        app.enable_process_stats();
         app.start_model(source);
         app.start_index();
         // Highlighting tables take tens of milliseconds to load: on their

@@ -39,7 +39,7 @@ fn a_streamed_answer_is_rendered_as_markdown() {
     let last = s.app.state.transcript.last().expect("answer");
     assert_eq!(last.role, Role::Assistant);
     assert_eq!(last.status, MsgStatus::Done);
-    assert_eq!(s.app.state.model.usage.input_tokens, 1200);
+    assert_eq!(s.app.state.metrics.model.session.usage.input_tokens, 1200);
     assert!(!s.app.state.model.busy());
 }
 
@@ -209,7 +209,8 @@ fn the_index_builds_in_the_background_and_shows_in_the_metrics_pane() {
     let shown = &s.app.state.transcript.last().expect("the map message").text;
     assert!(shown.starts_with("The repository map sent with the last request"), "{shown}");
     assert!(shown.contains("src/config.rs"), "{shown}");
-    s.keys("<F4>");
+    // Below the model's figures: zoomed, the pane shows it.
+    s.keys("<F4><A-z>");
     assert!(s.screen().contains("definitions"), "{}", s.screen());
 }
 

@@ -6,7 +6,8 @@ mod common;
 
 use common::{Session, git_repo, staged};
 
-/// A screen snapshot with the temporary repository's name masked.
+/// A screen snapshot with the temporary repository's name and the
+/// figures that depend on timing masked.
 macro_rules! assert_review_screen {
     ($name:expr, $screen:expr) => {
         insta::with_settings!({filters => vec![
@@ -14,6 +15,7 @@ macro_rules! assert_review_screen {
             (r"frames( +)\d+ +", "frames$1[n] "),
             (r"last frame( +)\d+ µs +", "last frame$1[t] µs "),
             (r"written( +)[\d.]+ KB +", "written$1[n] KB "),
+            (r"(first token|tokens/s|latency)( +)[^│\n]*[^│\s]( *)", "$1$2[timing] "),
         ]}, {
             insta::assert_snapshot!($name, $screen);
         });

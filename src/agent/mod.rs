@@ -5,6 +5,7 @@
 //! results back, and repeats until the model ends the turn (or the round
 //! limit, a cancel, or an error does).
 
+mod accounting;
 pub mod budget;
 pub mod prompt;
 
@@ -19,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::llm::select::Profile;
 use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
+use crate::metrics::budget::{Budget, Check};
+use crate::metrics::stats::RequestStats;
 use crate::tools::{ToolContext, ToolOutput, ToolRegistry};
+use accounting::RequestTrack;
 
 pub enum AgentCommand {
     User {
@@ -48,6 +52,9 @@ pub enum TurnOutcome {
         retryable: bool,
     },
     RoundLimit(u32),
+    /// A budget from the configuration is used up; the text says which and
+    /// how to raise it.
+    OverBudget(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,10 +80,21 @@ pub enum AgentEvent {
     },
     ToolDone {
         id: String,
+        name: String,
         output: ToolOutput,
         elapsed: Duration,
     },
+    /// A call a budget did not let run; the model was told `reason`.
+    ToolRefused {
+        id: String,
+        name: String,
+        reason: String,
+    },
     Usage(Usage),
+    /// One request to the model ended (answered, failed or stopped).
+    RequestEnded(RequestStats),
+    /// A budget is 80% used, or past it (said once per budget).
+    BudgetWarning(String),
     Retrying {
         attempt: u32,
         max: u32,
@@ -119,6 +137,9 @@ pub struct Agent {
     queued: VecDeque<String>,
     /// What fitting to the context window last did, to report only changes.
     last_fit: (usize, usize),
+    /// tandem's estimate of the last request's prompt, in tokens.
+    context_estimate: u64,
+    budget: Budget,
 }
 
 /// How long stream events gather after a burst before the next read.
@@ -152,6 +173,8 @@ impl Agent {
             events,
             queued: VecDeque::new(),
             last_fit: (0, 0),
+            context_estimate: 0,
+            budget: Budget::default(),
         }
     }
 
@@ -228,6 +251,7 @@ impl Agent {
             )));
         }
         self.last_fit = now;
+        self.context_estimate = fitted.estimated_tokens;
         Request {
             model: self.profile.model.clone(),
             system,
@@ -239,9 +263,19 @@ impl Agent {
     }
 
     async fn turn(&mut self, commands: &mut UnboundedReceiver<AgentCommand>) {
+        let check = self.budget.start_turn();
+        if let Some(why) = self.budget_refuses(check) {
+            self.emit(AgentEvent::TurnEnded(TurnOutcome::OverBudget(why)));
+            return;
+        }
         self.emit(AgentEvent::TurnStarted);
         for _round in 0..self.config.max_tool_rounds {
+            if let Some(why) = self.budget_refuses(self.budget.check_cost()) {
+                self.emit(AgentEvent::TurnEnded(TurnOutcome::OverBudget(why)));
+                return;
+            }
             let request = self.request().await;
+            let mut track = RequestTrack::new();
             let cancel = CancellationToken::new();
             let mut stream = self.provider.stream(request, cancel.clone());
             let mut text = String::new();
@@ -262,7 +296,7 @@ impl Agent {
                         resume = None;
                     }
                     ev = stream.next(), if resume.is_none() => {
-                        if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls) {
+                        if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls, &mut track) {
                             break end;
                         }
                         let mut ended = None;
@@ -271,7 +305,7 @@ impl Agent {
                             match stream.next().now_or_never() {
                                 Some(ev) => {
                                     burst += 1;
-                                    if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls) {
+                                    if let Some(end) = self.on_llm_event(ev, &mut text, &mut calls, &mut track) {
                                         ended = Some(end);
                                         break;
                                     }
@@ -291,6 +325,7 @@ impl Agent {
                 }
             };
             drop(stream);
+            self.request_ended(&track, matches!(end, StreamEnd::Failed(_)));
             match end {
                 StreamEnd::Cancelled => {
                     if !text.is_empty() {
@@ -321,6 +356,11 @@ impl Agent {
                             ));
                         }
                         self.emit(AgentEvent::TurnEnded(TurnOutcome::Completed));
+                        return;
+                    }
+                    if let Some(why) = self.budget_refuses(self.budget.check_cost()) {
+                        self.refuse_calls(&calls, "was not run: the session's cost budget is used up");
+                        self.emit(AgentEvent::TurnEnded(TurnOutcome::OverBudget(why)));
                         return;
                     }
                     if !self.run_tools(calls, commands).await {
@@ -371,21 +411,34 @@ impl Agent {
         ev: Option<Result<LlmEvent, LlmError>>,
         text: &mut String,
         calls: &mut Vec<ToolCall>,
+        track: &mut RequestTrack,
     ) -> Option<StreamEnd> {
         match ev {
             Some(Ok(LlmEvent::Started)) => self.emit(AgentEvent::Responding),
             Some(Ok(LlmEvent::TextDelta(t))) => {
+                track.token();
                 text.push_str(&t);
                 self.emit(AgentEvent::Text(t));
             }
-            Some(Ok(LlmEvent::ToolCallStarted { name, .. })) => self.emit(AgentEvent::ToolCallStarted { name }),
+            Some(Ok(LlmEvent::ToolCallStarted { name, .. })) => {
+                track.token();
+                self.emit(AgentEvent::ToolCallStarted { name });
+            }
             Some(Ok(LlmEvent::ToolCall(mut call))) => {
+                track.token();
                 if call.id.is_empty() {
                     call.id = format!("call_{}", calls.len());
                 }
                 calls.push(call);
             }
-            Some(Ok(LlmEvent::Usage(u))) => self.emit(AgentEvent::Usage(u)),
+            Some(Ok(LlmEvent::Usage(u))) => {
+                let t = &mut track.usage;
+                t.input_tokens += u.input_tokens;
+                t.output_tokens += u.output_tokens;
+                t.cache_read_tokens += u.cache_read_tokens;
+                t.cache_write_tokens += u.cache_write_tokens;
+                self.emit(AgentEvent::Usage(u));
+            }
             Some(Ok(LlmEvent::Retrying { attempt, max, delay, reason })) => {
                 self.emit(AgentEvent::Retrying { attempt, max, delay, reason });
             }
@@ -406,8 +459,12 @@ impl Agent {
         for call in calls {
             let id = call.id.clone();
             let name = call.name.clone();
+            let check = if cancelled { Check::Ok } else { self.budget.tool_call(&name, Instant::now()) };
             let output = if cancelled {
                 ToolOutput::error("not run: the user cancelled the turn")
+            } else if let Some(why) = self.budget_refuses(check) {
+                self.emit(AgentEvent::ToolRefused { id: id.clone(), name: name.clone(), reason: why.clone() });
+                ToolOutput::error(why)
             } else {
                 self.emit(AgentEvent::ToolRunning {
                     id: id.clone(),
@@ -451,7 +508,12 @@ impl Agent {
                         },
                     }
                 };
-                self.emit(AgentEvent::ToolDone { id: id.clone(), output: output.clone(), elapsed: started.elapsed() });
+                self.emit(AgentEvent::ToolDone {
+                    id: id.clone(),
+                    name: name.clone(),
+                    output: output.clone(),
+                    elapsed: started.elapsed(),
+                });
                 output
             };
             results.push((id, name, output));

@@ -7,6 +7,7 @@ use super::*;
 use crate::llm::scripted::Scripted;
 use crate::llm::select::Prices;
 use crate::llm::{EventStream, ToolSpec};
+use crate::metrics::budget::Limits;
 
 /// Records every request, then answers from a script.
 struct Recording {
@@ -70,6 +71,10 @@ fn start(script: &str, rounds: u32) -> Harness {
 }
 
 fn start_with_index(script: &str, rounds: u32, index: Option<SharedIndex>) -> Harness {
+    start_with(script, rounds, index, profile(100_000), Limits::default())
+}
+
+fn start_with(script: &str, rounds: u32, index: Option<SharedIndex>, profile: Profile, limits: Limits) -> Harness {
     let dir = std::env::temp_dir();
     let requests = Arc::new(Mutex::new(Vec::new()));
     let provider =
@@ -78,11 +83,12 @@ fn start_with_index(script: &str, rounds: u32, index: Option<SharedIndex>) -> Ha
     let (ctx, crx) = mpsc::unbounded_channel();
     let agent = Agent::new(
         provider,
-        profile(100_000),
+        profile,
         Arc::new(Echo),
         AgentConfig { root: dir.clone(), cwd: dir, is_git: true, max_tool_rounds: rounds, index, map_tokens: 512 },
         etx,
-    );
+    )
+    .with_budget(limits);
     tokio::spawn(agent.run(crx));
     Harness { commands: ctx, events: erx, requests }
 }
@@ -267,4 +273,121 @@ fn files_in_play_come_from_tool_call_paths_newest_first() {
         ChatMessage::Assistant { text: String::new(), tool_calls: vec![call("c.rs"), call("a.rs")] },
     ];
     assert_eq!(files_in_play(&conv), vec![PathBuf::from("c.rs"), PathBuf::from("a.rs"), PathBuf::from("b.rs")]);
+}
+
+fn priced(input: f64, output: f64) -> Profile {
+    Profile { prices: Prices { input: Some(input), output: Some(output), ..Prices::default() }, ..profile(100_000) }
+}
+
+fn outcome(events: &[AgentEvent]) -> &TurnOutcome {
+    match events.last() {
+        Some(AgentEvent::TurnEnded(o)) => o,
+        other => panic!("not the end of a turn: {other:?}"),
+    }
+}
+
+fn warnings(events: &[AgentEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::BudgetWarning(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_request_reports_its_timing_tokens_and_cost() {
+    let script = "[[turns]]\npause_ms = 30\ntext = \"one two three\"\nusage = { input = 2000, output = 30 }\n";
+    let mut h = start_with(script, 5, None, priced(1.0, 10.0), Limits::default());
+    h.send("hi");
+    let events = h.turn().await;
+    let stats = events
+        .iter()
+        .find_map(|e| match e {
+            AgentEvent::RequestEnded(s) => Some(*s),
+            _ => None,
+        })
+        .expect("a request ended");
+    let first = stats.first_token.expect("a first token");
+    assert!(first >= Duration::from_millis(30) && first <= stats.elapsed, "{stats:?}");
+    assert_eq!(stats.usage.output_tokens, 30);
+    assert!((stats.cost.expect("priced") - (2000.0 + 300.0) / 1e6).abs() < 1e-12, "{stats:?}");
+    assert_eq!((stats.context_tokens, stats.context_window, stats.failed), (2000, 100_000, false));
+}
+
+#[tokio::test]
+async fn the_turn_budget_refuses_a_turn_past_it() {
+    let script = "[[turns]]\ntext = \"one\"\n[[turns]]\ntext = \"two\"\n";
+    let limits = Limits { max_turns: Some(1), ..Limits::default() };
+    let mut h = start_with(script, 5, None, profile(100_000), limits);
+    h.send("first");
+    let events = h.turn().await;
+    assert_eq!(outcome(&events), &TurnOutcome::Completed);
+    assert_eq!(warnings(&events).len(), 1, "the last turn is announced: {events:?}");
+    h.send("second");
+    let events = h.turn().await;
+    let TurnOutcome::OverBudget(why) = outcome(&events) else { panic!("refused: {events:?}") };
+    assert!(why.contains("all 1 of its turns (budget.max_turns)") && why.contains("max_turns"), "{why}");
+    assert!(!events.contains(&AgentEvent::TurnStarted), "a refused turn does not start");
+    assert_eq!(h.requests.lock().expect("lock").len(), 1, "nothing was sent for the second message");
+}
+
+#[tokio::test]
+async fn the_cost_budget_stops_a_turn_before_its_tools_and_next_request() {
+    // $1 per million input tokens: the first answer costs $0.60 of $0.50.
+    let script = r#"
+[[turns]]
+text = "Let me check."
+usage = { input = 600000, output = 0 }
+tool_calls = [{ name = "echo", arguments = '{"text": "ping"}' }]
+[[turns]]
+text = "never asked"
+"#;
+    let limits = Limits { max_cost_usd: Some(0.5), ..Limits::default() };
+    let mut h = start_with(script, 5, None, priced(1.0, 1.0), limits);
+    h.send("check");
+    let events = h.turn().await;
+    let TurnOutcome::OverBudget(why) = outcome(&events) else { panic!("stopped: {events:?}") };
+    assert!(why.contains("cost $0.60, reaching its budget of $0.50 (budget.max_cost_usd)"), "{why}");
+    assert!(warnings(&events).iter().any(|w| w.contains("no further requests")), "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, AgentEvent::ToolRefused { name, .. } if name == "echo")));
+    assert!(!events.iter().any(|e| matches!(e, AgentEvent::ToolDone { .. })), "the tool did not run");
+    assert_eq!(h.requests.lock().expect("lock").len(), 1);
+    // The next message is refused at once, and the call has its result in
+    // the conversation.
+    h.send("go on");
+    let events = h.turn().await;
+    assert!(matches!(outcome(&events), TurnOutcome::OverBudget(_)));
+    assert_eq!(h.requests.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn a_tool_over_its_per_minute_limit_is_refused_and_the_model_told() {
+    let script = r#"
+[[turns]]
+tool_calls = [{ name = "echo", arguments = '{"text": "a"}' }, { name = "echo", arguments = '{"text": "b"}' }]
+[[turns]]
+text = "I will wait."
+"#;
+    let limits = Limits { per_tool: [("echo".to_string(), 1)].into(), ..Limits::default() };
+    let mut h = start_with(script, 5, None, profile(100_000), limits);
+    h.send("echo twice");
+    let events = h.turn().await;
+    assert_eq!(outcome(&events), &TurnOutcome::Completed);
+    let ran = events.iter().filter(|e| matches!(e, AgentEvent::ToolDone { name, .. } if name == "echo")).count();
+    assert_eq!(ran, 1);
+    let refused = events.iter().find_map(|e| match e {
+        AgentEvent::ToolRefused { name, reason, .. } => Some((name.clone(), reason.clone())),
+        _ => None,
+    });
+    let (name, reason) = refused.expect("the second call was refused");
+    assert_eq!(name, "echo");
+    assert!(reason.contains("called once in the last minute"), "{reason}");
+    let reqs = h.requests.lock().expect("lock");
+    let told = reqs[1].messages.iter().any(|m| {
+        matches!(m, ChatMessage::Tool { content, is_error: true, .. }
+            if content.contains("budget.max_tool_calls_per_minute") && content.contains("echo = 2"))
+    });
+    assert!(told, "{:?}", reqs[1].messages);
 }

@@ -66,6 +66,7 @@ impl App {
             }
             Approval::Command { command, reply } => {
                 if let Some(why) = self.command_allowed(&command) {
+                    self.state.metrics.approvals.commands_unasked += 1;
                     let mut rec = Record::new("command", self.policy());
                     rec.detail = format!("allowed ({why}): {command}");
                     self.audit(rec);
@@ -226,6 +227,11 @@ impl App {
 
     fn answer_command(&mut self, answer: Result<(), String>) {
         let Some(Item::Command { id, command }) = self.state.review.pop() else { return };
+        let approvals = &mut self.state.metrics.approvals;
+        match answer {
+            Ok(()) => approvals.commands_approved += 1,
+            Err(_) => approvals.commands_denied += 1,
+        }
         let mut rec = Record::new("command", self.policy());
         rec.detail = match &answer {
             Ok(()) => format!("allowed by the user: {command}"),
@@ -249,6 +255,11 @@ impl App {
             .filter(|(_, d)| !d.approved.is_empty())
             .map(|(f, d)| crate::git::Approved { change: f.change.clone(), hunks: d.approved.clone() })
             .collect();
+        for f in files {
+            for h in &f.hunks {
+                self.state.metrics.approvals.hunk(h.verdict());
+            }
+        }
         for (f, d) in files.iter().zip(&decisions) {
             let mut rec = Record::new("decision", self.policy());
             rec.file = Some(d.path.display().to_string());

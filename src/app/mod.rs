@@ -68,6 +68,9 @@ pub enum AppEvent {
     },
 }
 
+/// Most often tandem's CPU and memory are read.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
 /// Why the loop should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -129,6 +132,9 @@ pub struct App {
     pub audit: Option<crate::session::audit::AuditLog>,
     /// The focused hunk is to be edited in $EDITOR before the next frame.
     edit_request: bool,
+    /// Reads tandem's CPU and memory while the metrics pane shows them.
+    process: Option<crate::metrics::process::Sampler>,
+    last_sample: Option<Instant>,
 }
 
 impl App {
@@ -169,7 +175,38 @@ impl App {
             always_allow: Vec::new(),
             audit: None,
             edit_request: false,
+            process: None,
+            last_sample: None,
         }
+    }
+
+    /// Show tandem's own CPU and memory in the metrics pane (where the
+    /// platform has them), read at most once a second while it is visible.
+    pub fn enable_process_stats(&mut self) {
+        self.process = crate::metrics::process::Sampler::new();
+    }
+
+    /// When the next reading of CPU and memory is due: only with a sampler,
+    /// and while the metrics pane is on screen.
+    fn sample_due(&self) -> Option<tokio::time::Instant> {
+        self.process.as_ref()?;
+        if self.state.overlay.is_some() || self.plan().metrics.is_none() {
+            return None;
+        }
+        let at = self.last_sample.map_or_else(Instant::now, |t| t + SAMPLE_EVERY);
+        Some(tokio::time::Instant::from_std(at))
+    }
+
+    /// Read CPU and memory; redraw only if what the pane shows changed.
+    fn sample_process(&mut self) {
+        let now = Instant::now();
+        self.last_sample = Some(now);
+        let Some(sampler) = self.process.as_mut() else { return };
+        let sample = sampler.sample(now);
+        if sample.map(|s| s.shown()) != self.state.metrics.process.map(|s| s.shown()) {
+            self.dirty_bg = true;
+        }
+        self.state.metrics.process = sample;
     }
 
     /// Load earlier messages for history recall off the event loop.
@@ -306,7 +343,11 @@ impl App {
             Pane::Diff => {
                 self.state.review.scroll = step(self.state.review.scroll, action, page, usize::MAX / 2, false)
             }
-            Pane::Metrics => self.state.metrics_top = step(self.state.metrics_top, action, page, usize::MAX / 2, false),
+            Pane::Metrics => {
+                let width = self.plan().metrics.map_or(80, |r| r.width.saturating_sub(4));
+                let max = ui::metrics::lines(&self.state, width).len().saturating_sub(page);
+                self.state.metrics_top = step(self.state.metrics_top.min(max), action, page, max, false);
+            }
         }
     }
 
@@ -751,6 +792,7 @@ where
         let wait = if app.dirty || app.full_redraw { interval } else { stream_interval };
         let due = tokio::time::Instant::from_std(last_frame + wait);
         let dirty = app.dirty || app.dirty_bg || app.full_redraw;
+        let sample_at = app.sample_due();
         tokio::select! {
             biased;
             sig = async { match signals.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
@@ -765,6 +807,9 @@ where
                 Some(Err(e)) => return Err(anyhow::anyhow!("cannot read terminal input: {e}")),
                 None => input_closed = true,
             },
+            _ = async { if let Some(at) = sample_at { tokio::time::sleep_until(at).await } }, if sample_at.is_some() => {
+                app.sample_process();
+            }
             Some(req) = async { match app.approvals_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
                 app.handle_approval(req);
                 app.dirty = true;

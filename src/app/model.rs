@@ -80,7 +80,8 @@ impl App {
             index: Some(self.index.clone()),
             map_tokens: self.state.config.index.map_tokens,
         };
-        let agent = Agent::new(provider, profile, tools, config, etx);
+        let limits = crate::metrics::budget::Limits::from_config(&self.state.config.budget);
+        let agent = Agent::new(provider, profile, tools, config, etx).with_budget(limits);
         tokio::spawn(agent.run(crx));
         self.agent_tx = Some(ctx);
         self.agent_rx = Some(erx);
@@ -129,6 +130,7 @@ impl App {
     }
 
     pub(super) fn handle_agent(&mut self, ev: AgentEvent) {
+        self.state.metrics.record(&ev);
         let m = &mut self.state.model;
         match ev {
             AgentEvent::TurnStarted => {
@@ -170,7 +172,23 @@ impl App {
                     msg.rev += 1;
                 }
             }
-            AgentEvent::ToolDone { id, output, elapsed } => {
+            AgentEvent::ToolRefused { id, name, reason } => {
+                self.close_answer(MsgStatus::Done);
+                // The first sentence names the tool and the limit; the rest,
+                // how to raise it, is in the details.
+                let first = reason.split(". ").next().unwrap_or(&reason).trim_end_matches('.');
+                let text = if first.contains(&format!("`{name}`")) {
+                    format!("✗ {first}")
+                } else {
+                    format!("✗ {name}: {first}")
+                };
+                let mut msg = Message::new(Role::Tool, text);
+                msg.call_id = id;
+                msg.detail = reason;
+                msg.status = MsgStatus::Broken;
+                self.state.transcript.push(msg);
+            }
+            AgentEvent::ToolDone { id, output, elapsed, .. } => {
                 if let Some(msg) =
                     self.state.transcript.iter_mut().rev().find(|m| m.role == Role::Tool && m.call_id == id)
                 {
@@ -185,11 +203,12 @@ impl App {
                     msg.rev += 1;
                 }
             }
-            AgentEvent::Usage(u) => {
-                m.usage.input_tokens += u.input_tokens;
-                m.usage.output_tokens += u.output_tokens;
-                m.usage.cache_read_tokens += u.cache_read_tokens;
-                m.usage.cache_write_tokens += u.cache_write_tokens;
+            // Counted by the metrics, per request.
+            AgentEvent::Usage(_) | AgentEvent::RequestEnded(_) => {}
+            AgentEvent::BudgetWarning(text) => {
+                // The whole text is long for a status line at 80 columns.
+                self.flash("Budget warning: see the chat", false);
+                self.state.notice(text);
             }
             AgentEvent::Retrying { attempt, max, delay, reason } => {
                 m.activity = format!("retrying in {} s, {attempt}/{max} ({reason})", delay.as_secs_f64().ceil() as u64);
@@ -217,6 +236,10 @@ impl App {
                         self.state.model.can_retry = retryable;
                         let hint = if retryable { format!(" Press {key} to retry.") } else { String::new() };
                         self.state.error(format!("The model's answer failed: {message}.{hint}"));
+                    }
+                    TurnOutcome::OverBudget(why) => {
+                        self.close_answer(MsgStatus::Done);
+                        self.state.error(format!("Stopped by the budget: {why}"));
                     }
                     TurnOutcome::RoundLimit(n) => {
                         self.close_answer(MsgStatus::Done);
@@ -348,10 +371,16 @@ impl App {
 
     /// What the session did, printed to the normal screen on exit.
     pub fn summary(&self) -> String {
-        let u = &self.state.model.usage;
+        let session = &self.state.metrics.model.session;
+        let u = &session.usage;
         let mut out = format!("tandem: {} message{} sent", self.sent, if self.sent == 1 { "" } else { "s" });
         if u.input_tokens + u.output_tokens > 0 {
-            out.push_str(&format!("; {} tokens in, {} out", u.input_tokens, u.output_tokens));
+            out.push_str(&format!(
+                "; {} tokens in, {} out, cost {}",
+                u.input_tokens,
+                u.output_tokens,
+                crate::metrics::format_cost(session.cost.total())
+            ));
         }
         out.push_str("; nothing was staged.");
         out

@@ -167,7 +167,6 @@ pub struct ModelState {
     /// The last turn failed and may work if asked again.
     pub can_retry: bool,
     pub turns: u64,
-    pub usage: crate::llm::Usage,
     /// The profile in use, for prices and the context window.
     pub profile: Option<crate::llm::select::Profile>,
 }
@@ -232,6 +231,8 @@ pub struct AppState {
     /// Whether tandem runs over ssh (a lower frame cap).
     pub over_ssh: bool,
     pub model: ModelState,
+    /// Tokens, cost, latencies, tools, approvals, budgets, process.
+    pub metrics: crate::metrics::SessionMetrics,
     /// Show tool outputs under their calls in the chat.
     pub show_details: bool,
     /// The chat message selected for copying and expanding.
@@ -266,6 +267,7 @@ impl AppState {
             shown_stats: UiStats::default(),
             over_ssh: false,
             model: ModelState::default(),
+            metrics: Default::default(),
             show_details: false,
             selected: None,
             index: IndexState::default(),
@@ -273,6 +275,7 @@ impl AppState {
             policy: Default::default(),
         };
         state.policy = state.config.tools.policy;
+        state.metrics.limits = crate::metrics::budget::Limits::from_config(&state.config.budget);
         if !state.diagnostics.is_empty() {
             let mut text = String::from("Configuration problems (tandem started with the defaults for these):");
             for d in &state.diagnostics {

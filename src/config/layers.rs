@@ -44,6 +44,11 @@ pub struct Entry {
 /// may have any key that a built-in entry of the same table has.
 const OPEN_TABLES: &[&str] = &["providers"];
 
+/// Keys that take one value, or a table of such values by name
+/// (`max_tool_calls_per_minute = { run_command = 5 }`). A layer that sets
+/// one replaces the whole value.
+const NAMED_VALUE_KEYS: &[&str] = &["budget.max_tool_calls_per_minute"];
+
 /// `providers.mine` → true: a user-named entry of an open table.
 fn is_open_entry(path: &str) -> bool {
     path.split_once('.').is_some_and(|(table, name)| OPEN_TABLES.contains(&table) && !name.contains('.'))
@@ -185,6 +190,40 @@ impl Layered {
             let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
             let line = item.span().or_else(|| table.key(key).and_then(|k| k.span())).map(|s| line_of(text, s.start));
             let is_section = is_open_entry(&path) || self.defaults.keys().any(|k| k.starts_with(&format!("{path}.")));
+            if NAMED_VALUE_KEYS.contains(&path.as_str())
+                && let Some(sub) = item.as_table_like()
+            {
+                let values: Vec<(String, Value)> =
+                    sub.iter().filter_map(|(k, v)| Some((k.to_string(), plain(v.as_value()?)))).collect();
+                let expected = self.defaults.get(&path).cloned().unwrap_or(Value::Integer(0));
+                match values.iter().find(|(_, v)| !same_type(&expected, v)) {
+                    Some((name, v)) => diags.push(Diagnostic::error(
+                        label,
+                        line,
+                        format!(
+                            "`{path}.{name}` expects {}, found {} ({v}); the default is used",
+                            type_name(&expected),
+                            type_name(v)
+                        ),
+                    )),
+                    None if values.len() < sub.len() => diags.push(Diagnostic::error(
+                        label,
+                        line,
+                        format!(
+                            "`{path}` takes {} or a table of them by name, not nested tables; the default is used",
+                            type_name(&expected)
+                        ),
+                    )),
+                    None => {
+                        let table = Value::Table(values.into_iter().collect());
+                        self.entries.insert(
+                            path,
+                            Entry { value: table, source: Source::File { path: label.to_string(), line } },
+                        );
+                    }
+                }
+                continue;
+            }
             if let Some(sub) = item.as_table_like().filter(|_| is_section) {
                 self.walk(label, text, &path, sub, diags);
                 continue;
@@ -268,10 +307,13 @@ impl Layered {
         if let Value::String(_) = expected {
             return Ok(Value::String(raw.to_string()));
         }
+        let named = |v: &Value| {
+            NAMED_VALUE_KEYS.contains(&path) && v.as_table().is_some_and(|t| t.values().all(|x| same_type(expected, x)))
+        };
         let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
-            .filter(|v| same_type(expected, v));
+            .filter(|v| same_type(expected, v) || named(v));
         match parsed {
             Some(Value::Integer(i)) if matches!(expected, Value::Float(_)) => Ok(Value::Float(i as f64)),
             Some(v) => Ok(v),
@@ -331,10 +373,28 @@ impl Layered {
                 out.push_str(&format!("[{sec}]\n"));
                 section = sec.to_string();
             }
-            let line = format!("{key} = {}", entry.value);
+            let line = format!("{key} = {}", inline(&entry.value));
             out.push_str(&format!("{line:<32} # {}\n", entry.source));
         }
         out
+    }
+}
+
+/// A value as TOML on one line: tables inline.
+fn inline(v: &Value) -> String {
+    match v {
+        Value::Table(t) => {
+            let parts: Vec<String> = t
+                .iter()
+                .map(|(k, v)| {
+                    let bare = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    let key = if bare { k.clone() } else { Value::String(k.clone()).to_string() };
+                    format!("{key} = {}", inline(v))
+                })
+                .collect();
+            if parts.is_empty() { "{}".into() } else { format!("{{ {} }}", parts.join(", ")) }
+        }
+        other => other.to_string(),
     }
 }
 
@@ -441,5 +501,29 @@ mod tests {
         assert!(out.contains("[log]\nlevel = \"debug\""), "{out}");
         assert!(out.contains("# /u/c.toml:2"), "{out}");
         assert!(out.contains("# built-in default"), "{out}");
+    }
+
+    #[test]
+    fn named_value_keys_take_a_number_or_a_table_of_numbers() {
+        let defaults = "[budget]\nmax_tool_calls_per_minute = 0\n";
+        let mut l = Layered::from_defaults(defaults).expect("defaults");
+        assert!(l.apply_file("a.toml", "[budget]\nmax_tool_calls_per_minute = 30\n").is_empty());
+        assert_eq!(l.get("budget.max_tool_calls_per_minute").and_then(|e| e.value.as_integer()), Some(30));
+        let d = l.apply_file("b.toml", "[budget.max_tool_calls_per_minute]\nrun_command = 5\ndefault = 30\n");
+        assert!(d.is_empty(), "{d:?}");
+        let out = l.render_annotated();
+        assert!(out.contains("max_tool_calls_per_minute = { default = 30, run_command = 5 }"), "{out}");
+        assert!(out.contains("# b.toml:1"), "{out}");
+        let d = l.apply_file("c.toml", "[budget]\nmax_tool_calls_per_minute = { grep = \"many\" }\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].to_string().contains("`budget.max_tool_calls_per_minute.grep` expects an integer, found a string"),
+            "{}",
+            d[0]
+        );
+        let env = |k: &str| (k == "TANDEM_BUDGET_MAX_TOOL_CALLS_PER_MINUTE").then(|| "{ grep = 2 }".to_string());
+        assert!(l.apply_env(&env).is_empty());
+        let t = l.to_table();
+        assert_eq!(t["budget"]["max_tool_calls_per_minute"]["grep"].as_integer(), Some(2));
     }
 }

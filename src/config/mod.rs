@@ -4,6 +4,7 @@
 //! [`Diagnostic`] and the built-in value is used instead, so tandem always
 //! starts and shows the problem.
 
+pub mod budget;
 pub mod diagnostics;
 pub mod keymap;
 pub mod keys;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use budget::{BudgetConfig, ToolCallLimit};
 pub use diagnostics::{Diagnostic, Severity};
 pub use keymap::Keymap;
 pub use layers::{Layered, Source};
@@ -29,6 +31,7 @@ pub struct Config {
     pub model: ModelConfig,
     pub index: IndexConfig,
     pub tools: ToolsConfig,
+    pub budget: BudgetConfig,
     pub providers: std::collections::BTreeMap<String, ProviderProfile>,
 }
 
@@ -229,6 +232,7 @@ const INTEGER_RANGES: &[(&str, i64, i64)] = &[
     ("model.max_retries", 0, 20),
     ("index.map_tokens", 0, 100_000),
     ("index.max_file_size", 1, 1 << 40),
+    ("budget.max_turns", 0, 1_000_000),
 ];
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -294,6 +298,7 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
             bad.push(key);
         }
     }
+    bad.extend(budget::check(layered, diags));
     for key in bad {
         layered.reset(&key);
     }
@@ -556,5 +561,70 @@ mod tests {
         let d = l.apply_file("not-toml.toml", &text);
         assert_eq!(d.len(), 1);
         assert!(d[0].to_string().starts_with("error: not-toml.toml:2: not valid TOML"), "{}", d[0]);
+    }
+
+    #[test]
+    fn budget_defaults_are_no_limits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = |_: &str| None;
+        let s = load(&opts(&none, dir.path()));
+        assert_eq!(s.config.budget, BudgetConfig::default());
+        let shown = s.layered.render_annotated();
+        assert!(shown.contains("[budget]\nmax_cost_usd = 0.0"), "{shown}");
+        assert!(shown.contains("max_tool_calls_per_minute = 0"), "{shown}");
+    }
+
+    #[test]
+    fn budget_values_load_and_bad_ones_are_errors_with_their_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("repo/.tandem")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("config/config.toml"),
+            "[budget]\nmax_cost_usd = 5\nmax_turns = 40\n\n[budget.max_tool_calls_per_minute]\nrun_command = 5\ndefault = 30\n",
+        )
+        .expect("write");
+        let none = |_: &str| None;
+        let s = load(&opts(&none, dir.path()));
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        assert_eq!(s.config.budget.max_cost_usd, 5.0);
+        assert_eq!(s.config.budget.max_turns, 40);
+        assert_eq!(
+            s.config.budget.max_tool_calls_per_minute,
+            ToolCallLimit::PerTool([("run_command".to_string(), 5), ("default".to_string(), 30)].into())
+        );
+        let shown = s.layered.render_annotated();
+        assert!(shown.contains("max_tool_calls_per_minute = { default = 30, run_command = 5 }"), "{shown}");
+
+        std::fs::write(
+            dir.path().join("repo/.tandem/config.toml"),
+            "[budget]\nmax_cost_usd = -1.0\nmax_turns = -3\nmax_tool_calls_per_minute = { run_comand = 5, grep = 99999 }\n",
+        )
+        .expect("write");
+        let s = load(&opts(&none, dir.path()));
+        let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(msgs.len(), 4, "{msgs:#?}");
+        assert!(
+            msgs[0].contains("config.toml:3: `budget.max_turns` is -3; expected a value from 0 to 1000000"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[1].contains("config.toml:2: `budget.max_cost_usd` is -1; expected 0 (no limit) or more"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("error:")
+                && m.contains(
+                    "config.toml:4: `budget.max_tool_calls_per_minute.grep` is 99999; expected a value from 0"
+                )),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("warning:") && m.contains("names `run_comand`, which is not a tool")),
+            "{msgs:?}"
+        );
+        // Wrong values fall back to the defaults; the user file's turns are
+        // overridden by the project's bad value, so the default applies.
+        assert_eq!(s.config.budget, BudgetConfig::default());
     }
 }

@@ -236,7 +236,8 @@ impl Run {
             index,
             map_tokens,
         };
-        let agent = Agent::new(provider, profile.clone(), Arc::new(tools), config, events_tx);
+        let limits = crate::metrics::budget::Limits::from_config(&self.config.budget);
+        let agent = Agent::new(provider, profile.clone(), Arc::new(tools), config, events_tx).with_budget(limits);
         tokio::spawn(agent.run(commands_rx));
         let _ = commands.send(AgentCommand::User { text: self.prompt.clone() });
 
@@ -276,6 +277,7 @@ impl Run {
             TurnOutcome::Failed { message, .. } => {
                 ("failed", Some(format!("the model's answer failed: {message}")), EXIT_FAILED)
             }
+            TurnOutcome::OverBudget(why) => ("over_budget", Some(why.clone()), EXIT_FAILED),
             TurnOutcome::RoundLimit(n) => (
                 "round_limit",
                 Some(format!("the turn stopped after {n} model requests (model.max_tool_rounds in the configuration)")),
@@ -370,7 +372,7 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
         AgentEvent::ToolRunning { id, name, description } => {
             out.event(&Event::ToolCall { id, name, summary: description });
         }
-        AgentEvent::ToolDone { id, output, elapsed } => out.event(&Event::ToolResult {
+        AgentEvent::ToolDone { id, output, elapsed, .. } => out.event(&Event::ToolResult {
             id,
             ok: !output.is_error,
             summary: output.summary.lines().next().unwrap_or("").to_string(),
@@ -386,11 +388,15 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
             "tandem: the model's provider failed ({reason}); retrying in {} s ({attempt}/{max})",
             delay.as_secs_f64().ceil() as u64
         )),
-        AgentEvent::Notice(text) => out.note(&format!("tandem: {text}")),
+        AgentEvent::Notice(text) | AgentEvent::BudgetWarning(text) => out.note(&format!("tandem: {text}")),
+        AgentEvent::ToolRefused { id, reason, .. } => {
+            out.event(&Event::ToolResult { id, ok: false, summary: reason, elapsed_ms: 0 });
+        }
         AgentEvent::MapUsed { tokens, files, .. } => tracing::debug!(tokens, files, "repository map sent"),
         AgentEvent::Responding
         | AgentEvent::ToolCallStarted { .. }
         | AgentEvent::ToolProgress { .. }
+        | AgentEvent::RequestEnded(_)
         | AgentEvent::TurnEnded(_) => {}
     }
 }

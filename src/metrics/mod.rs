@@ -1,4 +1,13 @@
-//! Figures about the session: what the model's tokens cost.
+//! Figures about the session: what the model's tokens cost, how fast and
+//! reliable the model and tools are, the budgets, and tandem's own CPU and
+//! memory. Plain data and arithmetic; the app feeds it events.
+
+pub mod budget;
+pub mod process;
+pub mod session;
+pub mod stats;
+
+pub use session::SessionMetrics;
 
 use crate::llm::Usage;
 use crate::llm::select::Prices;
@@ -71,5 +80,17 @@ mod tests {
         assert_eq!(cost(&usage(1_000_000, 0, 500_000, 0), &p, "openai"), Some(1.0));
         assert_eq!(format_cost(Some(0.00123)), "$0.0012");
         assert_eq!(format_cost(Some(1.5)), "$1.50");
+    }
+
+    #[test]
+    fn cache_prices_and_their_absence() {
+        // Anthropic without a cache-write price: writes make the cost unknown.
+        let p = Prices { input: Some(3.0), output: Some(15.0), cache_read: Some(0.3), cache_write: None };
+        assert_eq!(cost(&usage(1000, 100, 5000, 2000), &p, "anthropic"), None);
+        let c = cost(&usage(1000, 100, 5000, 0), &p, "anthropic").expect("known");
+        assert!((c - (1000.0 * 3.0 + 100.0 * 15.0 + 5000.0 * 0.3) / 1e6).abs() < 1e-12, "{c}");
+        // Unpriced model: any token is unknown, none is free.
+        assert_eq!(cost(&usage(1, 0, 0, 0), &Prices::default(), "openai"), None);
+        assert_eq!(cost(&usage(0, 0, 0, 0), &Prices::default(), "openai"), Some(0.0));
     }
 }

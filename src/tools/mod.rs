@@ -11,6 +11,23 @@ use tokio_util::sync::CancellationToken;
 
 use crate::llm::{ToolCall, ToolSpec};
 
+/// The names of tandem's tools, for checking the configuration that names
+/// them (`budget.max_tool_calls_per_minute`); the toolbox's test keeps it
+/// equal to the tools' own specs.
+pub const TOOL_NAMES: &[&str] = &[
+    "read_file",
+    "list_files",
+    "grep",
+    "find_symbol",
+    "references",
+    "outline",
+    "repo_map",
+    "edit_file",
+    "write_file",
+    "apply_patch",
+    "run_command",
+];
+
 /// What a tool call gives back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolOutput {

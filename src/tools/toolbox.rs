@@ -159,6 +159,8 @@ mod tests {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let config = ToolboxConfig { root: dir.path().to_path_buf(), index: Some(shared), map_tokens: 1024 };
         let tools = Toolbox::new(config, Approvals(tx));
+        let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, crate::tools::TOOL_NAMES, "tools::TOOL_NAMES lists every tool");
         let ctx = || ToolContext::new(CancellationToken::new());
 
         let out = tools.call(call("find_symbol", r#"{"name": "parse_config"}"#), ctx()).await;

@@ -8,7 +8,7 @@ pub mod help;
 pub mod highlight;
 pub mod layout;
 pub mod markdown;
-pub mod panes;
+pub mod metrics;
 pub mod status;
 pub mod style;
 pub mod wrap;
@@ -90,7 +90,7 @@ pub fn draw(
     }
     if let Some(r) = plan.metrics {
         let inner = pane_block(frame, r, state, Pane::Metrics);
-        panes::render_metrics(frame, inner, state);
+        metrics::render(frame, inner, state);
     }
     status::render(frame, plan.status, state);
     if let Some(Overlay::Help { scroll }) = state.overlay {

@@ -56,11 +56,22 @@ pub fn screen(terminal: &Terminal<TestBackend>) -> String {
     tandem::ui::buffer_text(terminal.backend().buffer())
 }
 
-/// Snapshot a screen with the figures that depend on timing (frames drawn,
-/// frame time) masked.
+/// Snapshot a screen with the figures that depend on timing masked: frames
+/// drawn, frame time, and the model's measured speed and latency.
 #[macro_export]
 macro_rules! assert_screen {
     ($screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"frames( +)\d+ +", "frames$1[n] "),
+            (r"last frame( +)\d+ µs +", "last frame$1[t] µs "),
+            (r"written( +)[\d.]+ KB +", "written$1[n] KB "),
+            (r"(first token|tokens/s|latency)( +)[^│\n]*[^│\s]( *)", "$1$2[timing] "),
+        ]}, {
+            insta::assert_snapshot!($screen);
+        });
+    };
+    // Speed and latency kept: for screens whose figures were made up.
+    ($screen:expr, made_up_timing) => {
         insta::with_settings!({filters => vec![
             (r"frames( +)\d+ +", "frames$1[n] "),
             (r"last frame( +)\d+ µs +", "last frame$1[t] µs "),
@@ -147,8 +158,21 @@ impl Session {
         width: u16,
         height: u16,
     ) -> (Session, std::sync::Arc<std::sync::Mutex<Vec<tandem::llm::Request>>>) {
+        Self::with_tools_configured(script, root, width, height, |_| {})
+    }
+
+    /// Like [`Session::with_tools`], with the app's configuration changed by
+    /// `configure` before the agent starts.
+    pub fn with_tools_configured(
+        script: &str,
+        root: &std::path::Path,
+        width: u16,
+        height: u16,
+        configure: impl FnOnce(&mut App),
+    ) -> (Session, std::sync::Arc<std::sync::Mutex<Vec<tandem::llm::Request>>>) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let mut app = app();
+        configure(&mut app);
         app.state.repo = RepoInfo::discover(root);
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let provider = Recording {

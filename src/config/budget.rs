@@ -1,0 +1,109 @@
+//! The `[budget]` table: limits on what a session may cost and do, and the
+//! checks of its values that the types alone cannot express.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::diagnostics::Diagnostic;
+use super::layers::{Layered, Source};
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct BudgetConfig {
+    /// US dollars per session; 0 is no limit.
+    pub max_cost_usd: f64,
+    /// Turns per session; 0 is no limit.
+    pub max_turns: u32,
+    pub max_tool_calls_per_minute: ToolCallLimit,
+}
+
+/// `max_tool_calls_per_minute`: one number for every tool, or a table by
+/// tool name (with `default` for the tools it does not name).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ToolCallLimit {
+    Every(u32),
+    PerTool(BTreeMap<String, u32>),
+}
+
+impl Default for ToolCallLimit {
+    fn default() -> Self {
+        ToolCallLimit::Every(0)
+    }
+}
+
+pub const TOOL_LIMIT_KEY: &str = "budget.max_tool_calls_per_minute";
+const MAX_PER_MINUTE: i64 = 10_000;
+
+fn location(source: &Source) -> (String, Option<usize>) {
+    match source {
+        Source::File { path, line } => (path.clone(), *line),
+        other => (other.to_string(), None),
+    }
+}
+
+/// Check the budget's values; keys found wrong are returned, to be put back
+/// to their defaults.
+pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
+    let mut bad = Vec::new();
+    if let Some(entry) = layered.get("budget.max_cost_usd")
+        && let Some(v) = entry.value.as_float()
+        && !(v.is_finite() && v >= 0.0)
+    {
+        let (src, line) = location(&entry.source);
+        diags.push(Diagnostic::error(
+            src,
+            line,
+            format!("`budget.max_cost_usd` is {v}; expected 0 (no limit) or more US dollars; the default is used"),
+        ));
+        bad.push("budget.max_cost_usd".to_string());
+    }
+    let Some(entry) = layered.get(TOOL_LIMIT_KEY) else { return bad };
+    let (src, line) = location(&entry.source);
+    let in_range = |v: i64| (0..=MAX_PER_MINUTE).contains(&v);
+    match &entry.value {
+        toml::Value::Integer(v) if !in_range(*v) => {
+            diags.push(Diagnostic::error(
+                src,
+                line,
+                format!(
+                    "`{TOOL_LIMIT_KEY}` is {v}; expected a value from 0 (no limit) to {MAX_PER_MINUTE}; \
+                     the default is used"
+                ),
+            ));
+            bad.push(TOOL_LIMIT_KEY.into());
+        }
+        toml::Value::Table(t) => {
+            for (name, v) in t {
+                let v = v.as_integer().unwrap_or(-1);
+                if !in_range(v) {
+                    diags.push(Diagnostic::error(
+                        src.clone(),
+                        line,
+                        format!(
+                            "`{TOOL_LIMIT_KEY}.{name}` is {v}; expected a value from 0 (no limit) to \
+                             {MAX_PER_MINUTE}; the default is used for the whole table"
+                        ),
+                    ));
+                    bad.push(TOOL_LIMIT_KEY.into());
+                }
+                if name != crate::metrics::budget::DEFAULT_TOOL_KEY
+                    && !crate::tools::TOOL_NAMES.contains(&name.as_str())
+                {
+                    diags.push(Diagnostic::warning(
+                        src.clone(),
+                        line,
+                        format!(
+                            "`{TOOL_LIMIT_KEY}` names `{name}`, which is not a tool (ignored); the tools are {}, \
+                             and `default` applies to the tools not named",
+                            crate::tools::TOOL_NAMES.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    bad.dedup();
+    bad
+}

@@ -1,0 +1,205 @@
+//! The session's figures as the metrics pane shows them, updated by the
+//! agent's events (and the app's decisions), never by polling.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::budget::Limits;
+use super::process::ProcessSample;
+use super::stats::{Latencies, RequestStats, Series, TokenTally};
+use crate::agent::{AgentEvent, TurnOutcome};
+
+#[derive(Debug, Clone, Default)]
+pub struct ModelFigures {
+    /// The running (or last) turn.
+    pub turn: TokenTally,
+    pub session: TokenTally,
+    pub retries: u64,
+    /// Requests that ended with an error.
+    pub errors: u64,
+    pub first_token: Latencies,
+    /// Whole requests, from sending to the end of the answer.
+    pub latency: Latencies,
+    /// Output tokens per second of each request that streamed some.
+    pub tokens_per_sec: Series,
+    /// Seconds of each request.
+    pub latency_series: Series,
+    /// Output tokens and time spent generating them, over the session.
+    pub generated_tokens: u64,
+    pub generating: Duration,
+    /// Prompt tokens of the last request, and the model's window.
+    pub context: Option<(u64, u64)>,
+    /// Turns stopped by a budget.
+    pub stopped_by_budget: u64,
+}
+
+impl ModelFigures {
+    /// Output tokens per second over the whole session.
+    pub fn session_tokens_per_sec(&self) -> Option<f64> {
+        let secs = self.generating.as_secs_f64();
+        (self.generated_tokens > 0 && secs > 0.0).then(|| self.generated_tokens as f64 / secs)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ToolFigures {
+    /// Calls that ran.
+    pub calls: u64,
+    /// Calls that ran and failed.
+    pub failed: u64,
+    /// Calls a budget did not let run.
+    pub refused: u64,
+    pub latency: Latencies,
+}
+
+impl ToolFigures {
+    /// Share of the calls that ran and succeeded, 0–100.
+    pub fn success_percent(&self) -> Option<f64> {
+        (self.calls > 0).then(|| (self.calls - self.failed) as f64 / self.calls as f64 * 100.0)
+    }
+}
+
+/// What the user decided in the diff-approval pane, and what ran unasked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Approvals {
+    pub hunks_accepted: u64,
+    pub hunks_edited: u64,
+    pub hunks_rejected: u64,
+    pub commands_approved: u64,
+    pub commands_denied: u64,
+    /// Commands that ran without asking (read-only, allowed, or policy).
+    pub commands_unasked: u64,
+}
+
+impl Approvals {
+    /// Count a hunk by its verdict (`accepted`, `edited`, `rejected`).
+    pub fn hunk(&mut self, verdict: &str) {
+        match verdict {
+            "accepted" => self.hunks_accepted += 1,
+            "edited" => self.hunks_edited += 1,
+            _ => self.hunks_rejected += 1,
+        }
+    }
+}
+
+/// Everything the metrics pane shows that is not the app's own state.
+#[derive(Debug, Clone, Default)]
+pub struct SessionMetrics {
+    pub model: ModelFigures,
+    /// By tool name.
+    pub tools: BTreeMap<String, ToolFigures>,
+    pub approvals: Approvals,
+    /// The last reading of tandem's own CPU and memory; `None` is "n/a".
+    pub process: Option<ProcessSample>,
+    /// The budgets in force, to show against what was used.
+    pub limits: Limits,
+}
+
+impl SessionMetrics {
+    pub fn new(limits: Limits) -> Self {
+        Self { limits, ..Self::default() }
+    }
+
+    /// Take in one event of the agent.
+    pub fn record(&mut self, ev: &AgentEvent) {
+        let m = &mut self.model;
+        match ev {
+            AgentEvent::TurnStarted => m.turn = TokenTally::default(),
+            AgentEvent::Retrying { .. } => m.retries += 1,
+            AgentEvent::RequestEnded(stats) => self.request(stats),
+            AgentEvent::ToolDone { name, output, elapsed, .. } => {
+                let t = self.tools.entry(name.clone()).or_default();
+                t.calls += 1;
+                t.failed += u64::from(output.is_error);
+                t.latency.push(*elapsed);
+            }
+            AgentEvent::ToolRefused { name, .. } => self.tools.entry(name.clone()).or_default().refused += 1,
+            AgentEvent::TurnEnded(TurnOutcome::OverBudget(_)) => m.stopped_by_budget += 1,
+            _ => {}
+        }
+    }
+
+    fn request(&mut self, s: &RequestStats) {
+        let m = &mut self.model;
+        m.turn.add(&s.usage, s.cost);
+        m.session.add(&s.usage, s.cost);
+        m.errors += u64::from(s.failed);
+        if let Some(ft) = s.first_token {
+            m.first_token.push(ft);
+        }
+        m.latency.push(s.elapsed);
+        m.latency_series.push(s.elapsed.as_secs_f64());
+        if let (Some(tps), Some(ft)) = (s.tokens_per_sec(), s.first_token) {
+            m.tokens_per_sec.push(tps);
+            m.generated_tokens += s.usage.output_tokens;
+            m.generating += s.elapsed.saturating_sub(ft);
+        }
+        if s.context_window > 0 && s.context_tokens > 0 {
+            m.context = Some((s.context_tokens, s.context_window));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::Usage;
+    use crate::tools::ToolOutput;
+
+    fn request(output: u64, first_ms: u64, total_ms: u64, cost: Option<f64>) -> AgentEvent {
+        AgentEvent::RequestEnded(RequestStats {
+            first_token: Some(Duration::from_millis(first_ms)),
+            elapsed: Duration::from_millis(total_ms),
+            usage: Usage { input_tokens: 1000, output_tokens: output, ..Usage::default() },
+            cost,
+            context_tokens: 1000,
+            context_window: 8000,
+            failed: false,
+        })
+    }
+
+    #[test]
+    fn requests_feed_the_turn_and_the_session() {
+        let mut m = SessionMetrics::default();
+        m.record(&AgentEvent::TurnStarted);
+        m.record(&request(100, 500, 2500, Some(0.01)));
+        m.record(&AgentEvent::Retrying { attempt: 1, max: 3, delay: Duration::ZERO, reason: "429".into() });
+        m.record(&request(50, 200, 1200, Some(0.02)));
+        assert_eq!(m.model.turn.usage.output_tokens, 150);
+        assert_eq!(m.model.turn.requests, 2);
+        m.record(&AgentEvent::TurnStarted);
+        m.record(&request(10, 100, 600, None));
+        assert_eq!(m.model.turn.usage.output_tokens, 10);
+        assert_eq!(m.model.turn.cost.total(), None);
+        assert_eq!(m.model.session.usage.output_tokens, 160);
+        assert_eq!(m.model.session.cost.total(), None);
+        assert!((m.model.session.cost.known - 0.03).abs() < 1e-12);
+        assert_eq!(m.model.retries, 1);
+        assert_eq!(m.model.tokens_per_sec.values().collect::<Vec<_>>(), vec![50.0, 50.0, 20.0]);
+        // 160 tokens over 2 + 1 + 0.5 s of generating.
+        assert_eq!(m.model.session_tokens_per_sec(), Some(160.0 / 3.5));
+        assert_eq!(m.model.latency.p50(), Some(Duration::from_millis(1200)));
+        assert_eq!(m.model.first_token.p95(), Some(Duration::from_millis(500)));
+        assert_eq!(m.model.context, Some((1000, 8000)));
+    }
+
+    #[test]
+    fn tool_calls_by_name() {
+        let mut m = SessionMetrics::default();
+        let done = |name: &str, ok: bool, ms: u64| AgentEvent::ToolDone {
+            id: "c".into(),
+            name: name.into(),
+            output: if ok { ToolOutput::ok("x", "x") } else { ToolOutput::error("no") },
+            elapsed: Duration::from_millis(ms),
+        };
+        m.record(&done("grep", true, 4));
+        m.record(&done("grep", true, 6));
+        m.record(&done("run_command", false, 900));
+        m.record(&AgentEvent::ToolRefused { id: "d".into(), name: "run_command".into(), reason: "limit".into() });
+        let grep = &m.tools["grep"];
+        assert_eq!((grep.calls, grep.failed, grep.success_percent()), (2, 0, Some(100.0)));
+        assert_eq!(grep.latency.p50(), Some(Duration::from_millis(4)));
+        let run = &m.tools["run_command"];
+        assert_eq!((run.calls, run.failed, run.refused, run.success_percent()), (1, 1, 1, Some(0.0)));
+    }
+}
