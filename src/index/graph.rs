@@ -323,11 +323,11 @@ impl Graph {
         }
         let mut starts = Vec::with_capacity(n + 1);
         let mut flat: Vec<(u32, f64)> = Vec::with_capacity(2 * self.adjacency.iter().map(Vec::len).sum::<usize>());
-        for a in 0..n {
+        for (a, back) in backward.iter_mut().enumerate() {
             starts.push(flat.len());
             let first = flat.len();
             flat.extend_from_slice(row(a));
-            flat.append(&mut backward[a]);
+            flat.append(back);
             merge_row(&mut flat, first);
             ranking.out_sum[a] = flat[first..].iter().map(|e| e.1).sum();
         }

@@ -138,7 +138,7 @@ impl FastQuery {
             }
             // An error inside a barren node can hold anything, so those are searched.
             let barren = self.barren.get(usize::from(node.kind_id())).copied().unwrap_or(false);
-            if !(barren && !node.has_error()) && cursor.goto_first_child() {
+            if (!barren || node.has_error()) && cursor.goto_first_child() {
                 continue;
             }
             while !cursor.goto_next_sibling() {
