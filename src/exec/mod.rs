@@ -391,7 +391,8 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
         AgentEvent::Responding
         | AgentEvent::ToolCallStarted { .. }
         | AgentEvent::ToolProgress { .. }
-        | AgentEvent::TurnEnded(_) => {}
+        | AgentEvent::TurnEnded(_)
+        | AgentEvent::Recorded(_) => {}
     }
 }
 
