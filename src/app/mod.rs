@@ -12,6 +12,7 @@ pub mod index_job;
 pub mod input;
 pub mod model;
 pub mod review;
+pub mod session;
 pub mod state;
 pub mod terminal;
 
@@ -129,6 +130,12 @@ pub struct App {
     pub audit: Option<crate::session::audit::AuditLog>,
     /// The focused hunk is to be edited in $EDITOR before the next frame.
     edit_request: bool,
+    /// The session journal being written, and the directory of this
+    /// repository's journals.
+    journal: Option<crate::session::journal::Journal>,
+    journal_dir: Option<PathBuf>,
+    /// A resumed conversation, for the agent once it starts.
+    resumed: Option<Vec<crate::llm::ChatMessage>>,
 }
 
 impl App {
@@ -169,6 +176,9 @@ impl App {
             always_allow: Vec::new(),
             audit: None,
             edit_request: false,
+            journal: None,
+            journal_dir: None,
+            resumed: None,
         }
     }
 
