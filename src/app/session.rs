@@ -96,7 +96,8 @@ impl App {
 
     /// Give a newly started agent the resumed conversation.
     pub(super) fn send_resumed(&mut self) {
-        if let (Some(conversation), Some(tx)) = (self.resumed.take(), &self.agent_tx) {
+        let Some(tx) = &self.agent_tx else { return };
+        if let Some(conversation) = self.resumed.take() {
             let _ = tx.send(AgentCommand::Reset(conversation));
         }
     }
