@@ -192,13 +192,15 @@ fn after_help(paths: &Paths) -> String {
     let show =
         |p: &Option<PathBuf>| p.as_ref().map_or_else(|| "(none on this system)".into(), |p| p.display().to_string());
     format!(
-        "Files:\n  config   {}\n  project  .tandem/config.toml in the repository\n  log      {}\n\n\
+        "Files:\n  config   {}\n  project  .tandem/config.toml in the repository\n  log      {}\n  \
+         sessions {}\n\n\
          Environment:\n  TANDEM_LOG=debug        more detail in the log (tracing filter syntax)\n  \
          TANDEM_<SECTION>_<KEY>  set one configuration key, e.g. TANDEM_UI_THEME=light\n  \
          NO_COLOR=1              no colours\n\n\
-         In the app, F1 lists every key.",
+         In the app, F1 lists every key; /clear starts a new session.",
         show(&paths.user_config_file()),
         show(&paths.log_file()),
+        show(&paths.data_dir.as_ref().map(|d| d.join("sessions"))),
     )
 }
 
