@@ -421,7 +421,8 @@ pub fn session_to_resume(
     let path = match &common.resume {
         Some(id) => {
             let path = dir.join(format!("{id}.jsonl"));
-            if !path.is_file() {
+            let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !plain || !path.is_file() {
                 anyhow::bail!(
                     "there is no session {id} of the repository at {}; `tandem sessions` lists its sessions",
                     root.display()

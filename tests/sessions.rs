@@ -101,6 +101,38 @@ fn clear_starts_a_new_journal_and_an_empty_conversation() {
     assert!(firsts.contains(&"first".to_string()) && firsts.contains(&"second".to_string()), "{firsts:?}");
 }
 
+#[test]
+fn proposals_and_decisions_are_journaled() {
+    let repo = common::git_repo(&[("a.txt", "one\n")]);
+    let data = tempfile::tempdir().expect("dir");
+    let dir = data.path().join("sessions");
+    let script = r#"
+[[turns]]
+tool_calls = [{ name = "edit_file", arguments = '{"path": "a.txt", "old_text": "one", "new_text": "two"}' }]
+
+[[turns]]
+text = "Done."
+"#;
+    let (mut s, _) = Session::with_tools(script, repo.path(), 100, 30);
+    s.app.start_session(SessionSetup { dir: Some(dir.clone()), resume: None });
+    s.keys("change it<Enter>");
+    s.keys("y<Enter>");
+    s.app.flush_journal();
+    let entries = journal::load(&journals(&dir)[0]).expect("load").entries;
+    assert!(
+        entries.iter().any(|e| matches!(e, journal::Entry::Proposal { files } if files == &[("a.txt".to_string(), 1)])),
+        "{entries:?}"
+    );
+    assert!(
+        entries.iter().any(
+            |e| matches!(e, journal::Entry::Decision { path, outcome } if path == "a.txt" && outcome.starts_with("1/1"))
+        ),
+        "{entries:?}"
+    );
+    let results = entries.iter().filter(|e| matches!(e, journal::Entry::ToolResult { ok: true, .. })).count();
+    assert_eq!(results, 1, "{entries:?}");
+}
+
 /// The binary with its directories under `home`.
 fn tandem(home: &Path, repo: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tandem"))
@@ -130,6 +162,8 @@ fn sessions_lists_and_flags_explain_missing_sessions() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no session nope") && err.contains("tandem sessions"), "{err}");
+    let out = tandem(home.path(), repo.path(), &["--resume", "../x"]);
+    assert!(!out.status.success());
     let out = tandem(home.path(), repo.path(), &["sessions"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("No sessions"));
