@@ -57,6 +57,15 @@ pub struct Common {
     /// answer without any account or key.
     #[arg(long)]
     pub demo: bool,
+
+    /// Resume the latest session of this repository: its chat is shown and the
+    /// model has its conversation. `tandem sessions` lists the sessions.
+    #[arg(long = "continue", short = 'c', conflicts_with = "resume")]
+    pub continue_session: bool,
+
+    /// Resume the session ID of this repository (an id from `tandem sessions`).
+    #[arg(long, value_name = "ID")]
+    pub resume: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +87,16 @@ pub enum Command {
     /// auto-edit and full-auto write and stage them.
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
+    /// List this repository's sessions, newest first: id, start time (UTC),
+    /// turns, cost and first message. `tandem --resume ID` resumes one,
+    /// `tandem --continue` the latest.
+    Sessions(SessionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// The repository (default: the current directory).
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -173,13 +192,15 @@ fn after_help(paths: &Paths) -> String {
     let show =
         |p: &Option<PathBuf>| p.as_ref().map_or_else(|| "(none on this system)".into(), |p| p.display().to_string());
     format!(
-        "Files:\n  config   {}\n  project  .tandem/config.toml in the repository\n  log      {}\n\n\
+        "Files:\n  config   {}\n  project  .tandem/config.toml in the repository\n  log      {}\n  \
+         sessions {}\n\n\
          Environment:\n  TANDEM_LOG=debug        more detail in the log (tracing filter syntax)\n  \
          TANDEM_<SECTION>_<KEY>  set one configuration key, e.g. TANDEM_UI_THEME=light\n  \
          NO_COLOR=1              no colours\n\n\
-         In the app, F1 lists every key.",
+         In the app, F1 lists every key; /clear starts a new session.",
         show(&paths.user_config_file()),
         show(&paths.log_file()),
+        show(&paths.data_dir.as_ref().map(|d| d.join("sessions"))),
     )
 }
 
@@ -349,4 +370,75 @@ pub fn index(args: &IndexArgs, paths: &Paths) -> anyhow::Result<()> {
     let index = build_index(args.path.as_ref(), args.no_cache, paths)?;
     print!("{}", crate::index::render_stats(&index.stats()));
     Ok(())
+}
+
+/// The directory of the session journals of the repository at `root`.
+pub fn sessions_dir(paths: &Paths, root: &std::path::Path) -> Option<PathBuf> {
+    paths.data_dir.as_deref().map(|d| crate::session::journal::repo_dir(d, root))
+}
+
+/// `tandem sessions`.
+pub fn sessions(args: &SessionsArgs, paths: &Paths) -> anyhow::Result<()> {
+    use crate::session::journal;
+    let start = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let repo = RepoInfo::discover(&start);
+    let Some(dir) = sessions_dir(paths, &repo.root) else {
+        anyhow::bail!("this system has no data directory, so no sessions are kept");
+    };
+    let found = journal::list(&dir);
+    if found.is_empty() {
+        println!("No sessions of {} yet.", repo.root.display());
+        return Ok(());
+    }
+    println!("{:<24} {:<20} {:>5} {:>9}  FIRST MESSAGE", "ID", "STARTED (UTC)", "TURNS", "COST");
+    for path in found {
+        let Ok(loaded) = journal::load(&path) else { continue };
+        let s = journal::Summary::of(&path, &loaded.entries);
+        let mut first: String = s.first_prompt.split_whitespace().collect::<Vec<_>>().join(" ");
+        if first.chars().count() > 60 {
+            first = first.chars().take(59).collect::<String>() + "…";
+        }
+        let started = s.started.replace('T', " ").trim_end_matches('Z').to_string();
+        println!("{:<24} {:<20} {:>5} {:>9}  {}", s.id, started, s.turns, crate::metrics::format_cost(s.cost), first);
+    }
+    Ok(())
+}
+
+/// The session `--continue` or `--resume ID` asks for: its id and
+/// entries; `None` when neither flag is given.
+pub fn session_to_resume(
+    common: &Common,
+    paths: &Paths,
+    root: &std::path::Path,
+) -> anyhow::Result<Option<(String, Vec<crate::session::journal::Entry>)>> {
+    use crate::session::journal;
+    if !common.continue_session && common.resume.is_none() {
+        return Ok(None);
+    }
+    let Some(dir) = sessions_dir(paths, root) else {
+        anyhow::bail!("this system has no data directory, so there are no sessions to resume");
+    };
+    let path = match &common.resume {
+        Some(id) => {
+            let path = dir.join(format!("{id}.jsonl"));
+            let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !plain || !path.is_file() {
+                anyhow::bail!(
+                    "there is no session {id} of the repository at {}; `tandem sessions` lists its sessions",
+                    root.display()
+                );
+            }
+            path
+        }
+        None => match journal::list(&dir).into_iter().next() {
+            Some(p) => p,
+            None => anyhow::bail!("there is no earlier session of the repository at {} to continue", root.display()),
+        },
+    };
+    let loaded = journal::load(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if loaded.skipped > 0 {
+        tracing::warn!("{}: skipped {} unreadable lines", path.display(), loaded.skipped);
+    }
+    let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Some((id, loaded.entries)))
 }

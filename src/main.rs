@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Some(Command::Map(args)) => return report(cli::map(args, &paths)),
         Some(Command::Index(args)) => return report(cli::index(args, &paths)),
         Some(Command::Exec(args)) => return tandem::exec::run(&cli.common, args, paths),
+        Some(Command::Sessions(args)) => return report(cli::sessions(args, &paths)),
         None => {}
     }
     match run_tui(&cli, paths) {
@@ -43,6 +44,10 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 
 fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     use std::io::IsTerminal;
+    // Before the terminal check, so a wrong id is reported anywhere.
+    let start = cli.common.path.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let root = tandem::git::RepoInfo::discover(&start).root;
+    let resume = cli::session_to_resume(&cli.common, &paths, &root)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("the app needs a terminal on stdin and stdout; `tandem --help` lists the other commands");
     }
@@ -87,6 +92,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         app.load_history();
         app.audit =
             paths.state_dir.as_deref().map(|d| tandem::session::audit::AuditLog::open(&tandem::session::dir(d)));
+        app.start_session(app::session::SessionSetup { dir: cli::sessions_dir(&paths, &app.state.repo.root), resume });
         app.enable_tools();
         app.enable_process_stats();
         app.start_model(source);
@@ -98,6 +104,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         });
         let result = app::run(&mut app, &mut terminal, app::terminal::input_stream(), signals).await;
         app::terminal::restore()?;
+        app.flush_journal();
         let exit = result?;
         if let Exit::Signal(sig) = exit {
             tracing::info!("stopped by {sig}");

@@ -40,6 +40,12 @@ impl Session {
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(&repo).expect("mkdir");
         setup(&repo);
+        Self::start_at(dir, cols, rows, env, args)
+    }
+
+    /// Start in `dir/repo` with `dir` as home (again, after an earlier run).
+    fn start_at(dir: tempfile::TempDir, cols: u16, rows: u16, env: &[(&str, String)], args: &[&str]) -> Session {
+        let repo = dir.path().join("repo");
         let pty =
             native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tandem"));
@@ -329,6 +335,55 @@ fn two_hunks_one_accepted_one_rejected_with_a_reason_stages_only_the_accepted_on
         audit = read_audit();
     }
     assert!(audit.contains("\"reason\":\"keep old_two\""), "{audit}");
+    s.send(b"\x11");
+    s.wait_exit();
+}
+
+/// The journals of the sessions, wherever the repository's key put them.
+fn journal_files(home: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let root = home.join("data").join("tandem").join("sessions");
+    let mut out = Vec::new();
+    for repo in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        out.extend(std::fs::read_dir(repo.path()).into_iter().flatten().flatten().map(|e| e.path()));
+    }
+    out
+}
+
+#[test]
+fn a_killed_session_continues_with_its_transcript_and_conversation() {
+    let setup = |repo: &std::path::Path| {
+        git2::Repository::init(repo).expect("git init");
+        let git = repo.join(".git");
+        std::fs::write(git.join("one.toml"), "[[turns]]\ntext = \"FIRST-ANSWER\"\n").expect("script");
+        std::fs::write(git.join("two.toml"), "[[turns]]\ntext = \"SECOND-ANSWER\"\ncount_messages = true\n")
+            .expect("script");
+    };
+    let mut s = Session::start_in(100, 30, &[], &["--provider", "script:.git/one.toml"], setup);
+    s.wait_text("script");
+    s.send(b"remember the word pelican\r");
+    s.wait_text("FIRST-ANSWER");
+    // The journal has the whole turn: then kill -9.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !journal_files(s._dir.path())
+        .iter()
+        .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("turn_ended")))
+    {
+        assert!(Instant::now() < deadline, "no journal with the turn");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = s.child.process_id().expect("pid");
+    let killed = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+    assert!(killed.success());
+    s.wait_exit();
+    let Session { _dir: dir, .. } = s;
+
+    let mut s = Session::start_at(dir, 100, 30, &[], &["--provider", "script:.git/two.toml", "--continue"]);
+    s.wait_text("Resumed session");
+    let screen = s.contents();
+    assert!(screen.contains("remember the word pelican") && screen.contains("FIRST-ANSWER"), "{screen}");
+    s.send(b"which word?\r");
+    // The model got the earlier user message and answer with the new one.
+    s.wait_text("SECOND-ANSWER (3 messages)");
     s.send(b"\x11");
     s.wait_exit();
 }

@@ -33,6 +33,9 @@ pub enum AgentCommand {
     Cancel,
     /// Ask again after a failed turn.
     Retry,
+    /// Replace the conversation (a resumed session's, or empty for a new
+    /// one). Ignored while a turn runs.
+    Reset(Vec<ChatMessage>),
     /// Use another provider from now on.
     Switch {
         provider: Arc<dyn Provider>,
@@ -109,6 +112,8 @@ pub enum AgentEvent {
         files: usize,
     },
     TurnEnded(TurnOutcome),
+    /// A message was added to the conversation (for the session journal).
+    Recorded(ChatMessage),
 }
 
 /// The repository index, shared between the app (which builds it in the
@@ -182,6 +187,12 @@ impl Agent {
         &self.conversation
     }
 
+    /// Add `m` to the conversation and tell the app.
+    fn remember(&mut self, m: ChatMessage) {
+        self.emit(AgentEvent::Recorded(m.clone()));
+        self.conversation.push(m);
+    }
+
     fn emit(&self, ev: AgentEvent) {
         let _ = self.events.send(ev);
     }
@@ -193,16 +204,16 @@ impl Agent {
                 AgentCommand::User { text } => {
                     self.queued.push_back(text);
                     while let Some(text) = self.queued.pop_front() {
-                        self.conversation.push(ChatMessage::User { text });
-                        self.turn(&mut commands).await;
+                        self.turn(&mut commands, Some(text)).await;
                     }
                 }
                 AgentCommand::Retry => {
                     if matches!(self.conversation.last(), Some(ChatMessage::User { .. } | ChatMessage::Tool { .. })) {
-                        self.turn(&mut commands).await;
+                        self.turn(&mut commands, None).await;
                     }
                 }
                 AgentCommand::Cancel => {}
+                AgentCommand::Reset(conversation) => self.conversation = conversation,
                 AgentCommand::Switch { provider, profile } => {
                     self.provider = provider;
                     self.profile = profile;
@@ -262,13 +273,19 @@ impl Agent {
         }
     }
 
-    async fn turn(&mut self, commands: &mut UnboundedReceiver<AgentCommand>) {
+    /// A turn for the user's message `text` (`None`: ask again after a
+    /// failed turn).
+    async fn turn(&mut self, commands: &mut UnboundedReceiver<AgentCommand>, text: Option<String>) {
+        // A refused turn does not start: the model never sees its message.
         let check = self.budget.start_turn();
         if let Some(why) = self.budget_refuses(check) {
             self.emit(AgentEvent::TurnEnded(TurnOutcome::OverBudget(why)));
             return;
         }
         self.emit(AgentEvent::TurnStarted);
+        if let Some(text) = text {
+            self.remember(ChatMessage::User { text });
+        }
         for _round in 0..self.config.max_tool_rounds {
             if let Some(why) = self.budget_refuses(self.budget.check_cost()) {
                 self.emit(AgentEvent::TurnEnded(TurnOutcome::OverBudget(why)));
@@ -331,7 +348,7 @@ impl Agent {
                     if !text.is_empty() {
                         // Keep what the model said, so the next turn knows.
                         text.push_str("\n\n[the user stopped this answer here]");
-                        self.conversation.push(ChatMessage::Assistant { text, tool_calls: Vec::new() });
+                        self.remember(ChatMessage::Assistant { text, tool_calls: Vec::new() });
                     }
                     self.emit(AgentEvent::TurnEnded(TurnOutcome::Cancelled));
                     return;
@@ -348,7 +365,7 @@ impl Agent {
                 }
                 StreamEnd::Done(stop) => {
                     let has_calls = !calls.is_empty();
-                    self.conversation.push(ChatMessage::Assistant { text, tool_calls: calls.clone() });
+                    self.remember(ChatMessage::Assistant { text, tool_calls: calls.clone() });
                     if !has_calls {
                         if stop == StopReason::MaxTokens {
                             self.emit(AgentEvent::Notice(
@@ -539,12 +556,7 @@ impl Agent {
             }
         }
         for (call_id, name, output) in results {
-            self.conversation.push(ChatMessage::Tool {
-                call_id,
-                name,
-                content: output.content,
-                is_error: output.is_error,
-            });
+            self.remember(ChatMessage::Tool { call_id, name, content: output.content, is_error: output.is_error });
         }
         !cancelled
     }
@@ -560,7 +572,7 @@ impl Agent {
                 self.provider = provider;
                 self.profile = profile;
             }
-            Some(AgentCommand::Retry) => {}
+            Some(AgentCommand::Retry | AgentCommand::Reset(_)) => {}
         }
         false
     }

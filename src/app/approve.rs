@@ -53,6 +53,8 @@ impl App {
     pub(super) fn handle_approval(&mut self, req: Approval) {
         match req {
             Approval::Review { files, reply } => {
+                let counts = files.iter().map(|f| (f.path.display().to_string(), f.hunks.len())).collect();
+                self.journal(crate::session::journal::Entry::Proposal { files: counts });
                 for f in &files {
                     let mut rec = Record::new("proposal", self.policy());
                     rec.file = Some(f.path.display().to_string());
@@ -308,6 +310,10 @@ impl App {
             let mut rec = Record::new("applied", self.policy());
             rec.file = Some(d.path.display().to_string());
             verdicts.push(FileVerdict::new(d.path.clone(), accepted, &d.lines, &state));
+            self.journal(crate::session::journal::Entry::Decision {
+                path: d.path.display().to_string(),
+                outcome: format!("{accepted}/{total} hunks accepted ({state})"),
+            });
             rec.detail = state;
             self.audit(rec);
         }

@@ -12,6 +12,7 @@ pub mod index_job;
 pub mod input;
 pub mod model;
 pub mod review;
+pub mod session;
 pub mod state;
 pub mod terminal;
 
@@ -135,6 +136,12 @@ pub struct App {
     /// Reads tandem's CPU and memory while the metrics pane shows them.
     process: Option<crate::metrics::process::Sampler>,
     last_sample: Option<Instant>,
+    /// The session journal being written, and the directory of this
+    /// repository's journals.
+    journal: Option<crate::session::journal::Journal>,
+    journal_dir: Option<PathBuf>,
+    /// A resumed conversation, for the agent once it starts.
+    resumed: Option<Vec<crate::llm::ChatMessage>>,
 }
 
 impl App {
@@ -177,6 +184,9 @@ impl App {
             edit_request: false,
             process: None,
             last_sample: None,
+            journal: None,
+            journal_dir: None,
+            resumed: None,
         }
     }
 

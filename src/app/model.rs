@@ -22,6 +22,7 @@ pub enum ModelSource {
 
 pub const SLASH_HELP: &str = "Commands: /model [PROFILE [MODEL]] shows or switches the model · \
      /map shows the repository map sent with the last request · /export FILE writes the chat as markdown · \
+     /clear starts a new session · \
      /help lists keys and commands";
 
 fn describe(profile: &Profile) -> String {
@@ -85,6 +86,7 @@ impl App {
         tokio::spawn(agent.run(crx));
         self.agent_tx = Some(ctx);
         self.agent_rx = Some(erx);
+        self.send_resumed();
     }
 
     pub(super) fn model_chosen(&mut self, choice: Choice) {
@@ -131,6 +133,7 @@ impl App {
 
     pub(super) fn handle_agent(&mut self, ev: AgentEvent) {
         self.state.metrics.record(&ev);
+        self.journal_event(&ev);
         let m = &mut self.state.model;
         match ev {
             AgentEvent::TurnStarted => {
@@ -215,6 +218,7 @@ impl App {
             }
             AgentEvent::Notice(text) => self.state.notice(text),
             AgentEvent::MapUsed { text, tokens, .. } => self.state.index.last_map = Some((text, tokens)),
+            AgentEvent::Recorded(_) => {}
             AgentEvent::TurnEnded(outcome) => {
                 self.state.shown_stats = self.state.stats;
                 let m = &mut self.state.model;
@@ -313,6 +317,7 @@ impl App {
                     _ => "The repository index is not ready yet, so no map has been sent.",
                 }),
             },
+            "clear" => self.clear_session(),
             "help" => {
                 self.state.overlay = Some(super::state::Overlay::Help { scroll: 0 });
                 self.state.notice(SLASH_HELP);

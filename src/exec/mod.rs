@@ -397,7 +397,8 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
         | AgentEvent::ToolCallStarted { .. }
         | AgentEvent::ToolProgress { .. }
         | AgentEvent::RequestEnded(_)
-        | AgentEvent::TurnEnded(_) => {}
+        | AgentEvent::TurnEnded(_)
+        | AgentEvent::Recorded(_) => {}
     }
 }
 

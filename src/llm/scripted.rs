@@ -10,6 +10,8 @@
 //! # chunks = ["Hello ", "**world**"]
 //! tool_calls = [{ name = "read_file", arguments = '{"path": "src/main.rs"}' }]
 //! usage = { input = 1200, output = 40 }
+//! count_messages = true     # end the text with "(N messages)": how many the
+//!                           # request held (for tests of resumed sessions)
 //! ```
 
 use std::path::Path;
@@ -48,6 +50,9 @@ pub struct Turn {
     /// the chunks): "broken", "timeout" or "auth".
     #[serde(default)]
     pub fail: Option<String>,
+    /// End the text with ` (N messages)`, N the messages of the request.
+    #[serde(default)]
+    pub count_messages: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,12 +135,16 @@ impl Provider for Scripted {
         format!("script {}", self.name)
     }
 
-    fn stream(&self, _request: Request, cancel: CancellationToken) -> EventStream {
+    fn stream(&self, request: Request, cancel: CancellationToken) -> EventStream {
         let Some(turn) = self.take_turn() else {
             let err = LlmError::Protocol(format!("the script {} has no more turns", self.name));
             return futures::stream::once(async move { Err(err) }).boxed();
         };
-        let chunks = if turn.chunks.is_empty() { tokenize(turn.text.as_deref().unwrap_or("")) } else { turn.chunks };
+        let mut chunks =
+            if turn.chunks.is_empty() { tokenize(turn.text.as_deref().unwrap_or("")) } else { turn.chunks };
+        if turn.count_messages {
+            chunks.push(format!(" ({} messages)", request.messages.len()));
+        }
         let stream = async_stream(turn.pause_ms, turn.delay_ms, chunks, turn.tool_calls, turn.usage, turn.fail);
         let cancelled = cancel.clone();
         stream

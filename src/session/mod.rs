@@ -2,6 +2,7 @@
 //! it.
 
 pub mod audit;
+pub mod journal;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,160 @@
+//! The app's session journal: recording what happens, resuming an earlier
+//! session, and `/clear`.
+
+use std::path::PathBuf;
+
+use super::App;
+use super::state::{Message, MsgStatus, Role};
+use crate::agent::{AgentCommand, AgentEvent, TurnOutcome};
+use crate::llm::ChatMessage;
+use crate::session::journal::{self, Entry, Journal};
+
+/// Where this app keeps its journal, and the session it resumes.
+pub struct SessionSetup {
+    /// The repository's sessions directory (`None`: no data directory, no
+    /// journal).
+    pub dir: Option<PathBuf>,
+    /// A session to resume: its id and entries.
+    pub resume: Option<(String, Vec<Entry>)>,
+}
+
+impl App {
+    /// Start journaling in `setup.dir`, continuing the resumed session's
+    /// journal if there is one, and show its transcript.
+    pub fn start_session(&mut self, setup: SessionSetup) {
+        self.journal_dir = setup.dir;
+        match setup.resume {
+            Some((id, entries)) => {
+                self.journal = self.journal_dir.as_deref().map(|d| Journal::open(d, &id, None));
+                self.state.transcript.extend(transcript(&entries));
+                let conversation = journal::conversation(&entries);
+                let turns = conversation.iter().filter(|m| matches!(m, ChatMessage::User { .. })).count();
+                self.state.notice(format!(
+                    "Resumed session {id} ({turns} message{} sent before); the model has its conversation.",
+                    if turns == 1 { "" } else { "s" }
+                ));
+                self.resumed = Some(conversation);
+                // An agent already running gets it now, a later one when
+                // it starts.
+                self.send_resumed();
+            }
+            None => self.new_journal(),
+        }
+    }
+
+    fn new_journal(&mut self) {
+        let id = journal::new_id();
+        self.journal = self.journal_dir.as_deref().map(|d| {
+            let header = Entry::SessionStarted {
+                id: id.clone(),
+                root: self.state.repo.root.clone(),
+                time: crate::session::utc_now(),
+                model: String::new(),
+            };
+            Journal::open(d, &id, Some(header))
+        });
+    }
+
+    /// The id of the session being recorded.
+    pub fn session_id(&self) -> Option<&str> {
+        self.journal.as_ref().map(|j| j.id())
+    }
+
+    pub(super) fn journal(&mut self, entry: Entry) {
+        let label = self.state.model.label.clone();
+        if let Some(j) = &mut self.journal {
+            if let Some(Entry::SessionStarted { model, .. }) = &mut j.header {
+                *model = label;
+            }
+            j.record(entry);
+        }
+    }
+
+    /// Record what an agent event adds to the session.
+    pub(super) fn journal_event(&mut self, ev: &AgentEvent) {
+        let entries = match ev {
+            AgentEvent::Recorded(m) => Entry::from_message(m),
+            AgentEvent::Usage(u) => {
+                let cost = self.state.model.profile.as_ref().and_then(|p| crate::metrics::cost(u, &p.prices, &p.kind));
+                vec![Entry::Usage { usage: *u, cost }]
+            }
+            AgentEvent::TurnEnded(outcome) => {
+                let outcome = match outcome {
+                    TurnOutcome::Completed => "completed".to_string(),
+                    TurnOutcome::Cancelled => "cancelled".into(),
+                    TurnOutcome::Failed { message, .. } => format!("failed: {message}"),
+                    TurnOutcome::RoundLimit(n) => format!("round_limit: {n}"),
+                    TurnOutcome::OverBudget(why) => format!("over_budget: {why}"),
+                };
+                vec![Entry::TurnEnded { outcome }]
+            }
+            _ => return,
+        };
+        for e in entries {
+            self.journal(e);
+        }
+    }
+
+    /// Give a newly started agent the resumed conversation.
+    pub(super) fn send_resumed(&mut self) {
+        let Some(tx) = &self.agent_tx else { return };
+        if let Some(conversation) = self.resumed.take() {
+            let _ = tx.send(AgentCommand::Reset(conversation));
+        }
+    }
+
+    /// `/clear`: a new session, with an empty chat and conversation.
+    pub(super) fn clear_session(&mut self) {
+        if self.state.model.busy() {
+            self.state.error("The model is busy; stop its turn first, then /clear.");
+            return;
+        }
+        if let Some(j) = &self.journal {
+            j.flush(std::time::Duration::from_secs(1));
+        }
+        self.new_journal();
+        self.resumed = None;
+        self.state.transcript.clear();
+        self.notes_for_model.clear();
+        if let Some(tx) = &self.agent_tx {
+            let _ = tx.send(AgentCommand::Reset(Vec::new()));
+        }
+        let id = self.session_id().map_or(String::new(), |id| format!(" {id}"));
+        self.state.notice(format!("New session{id}: the model starts from an empty conversation."));
+    }
+
+    /// Write what is still queued for the journal, before the process ends.
+    pub fn flush_journal(&self) {
+        if let Some(j) = &self.journal {
+            j.flush(std::time::Duration::from_secs(2));
+        }
+    }
+}
+
+/// The chat of a journal, as the app shows it.
+pub fn transcript(entries: &[Entry]) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    for e in entries {
+        match e {
+            Entry::User { text } => out.push(Message::new(Role::User, text.clone())),
+            Entry::Assistant { text } if !text.is_empty() => out.push(Message::new(Role::Assistant, text.clone())),
+            Entry::ToolCall { id, name, .. } => {
+                let mut m = Message::new(Role::Tool, format!("… {name}"));
+                m.call_id = id.clone();
+                m.status = MsgStatus::Broken;
+                out.push(m);
+            }
+            Entry::ToolResult { id, ok, output } => {
+                if let Some(m) = out.iter_mut().rev().find(|m| m.role == Role::Tool && m.call_id == *id) {
+                    let name = m.text.trim_start_matches("… ").to_string();
+                    let first = output.lines().next().unwrap_or("");
+                    m.text = format!("{} {name}: {first}", if *ok { "✓" } else { "✗" });
+                    m.detail = output.clone();
+                    m.status = if *ok { MsgStatus::Done } else { MsgStatus::Broken };
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
