@@ -311,31 +311,26 @@ impl Graph {
             let seeded = if total == 0.0 { 0.0 } else { *s / total };
             *s = (1.0 - spread) * seeded + if a { spread / alive } else { 0.0 };
         }
-        // Forward edges with this request's weights, then each one mirrored backwards,
-        // all in one flat array (CSR) merged per (from, to).
+        // Forward edges with this request's weights. Each is also followed backwards at
+        // `BACKWARD` of its weight, so a node's outgoing total is its forward sum plus
+        // that share of what points at it, and one pass over the forward edges moves
+        // rank both ways.
         let forward: Vec<Option<Vec<(u32, f64)>>> = (0..n).map(|a| self.edges_for(a, &ranking.mentioned)).collect();
         let row = |a: usize| forward[a].as_deref().unwrap_or(&self.adjacency[a]);
-        let mut backward: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+        let mut in_sum = vec![0.0; n];
         for a in 0..n {
             for &(to, w) in row(a) {
-                backward[to as usize].push((a as u32, w * BACKWARD));
+                in_sum[to as usize] += w;
             }
         }
-        let mut starts = Vec::with_capacity(n + 1);
-        let mut flat: Vec<(u32, f64)> = Vec::with_capacity(2 * self.adjacency.iter().map(Vec::len).sum::<usize>());
-        for (a, back) in backward.iter_mut().enumerate() {
-            starts.push(flat.len());
-            let first = flat.len();
-            flat.extend_from_slice(row(a));
-            flat.append(back);
-            merge_row(&mut flat, first);
-            ranking.out_sum[a] = flat[first..].iter().map(|e| e.1).sum();
+        for (a, (out, inward)) in ranking.out_sum.iter_mut().zip(&in_sum).enumerate() {
+            *out = row(a).iter().map(|e| e.1).sum::<f64>() + BACKWARD * inward;
         }
-        starts.push(flat.len());
         let out_sum = &ranking.out_sum;
 
         let mut rank = seed.clone();
         let mut next = vec![0.0; n];
+        let mut share = vec![0.0; n];
         for _ in 0..MAX_ITERATIONS {
             // Files without outgoing edges hand their rank back to the seed, as in standard PPR.
             let dangling: f64 = (0..n).filter(|&a| out_sum[a] <= 0.0).map(|a| rank[a]).sum();
@@ -343,13 +338,15 @@ impl Graph {
                 *x = (1.0 - DAMPING) * s + DAMPING * dangling * s;
             }
             for a in 0..n {
-                if out_sum[a] <= 0.0 {
-                    continue;
+                share[a] = if out_sum[a] > 0.0 { DAMPING * rank[a] / out_sum[a] } else { 0.0 };
+            }
+            for a in 0..n {
+                let mut back = 0.0;
+                for &(to, w) in row(a) {
+                    next[to as usize] += share[a] * w;
+                    back += share[to as usize] * w;
                 }
-                let share = DAMPING * rank[a] / out_sum[a];
-                for &(to, w) in &flat[starts[a]..starts[a + 1]] {
-                    next[to as usize] += share * w;
-                }
+                next[a] += back * BACKWARD;
             }
             let delta: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
             std::mem::swap(&mut rank, &mut next);
@@ -385,21 +382,6 @@ impl Graph {
         };
         (total - own).max(0.0)
     }
-}
-
-/// Sorts `flat[first..]` by target and sums the weights per target, in place.
-fn merge_row(flat: &mut Vec<(u32, f64)>, first: usize) {
-    flat[first..].sort_by_key(|e| e.0);
-    let mut write = first;
-    for read in first..flat.len() {
-        if write > first && flat[write - 1].0 == flat[read].0 {
-            flat[write - 1].1 += flat[read].1;
-        } else {
-            flat[write] = flat[read];
-            write += 1;
-        }
-    }
-    flat.truncate(write);
 }
 
 /// Sorts (target, name, weight) edges and sums the weights per target.

@@ -172,7 +172,7 @@ pub fn rank_definitions(
         let base = if total > 0.0 { total * 0.05 / n } else { 1.0 };
         for (def, (id, flow)) in names.iter().zip(&flows).enumerate() {
             let mut score = ranking.rank[file] * (flow + base) / (total + base * n);
-            if p.names.contains(id) {
+            if !p.names.is_empty() && p.names.contains(id) {
                 score *= MENTION_BOOST;
             }
             out.push(RankedDef { file, def, score });
