@@ -2,9 +2,7 @@
 //! JSON object per line to `audit.jsonl` in the session directory. Written
 //! by a thread of its own, so the event loop never waits on the disk.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -58,81 +56,31 @@ impl Record {
     }
 }
 
-/// What the writer thread is sent.
-enum Msg {
-    Record(Box<Record>),
-    /// Answer once every record sent before is written.
-    Flush(mpsc::Sender<()>),
-}
-
-/// The writer's handle; dropping every clone ends the thread.
+/// The audit log's handle; dropping every clone ends its writer thread.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<Msg>,
-    path: PathBuf,
+    out: super::appender::Appender<Record>,
 }
 
 impl AuditLog {
     /// Append to `dir/audit.jsonl`; the directory and file are made with
     /// the first record. Failures to write are logged, once.
     pub fn open(dir: &Path) -> Self {
-        let path = dir.join("audit.jsonl");
-        let (tx, rx) = mpsc::channel::<Msg>();
-        let file_path = path.clone();
-        let spawned = std::thread::Builder::new().name("tandem-audit".into()).spawn(move || {
-            let mut file: Option<std::fs::File> = None;
-            let mut warned = false;
-            while let Ok(msg) = rx.recv() {
-                let rec = match msg {
-                    Msg::Record(rec) => rec,
-                    Msg::Flush(done) => {
-                        let _ = done.send(());
-                        continue;
-                    }
-                };
-                let written = (|| -> std::io::Result<()> {
-                    let f = match &mut file {
-                        Some(f) => f,
-                        None => {
-                            if let Some(parent) = file_path.parent() {
-                                std::fs::create_dir_all(parent)?;
-                            }
-                            file.insert(std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?)
-                        }
-                    };
-                    let mut line = serde_json::to_vec(&rec).map_err(std::io::Error::other)?;
-                    line.push(b'\n');
-                    f.write_all(&line)
-                })();
-                if let Err(e) = written
-                    && !warned
-                {
-                    tracing::warn!("cannot write the audit log {}: {e}", file_path.display());
-                    warned = true;
-                }
-            }
-        });
-        if let Err(e) = spawned {
-            tracing::warn!("cannot start the audit log writer: {e}");
-        }
-        Self { tx, path }
+        Self { out: super::appender::Appender::open(dir.join("audit.jsonl"), "audit log") }
     }
 
     pub fn record(&self, rec: Record) {
-        let _ = self.tx.send(Msg::Record(Box::new(rec)));
+        self.out.send(rec);
     }
 
     /// Wait (up to `limit`) until every record sent so far is written: for
     /// a process about to exit, whose writer thread would die with it.
     pub fn flush(&self, limit: std::time::Duration) {
-        let (done, wait) = mpsc::channel();
-        if self.tx.send(Msg::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(limit);
-        }
+        self.out.flush(limit);
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.out.path()
     }
 }
 

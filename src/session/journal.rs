@@ -4,9 +4,7 @@
 //! most the entry being written, and a torn last line is skipped on load.
 //! A journal is what `--continue` and `--resume` rebuild a session from.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
@@ -248,16 +246,10 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
     found.into_iter().map(|(_, p)| p).collect()
 }
 
-enum Msg {
-    Entry(Box<Entry>),
-    Flush(mpsc::Sender<()>),
-}
-
 /// The writer of one journal; dropping it ends its thread once the entries
 /// sent are written.
 pub struct Journal {
-    tx: mpsc::Sender<Msg>,
-    path: PathBuf,
+    out: super::appender::Appender<Entry>,
     id: String,
     /// Written before the first entry, so a session that says nothing
     /// leaves no journal behind.
@@ -265,69 +257,27 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Append to `dir/<id>.jsonl` (made with the first entry). `header`
-    /// goes first, ahead of the first entry recorded.
+    /// Append to `dir/<id>.jsonl` (made with the first entry), written per
+    /// entry. `header` goes first, ahead of the first entry recorded.
     pub fn open(dir: &Path, id: &str, header: Option<Entry>) -> Self {
-        let path = dir.join(format!("{id}.jsonl"));
-        let (tx, rx) = mpsc::channel::<Msg>();
-        let file_path = path.clone();
-        let spawned = std::thread::Builder::new().name("tandem-journal".into()).spawn(move || {
-            let mut file: Option<std::fs::File> = None;
-            let mut warned = false;
-            while let Ok(msg) = rx.recv() {
-                let entry = match msg {
-                    Msg::Entry(e) => e,
-                    Msg::Flush(done) => {
-                        let _ = done.send(());
-                        continue;
-                    }
-                };
-                let written = (|| -> std::io::Result<()> {
-                    let f = match &mut file {
-                        Some(f) => f,
-                        None => {
-                            if let Some(parent) = file_path.parent() {
-                                std::fs::create_dir_all(parent)?;
-                            }
-                            file.insert(std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?)
-                        }
-                    };
-                    let mut line = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
-                    line.push(b'\n');
-                    f.write_all(&line)?;
-                    f.flush()
-                })();
-                if let Err(e) = written
-                    && !warned
-                {
-                    tracing::warn!("cannot write the session journal {}: {e}", file_path.display());
-                    warned = true;
-                }
-            }
-        });
-        if let Err(e) = spawned {
-            tracing::warn!("cannot start the session journal writer: {e}");
-        }
-        Self { tx, path, id: id.to_string(), header }
+        let out = super::appender::Appender::open(dir.join(format!("{id}.jsonl")), "session journal");
+        Self { out, id: id.to_string(), header }
     }
 
     pub fn record(&mut self, entry: Entry) {
         if let Some(h) = self.header.take() {
-            let _ = self.tx.send(Msg::Entry(Box::new(h)));
+            self.out.send(h);
         }
-        let _ = self.tx.send(Msg::Entry(Box::new(entry)));
+        self.out.send(entry);
     }
 
     /// Wait (up to `limit`) until every entry sent so far is written.
     pub fn flush(&self, limit: std::time::Duration) {
-        let (done, wait) = mpsc::channel();
-        if self.tx.send(Msg::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(limit);
-        }
+        self.out.flush(limit);
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.out.path()
     }
 
     pub fn id(&self) -> &str {

@@ -1,6 +1,7 @@
 //! A session's directory under the state directory, and what is recorded in
 //! it.
 
+mod appender;
 pub mod audit;
 pub mod journal;
 

@@ -1,0 +1,92 @@
+//! An append-only JSON-lines file written on a thread of its own, so the
+//! caller never waits on the disk. Shared by the audit log and the journal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use serde::Serialize;
+
+enum Msg<T> {
+    Line(Box<T>),
+    /// Answer once every line sent before is written.
+    Flush(mpsc::Sender<()>),
+}
+
+/// The writer's handle; dropping every clone ends the thread once the lines
+/// sent are written.
+pub struct Appender<T> {
+    tx: mpsc::Sender<Msg<T>>,
+    path: PathBuf,
+}
+
+impl<T> Clone for Appender<T> {
+    fn clone(&self) -> Self {
+        Self { tx: self.tx.clone(), path: self.path.clone() }
+    }
+}
+
+impl<T: Serialize + Send + 'static> Appender<T> {
+    /// Appends to `path`; its directory and the file are made with the first
+    /// line. `what` names the file in the one warning logged if writing fails.
+    /// Each line goes to the operating system in one unbuffered write as it
+    /// comes, so a crash loses at most the line being written.
+    pub fn open(path: PathBuf, what: &'static str) -> Self {
+        let (tx, rx) = mpsc::channel::<Msg<T>>();
+        let file_path = path.clone();
+        let spawned = std::thread::Builder::new().name(format!("tandem-{}", what.replace(' ', "-"))).spawn(move || {
+            let mut file: Option<std::fs::File> = None;
+            let mut warned = false;
+            while let Ok(msg) = rx.recv() {
+                let value = match msg {
+                    Msg::Line(v) => v,
+                    Msg::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
+                let written = (|| -> std::io::Result<()> {
+                    let f = match &mut file {
+                        Some(f) => f,
+                        None => {
+                            if let Some(parent) = file_path.parent() {
+                                std::fs::create_dir_all(parent)?;
+                            }
+                            file.insert(std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?)
+                        }
+                    };
+                    let mut line = serde_json::to_vec(&value).map_err(std::io::Error::other)?;
+                    line.push(b'\n');
+                    f.write_all(&line)
+                })();
+                if let Err(e) = written
+                    && !warned
+                {
+                    tracing::warn!("cannot write the {what} {}: {e}", file_path.display());
+                    warned = true;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the {what} writer: {e}");
+        }
+        Self { tx, path }
+    }
+
+    pub fn send(&self, value: T) {
+        let _ = self.tx.send(Msg::Line(Box::new(value)));
+    }
+
+    /// Wait (up to `limit`) until every line sent so far is written: for a
+    /// process about to exit, whose writer thread would die with it.
+    pub fn flush(&self, limit: std::time::Duration) {
+        let (done, wait) = mpsc::channel();
+        if self.tx.send(Msg::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(limit);
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
