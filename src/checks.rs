@@ -140,7 +140,8 @@ impl Outcome {
             Some(0) => format!("✓ {noun} passed · `{}` · {secs:.1} s", self.command),
             Some(code) => format!("✗ {noun} failed (exit {code}) · `{}` · {secs:.1} s", self.command),
             None => {
-                let why = self.output.lines().next().unwrap_or("did not finish");
+                let first = self.output.lines().next().unwrap_or("did not finish");
+                let why = first.split(',').next().unwrap_or(first);
                 format!("✗ {noun} did not finish ({why}) · `{}` · {secs:.1} s", self.command)
             }
         }

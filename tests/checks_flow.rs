@@ -160,3 +160,26 @@ fn slash_test_without_a_command_says_how_to_set_one() {
     assert!(requests.lock().expect("requests").is_empty());
     assert!(chat(&s).iter().any(|t| t.contains("set `checks.test_cmd`")), "{:#?}", chat(&s));
 }
+
+#[test]
+fn a_check_over_its_time_limit_is_killed_and_reported() {
+    let script = r#"
+[[turns]]
+text = "Looking."
+"#;
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
+        app.state.config.checks.test_cmd = "echo started; sleep 30".into();
+        app.state.config.checks.timeout_secs = 1;
+    });
+    let started = std::time::Instant::now();
+    s.keys("/test<Enter>");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let chat = chat(&s);
+    assert!(
+        chat.iter().any(|t| t.starts_with("✗ tests did not finish (timed out after 1 s (checks.timeout_secs))")),
+        "{chat:#?}"
+    );
+    let users = user_messages(&requests);
+    assert!(users[0].contains("did not finish") && users[0].contains("started"), "{}", users[0]);
+}
