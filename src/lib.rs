@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod exec;

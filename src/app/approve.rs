@@ -38,6 +38,7 @@ impl App {
         let toolbox = crate::tools::toolbox::Toolbox::new(config, crate::tools::approval::Approvals(tx));
         self.tools = Some(Arc::new(toolbox));
         self.approvals_rx = Some(rx);
+        self.state.checks.commands = Some(crate::checks::resolve(&self.state.config.checks, &self.state.repo.root));
     }
 
     fn policy(&self) -> Policy {
@@ -319,6 +320,9 @@ impl App {
         }
         if !written.is_empty() {
             self.undo_stack.push(Applied { record: report.undo, files: written });
+            if self.state.config.checks.auto_test {
+                self.state.checks.due = true;
+            }
         }
         self.state.model.activity = "telling the model what was decided…".into();
         let label = if self.policy() == Policy::Suggest { "Applied" } else { "Applied by policy" };
@@ -343,6 +347,7 @@ impl App {
             self.state.focus = Focus::Composer;
         }
         self.front_arrived();
+        self.auto_test_if_due();
     }
 
     /// Let the user rewrite the focused hunk's new text in their editor.

@@ -6,6 +6,7 @@
 
 pub mod actions;
 mod approve;
+mod checks;
 pub mod composer;
 pub mod history;
 pub mod index_job;
@@ -61,6 +62,11 @@ pub enum AppEvent {
         id: u64,
         decisions: Vec<review::FileDecisions>,
         report: crate::git::ApplyReport,
+    },
+    /// A test or lint run ended; `auto` when auto_test started it.
+    CheckDone {
+        outcome: crate::checks::Outcome,
+        auto: bool,
     },
     /// An applied change set was undone (where it could be).
     Undone {
@@ -142,6 +148,8 @@ pub struct App {
     journal_dir: Option<PathBuf>,
     /// A resumed conversation, for the agent once it starts.
     resumed: Option<Vec<crate::llm::ChatMessage>>,
+    /// Stops the test or lint run in progress.
+    check_cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl App {
@@ -187,6 +195,7 @@ impl App {
             journal: None,
             journal_dir: None,
             resumed: None,
+            check_cancel: None,
         }
     }
 
@@ -275,6 +284,7 @@ impl App {
             AppEvent::IndexUpdated { stats, files, elapsed } => self.index_updated(stats, files, elapsed),
             AppEvent::Applied { id, decisions, report } => self.applied(id, decisions, report),
             AppEvent::Undone { files, report } => self.undone(files, report),
+            AppEvent::CheckDone { outcome, auto } => self.check_done(outcome, auto),
         }
     }
 
@@ -460,7 +470,7 @@ impl App {
         if self.state.selected.take().is_some() {
             return;
         }
-        if self.cancel_turn() {
+        if self.cancel_turn() || self.cancel_check() {
             return;
         }
         let s = &mut self.state;
@@ -598,6 +608,7 @@ impl App {
             && !self.state.model.choosing
             && !self.state.review.applying
             && !self.index_updating
+            && self.state.checks.running.is_none()
             && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
     }
 }

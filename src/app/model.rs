@@ -22,7 +22,7 @@ pub enum ModelSource {
 
 pub const SLASH_HELP: &str = "Commands: /model [PROFILE [MODEL]] shows or switches the model · \
      /map shows the repository map sent with the last request · /export FILE writes the chat as markdown · \
-     /clear starts a new session · \
+     /clear starts a new session · /test and /lint run the project's checks and send failures to the model · \
      /help lists keys and commands";
 
 fn describe(profile: &Profile) -> String {
@@ -252,6 +252,7 @@ impl App {
                         ));
                     }
                 }
+                self.auto_test_if_due();
             }
         }
     }
@@ -269,6 +270,12 @@ impl App {
             None => text,
         };
         self.state.push(Message::new(Role::User, text.clone()));
+        self.send_to_agent(text);
+    }
+
+    /// Send `text` to the model as the user's message (the chat shows it
+    /// already, in full or in short).
+    pub(super) fn send_to_agent(&mut self, text: String) {
         self.sent += 1;
         match self.agent_tx.clone() {
             Some(tx) => {
@@ -318,6 +325,8 @@ impl App {
                 }),
             },
             "clear" => self.clear_session(),
+            "test" => self.run_check(crate::checks::Kind::Test, false),
+            "lint" => self.run_check(crate::checks::Kind::Lint, false),
             "help" => {
                 self.state.overlay = Some(super::state::Overlay::Help { scroll: 0 });
                 self.state.notice(SLASH_HELP);

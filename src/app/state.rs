@@ -242,6 +242,25 @@ pub struct AppState {
     pub review: crate::app::review::Review,
     /// What may happen without asking.
     pub policy: crate::config::Policy,
+    /// The test and lint commands, and what their runs found.
+    pub checks: ChecksState,
+}
+
+/// The project's checks as the metrics pane shows them.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksState {
+    /// The commands in use; `None` until tandem looked.
+    pub commands: Option<crate::checks::Commands>,
+    /// The check running now.
+    pub running: Option<crate::checks::Kind>,
+    /// The last run's headline.
+    pub last: Option<String>,
+    pub runs: u32,
+    pub failures: u32,
+    /// Consecutive failing auto-test rounds sent to the model.
+    pub fix_rounds: u32,
+    /// A change set was applied: run the tests when the turn is over.
+    pub due: bool,
 }
 
 impl AppState {
@@ -273,6 +292,7 @@ impl AppState {
             index: IndexState::default(),
             review: Default::default(),
             policy: Default::default(),
+            checks: Default::default(),
         };
         state.policy = state.config.tools.policy;
         state.metrics.limits = crate::metrics::budget::Limits::from_config(&state.config.budget);

@@ -32,6 +32,7 @@ pub struct Config {
     pub index: IndexConfig,
     pub tools: ToolsConfig,
     pub budget: BudgetConfig,
+    pub checks: ChecksConfig,
     pub providers: std::collections::BTreeMap<String, ProviderProfile>,
 }
 
@@ -79,6 +80,19 @@ impl std::str::FromStr for Policy {
             format!("unknown policy `{s}`; expected one of {}", names.join(", "))
         })
     }
+}
+
+/// The `[checks]` table: the project's test and lint commands.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ChecksConfig {
+    /// Run with `sh -c` in the repository root; "" detects one.
+    pub test_cmd: String,
+    pub lint_cmd: String,
+    /// Run the tests after each applied change set and send failures back.
+    pub auto_test: bool,
+    /// Most consecutive failing rounds sent back by `auto_test`.
+    pub max_fix_rounds: u32,
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,6 +247,8 @@ const INTEGER_RANGES: &[(&str, i64, i64)] = &[
     ("index.map_tokens", 0, 100_000),
     ("index.max_file_size", 1, 1 << 40),
     ("budget.max_turns", 0, 1_000_000),
+    ("checks.max_fix_rounds", 1, 100),
+    ("checks.timeout_secs", 1, 86_400),
 ];
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -626,5 +642,29 @@ mod tests {
         // Wrong values fall back to the defaults; the user file's turns are
         // overridden by the project's bad value, so the default applies.
         assert_eq!(s.config.budget, BudgetConfig::default());
+    }
+
+    #[test]
+    fn checks_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("repo/.tandem")).expect("mkdir");
+        let none = |_: &str| None;
+        let s = load(&opts(&none, dir.path()));
+        assert_eq!(s.config.checks.test_cmd, "");
+        assert!(!s.config.checks.auto_test);
+        assert_eq!((s.config.checks.max_fix_rounds, s.config.checks.timeout_secs), (3, 600));
+
+        std::fs::write(
+            dir.path().join("repo/.tandem/config.toml"),
+            "[checks]\ntest_cmd = \"make test\"\nauto_test = true\nmax_fix_rounds = 0\n",
+        )
+        .expect("write");
+        let s = load(&opts(&none, dir.path()));
+        let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(msgs.len(), 1, "{msgs:#?}");
+        assert!(msgs[0].contains("`checks.max_fix_rounds` is 0; expected a value from 1 to 100"), "{msgs:?}");
+        assert_eq!(s.config.checks.test_cmd, "make test");
+        assert!(s.config.checks.auto_test);
+        assert_eq!(s.config.checks.max_fix_rounds, 3);
     }
 }

@@ -165,7 +165,21 @@ enum Ending {
     Cancelled,
 }
 
+/// A command run to its end: the output as the model sees it, and the exit
+/// code when it exited by itself.
+pub struct CommandRun {
+    pub output: ToolOutput,
+    pub exit_code: Option<i32>,
+}
+
 async fn execute(root: &std::path::Path, command: &str, timeout: Duration, ctx: &ToolContext) -> ToolOutput {
+    run_shell(root, command, timeout, ctx).await.output
+}
+
+/// Run `command` with `sh -c` in `root`, in a process group of its own that
+/// is killed at the time limit or when `ctx.cancel` fires; output is passed
+/// to `ctx.progress` as it arrives and capped (head and tail) in the result.
+pub async fn run_shell(root: &std::path::Path, command: &str, timeout: Duration, ctx: &ToolContext) -> CommandRun {
     let mut child = match tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -181,7 +195,9 @@ async fn execute(root: &std::path::Path, command: &str, timeout: Duration, ctx: 
         .spawn()
     {
         Ok(c) => c,
-        Err(e) => return ToolOutput::error(format!("could not start `sh`: {e}")),
+        Err(e) => {
+            return CommandRun { output: ToolOutput::error(format!("could not start `sh`: {e}")), exit_code: None };
+        }
     };
     let mut group = ProcessGroup { pgid: child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw) };
     let mut stdout = child.stdout.take();
@@ -248,7 +264,11 @@ async fn execute(root: &std::path::Path, command: &str, timeout: Duration, ctx: 
     group.kill();
     capture.finish();
     send_progress(&mut capture, ctx);
-    report(command, timeout, ending, &capture)
+    let exit_code = match &ending {
+        Some(Ending::Exited(status)) => status.code(),
+        _ => None,
+    };
+    CommandRun { output: report(command, timeout, ending, &capture), exit_code }
 }
 
 async fn read_some<R: AsyncRead + Unpin>(reader: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -294,6 +294,34 @@ fn approvals(r: &mut Rows, state: &AppState) {
     );
 }
 
+fn checks(r: &mut Rows, state: &AppState) {
+    let c = &state.checks;
+    let Some(commands) = &c.commands else { return };
+    if commands.test.is_none() && commands.lint.is_none() && c.runs == 0 {
+        return;
+    }
+    let auto = &state.config.checks;
+    let head = if auto.auto_test { "  auto_test on" } else { "" };
+    r.section("Checks", vec![Span::styled(head.to_string(), r.label())]);
+    for (label, check) in [("test", &commands.test), ("lint", &commands.lint)] {
+        let value = match check {
+            Some(check) => format!("{} ({})", check.command, check.source),
+            None => "none".into(),
+        };
+        r.row(label, value);
+    }
+    let last = match (c.running, &c.last) {
+        (Some(kind), _) => format!("running {}…", kind.noun()),
+        (None, Some(last)) => last.clone(),
+        (None, None) => "not run yet".into(),
+    };
+    r.row("last", last);
+    r.row("runs", format!("{} · {} failed", c.runs, c.failures));
+    if auto.auto_test {
+        r.row("fix rounds", format!("{} of {}", c.fix_rounds, auto.max_fix_rounds));
+    }
+}
+
 fn index(r: &mut Rows, state: &AppState) {
     let idx = &state.index;
     let rows: Vec<(&str, String)> = match &idx.status {
@@ -360,6 +388,7 @@ pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
     budgets(&mut r, state);
     tools(&mut r, state);
     approvals(&mut r, state);
+    checks(&mut r, state);
     index(&mut r, state);
     process(&mut r, state);
     terminal(&mut r, state);

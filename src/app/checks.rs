@@ -1,0 +1,167 @@
+//! `/test`, `/lint` and `auto_test`: running the project's checks off the
+//! loop, showing each run in the chat, and sending failures to the model.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::state::{Message, MsgStatus, Role};
+use super::{App, AppEvent};
+use crate::checks::{Kind, Outcome};
+
+/// The `call_id` of a check's message in the chat.
+const CHECK_ID: &str = "check";
+
+impl App {
+    /// Run the test or lint command; `auto` when auto_test asks.
+    pub(super) fn run_check(&mut self, kind: Kind, auto: bool) {
+        if let Some(running) = self.state.checks.running {
+            self.state.error(format!("The {} are still running; wait for them to finish.", running.noun()));
+            return;
+        }
+        let commands = crate::checks::resolve(&self.state.config.checks, &self.state.repo.root);
+        let check = commands.get(kind).cloned();
+        self.state.checks.commands = Some(commands);
+        let Some(check) = check else {
+            self.state.error(format!(
+                "No {} command: none was detected (Cargo, npm, Go and Python projects are); set `{}` in .tandem/config.toml.",
+                kind.noun(),
+                kind.key()
+            ));
+            return;
+        };
+        if !auto {
+            // A run the user asked for starts a new count of fix rounds.
+            self.state.checks.fix_rounds = 0;
+        }
+        let mut msg = Message::new(Role::Tool, format!("… running {}: `{}`", kind.noun(), check.command));
+        msg.call_id = CHECK_ID.into();
+        msg.status = MsgStatus::Streaming;
+        self.state.push(msg);
+        self.state.checks.running = Some(kind);
+        self.state.model.activity = format!("running {}…", kind.noun());
+        let cancel = CancellationToken::new();
+        self.check_cancel = Some(cancel.clone());
+        let root = self.state.repo.root.clone();
+        let timeout = Duration::from_secs(self.state.config.checks.timeout_secs);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let ctx = crate::tools::ToolContext::new(cancel);
+            let run = crate::tools::shell::run_shell(&root, &check.command, timeout, &ctx).await;
+            let mut output = run.output.content;
+            if output.starts_with("timed out") {
+                // The runner's hint names run_command's argument; here the
+                // limit is the configuration's.
+                let rest = output.split_once('\n').map_or("", |(_, rest)| rest).to_string();
+                output = format!("timed out after {} s (checks.timeout_secs), killed\n{rest}", timeout.as_secs());
+            }
+            let outcome =
+                Outcome { kind, command: check.command, exit_code: run.exit_code, output, elapsed: started.elapsed() };
+            let _ = tx.send(AppEvent::CheckDone { outcome, auto });
+        });
+    }
+
+    /// Stop a running check; false when none runs.
+    pub(super) fn cancel_check(&mut self) -> bool {
+        match self.check_cancel.take() {
+            Some(token) if self.state.checks.running.is_some() => {
+                token.cancel();
+                self.state.model.activity = "stopping…".into();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn check_done(&mut self, outcome: Outcome, auto: bool) {
+        self.check_cancel = None;
+        self.state.checks.running = None;
+        if self.state.model.activity.starts_with("running ") || self.state.model.activity == "stopping…" {
+            self.state.model.activity.clear();
+        }
+        let passed = outcome.passed();
+        let headline = outcome.headline();
+        let checks = &mut self.state.checks;
+        checks.runs += 1;
+        if !passed {
+            checks.failures += 1;
+        }
+        checks.last = Some(headline.clone());
+        let found = self
+            .state
+            .transcript
+            .iter_mut()
+            .rev()
+            .find(|m| m.role == Role::Tool && m.call_id == CHECK_ID && m.status == MsgStatus::Streaming);
+        let status = if passed { MsgStatus::Done } else { MsgStatus::Broken };
+        match found {
+            Some(m) => {
+                m.text = headline;
+                m.detail = outcome.output.clone();
+                m.status = status;
+                m.rev += 1;
+            }
+            None => {
+                let mut m = Message::new(Role::Tool, headline);
+                m.call_id = CHECK_ID.into();
+                m.detail = outcome.output.clone();
+                m.status = status;
+                self.state.push(m);
+            }
+        }
+        let cancelled = outcome.output.starts_with("cancelled");
+        if passed {
+            let rounds = std::mem::take(&mut self.state.checks.fix_rounds);
+            if auto && rounds > 0 {
+                self.state.notice(format!(
+                    "The {} pass after {rounds} fix round{}.",
+                    outcome.kind.noun(),
+                    if rounds == 1 { "" } else { "s" }
+                ));
+            }
+            return;
+        }
+        if cancelled {
+            self.state.checks.fix_rounds = 0;
+            return;
+        }
+        let max = self.state.config.checks.max_fix_rounds;
+        let note = if auto {
+            self.state.checks.fix_rounds += 1;
+            let round = self.state.checks.fix_rounds;
+            if round > max {
+                self.state.checks.fix_rounds = 0;
+                self.state.notice(format!(
+                    "The {} still fail after {max} fix round{} (checks.max_fix_rounds); auto_test stopped here. /test runs them again.",
+                    outcome.kind.noun(),
+                    if max == 1 { "" } else { "s" }
+                ));
+                return;
+            }
+            format!(" (fix round {round} of {max})")
+        } else {
+            String::new()
+        };
+        let what = match outcome.kind {
+            Kind::Test => "test failures",
+            Kind::Lint => "lint problems",
+        };
+        self.state.notice(format!("Sent the {what} to the model to fix{note}."));
+        self.send_to_agent(outcome.failure_message());
+    }
+
+    /// After an applied change set, with auto_test on: run the tests once
+    /// the model's turn and the reviews are over.
+    pub(super) fn auto_test_if_due(&mut self) {
+        let ready = self.state.checks.due
+            && !self.state.model.busy()
+            && self.state.review.is_empty()
+            && !self.state.review.applying
+            && self.state.checks.running.is_none();
+        if ready {
+            self.state.checks.due = false;
+            self.run_check(Kind::Test, true);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! `/test` and `auto_test`: the project's test command runs after the
+//! model's edits are applied, and its failures go back to the model until
+//! the tests pass.
+
+mod common;
+
+use common::{Session, git_repo};
+use tandem::llm::ChatMessage;
+
+const CARGO_TOML: &str = "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+const LIB: &str = "pub fn answer() -> i32 {\n    41 // broken\n}\n";
+/// Stands in for `cargo test`: fails until the code says it is fixed.
+const CHECK: &str = "grep -q fixed src/lib.rs || { echo 'test answer ... FAILED: expected 42'; exit 1; }\n";
+
+/// The first edit does not fix the test; the second, made after the model
+/// saw the failure, does.
+const SCRIPT: &str = r#"
+[[turns]]
+text = "Trying a change."
+tool_calls = [
+  { name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "// broken", "new_text": "// still wrong"}' },
+]
+
+[[turns]]
+text = "Changed it."
+
+[[turns]]
+text = "I see the failure."
+tool_calls = [
+  { name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "    41 // still wrong", "new_text": "    42 // fixed"}' },
+]
+
+[[turns]]
+text = "Fixed now."
+"#;
+
+/// A model that should not be asked.
+const NO_TURNS: &str = "[[turns]]\ntext = \"unexpected\"\n";
+
+fn user_messages(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> Vec<String> {
+    let requests = requests.lock().expect("requests");
+    let last = requests.last().expect("a request");
+    last.messages
+        .iter()
+        .filter_map(|m| match m {
+            ChatMessage::User { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn chat(s: &Session) -> Vec<String> {
+    s.app.state.transcript.iter().map(|m| m.text.clone()).collect()
+}
+
+#[test]
+fn auto_test_sends_failures_to_the_model_until_the_tests_pass() {
+    let repo = git_repo(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB), ("check.sh", CHECK)]);
+    let (mut s, requests) = Session::with_tools_configured(SCRIPT, repo.path(), 120, 40, |app| {
+        app.state.policy = tandem::config::Policy::AutoEdit;
+        let checks = &mut app.state.config.checks;
+        checks.test_cmd = "sh check.sh".into();
+        checks.auto_test = true;
+    });
+    s.keys("make answer return 42<Enter>");
+
+    let lib = std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("lib.rs");
+    assert!(lib.contains("42 // fixed"), "{lib}");
+    let users = user_messages(&requests);
+    assert_eq!(users.len(), 2, "{users:#?}");
+    let failure = &users[1];
+    assert!(failure.contains("`sh check.sh` exited with code 1"), "{failure}");
+    assert!(failure.contains("test answer ... FAILED: expected 42"), "{failure}");
+
+    let chat = chat(&s);
+    let failed = chat.iter().position(|t| t.starts_with("✗ tests failed (exit 1) · `sh check.sh`"));
+    let passed = chat.iter().position(|t| t.starts_with("✓ tests passed · `sh check.sh`"));
+    assert!(failed.is_some() && passed.is_some() && failed < passed, "{chat:#?}");
+    assert!(chat.iter().any(|t| t.contains("fix round 1 of 3")), "{chat:#?}");
+    assert!(chat.iter().any(|t| t == "The tests pass after 1 fix round."), "{chat:#?}");
+
+    let checks = &s.app.state.checks;
+    assert_eq!((checks.runs, checks.failures, checks.fix_rounds), (2, 1, 0));
+    // The metrics pane shows the command, where it came from, and the runs.
+    let screen: String = tandem::ui::metrics::lines(&s.app.state, 100)
+        .iter()
+        .map(|l| l.spans.iter().map(|sp| sp.content.as_ref()).collect::<String>() + "\n")
+        .collect();
+    assert!(screen.contains("sh check.sh (config)"), "{screen}");
+    assert!(screen.contains("2 · 1 failed"), "{screen}");
+}
+
+#[test]
+fn auto_test_stops_after_max_fix_rounds() {
+    let script = r#"
+[[turns]]
+tool_calls = [
+  { name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "// broken", "new_text": "// still wrong"}' },
+]
+
+[[turns]]
+text = "Changed it."
+
+[[turns]]
+tool_calls = [
+  { name = "edit_file", arguments = '{"path": "src/lib.rs", "old_text": "// still wrong", "new_text": "// wrong again"}' },
+]
+
+[[turns]]
+text = "Changed it again."
+"#;
+    let repo = git_repo(&[("src/lib.rs", LIB), ("check.sh", CHECK)]);
+    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
+        app.state.policy = tandem::config::Policy::AutoEdit;
+        let checks = &mut app.state.config.checks;
+        checks.test_cmd = "sh check.sh".into();
+        checks.auto_test = true;
+        checks.max_fix_rounds = 1;
+    });
+    s.keys("fix it<Enter>");
+    assert_eq!(user_messages(&requests).len(), 2);
+    let chat = chat(&s);
+    assert_eq!(chat.iter().filter(|t| t.starts_with("✗ tests failed")).count(), 2, "{chat:#?}");
+    assert!(chat.iter().any(|t| t.contains("still fail after 1 fix round")), "{chat:#?}");
+}
+
+#[test]
+fn slash_test_that_passes_sends_nothing_to_the_model() {
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools_configured(NO_TURNS, repo.path(), 120, 40, |app| {
+        app.state.config.checks.test_cmd = "true".into();
+    });
+    s.keys("/test<Enter>");
+    assert!(requests.lock().expect("requests").is_empty());
+    let chat = chat(&s);
+    assert!(chat.iter().any(|t| t.starts_with("✓ tests passed · `true`")), "{chat:#?}");
+}
+
+#[test]
+fn slash_lint_that_fails_asks_the_model_to_fix_it() {
+    let script = r#"
+[[turns]]
+text = "Looking."
+"#;
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
+        app.state.config.checks.lint_cmd = "echo 'warning: unused variable'; exit 2".into();
+    });
+    s.keys("/lint<Enter>");
+    let users = user_messages(&requests);
+    assert_eq!(users.len(), 1, "{users:#?}");
+    assert!(users[0].contains("exited with code 2") && users[0].contains("warning: unused variable"), "{}", users[0]);
+}
+
+#[test]
+fn slash_test_without_a_command_says_how_to_set_one() {
+    let repo = git_repo(&[("notes.txt", "hi")]);
+    let (mut s, requests) = Session::with_tools(NO_TURNS, repo.path(), 120, 40);
+    s.keys("/test<Enter>");
+    assert!(requests.lock().expect("requests").is_empty());
+    assert!(chat(&s).iter().any(|t| t.contains("set `checks.test_cmd`")), "{:#?}", chat(&s));
+}
+
+#[test]
+fn a_check_over_its_time_limit_is_killed_and_reported() {
+    let script = r#"
+[[turns]]
+text = "Looking."
+"#;
+    let repo = git_repo(&[("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
+        app.state.config.checks.test_cmd = "echo started; sleep 30".into();
+        app.state.config.checks.timeout_secs = 1;
+    });
+    let started = std::time::Instant::now();
+    s.keys("/test<Enter>");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let chat = chat(&s);
+    assert!(
+        chat.iter().any(|t| t.starts_with("✗ tests did not finish (timed out after 1 s (checks.timeout_secs))")),
+        "{chat:#?}"
+    );
+    let users = user_messages(&requests);
+    assert!(users[0].contains("did not finish") && users[0].contains("started"), "{}", users[0]);
+}
