@@ -183,3 +183,29 @@ text = "Looking."
     let users = user_messages(&requests);
     assert!(users[0].contains("did not finish") && users[0].contains("started"), "{}", users[0]);
 }
+
+/// The same loop with a real `cargo test` on a fixture crate whose test fails
+/// until the model's second edit. (Its own target directory, so it never waits
+/// on the lock of the cargo running this test.)
+#[test]
+fn auto_test_with_cargo_test_on_a_fixture_crate() {
+    const LIB_WITH_TEST: &str = "pub fn answer() -> i32 {\n    41 // broken\n}\n\n#[test]\nfn answer_is_42() {\n    assert_eq!(answer(), 42);\n}\n";
+    let repo = git_repo(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB_WITH_TEST), (".gitignore", "target/\n")]);
+    let (mut s, requests) = Session::with_tools_configured(SCRIPT, repo.path(), 120, 40, |app| {
+        app.state.policy = tandem::config::Policy::AutoEdit;
+        let checks = &mut app.state.config.checks;
+        checks.test_cmd = "CARGO_TARGET_DIR=target cargo test --offline --quiet".into();
+        checks.auto_test = true;
+    });
+    s.keys("make answer return 42<Enter>");
+
+    let lib = std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("lib.rs");
+    assert!(lib.contains("42 // fixed"), "{lib}");
+    let users = user_messages(&requests);
+    assert_eq!(users.len(), 2, "{users:#?}");
+    assert!(users[1].contains("answer_is_42"), "the failing test's name reaches the model: {}", users[1]);
+    let chat = chat(&s);
+    let failed = chat.iter().position(|t| t.starts_with("✗ tests failed (exit 101)"));
+    let passed = chat.iter().position(|t| t.starts_with("✓ tests passed"));
+    assert!(failed.is_some() && passed.is_some() && failed < passed, "{chat:#?}");
+}
