@@ -1,4 +1,5 @@
-; Tag queries for JavaScript (and JSX), used by tandem's repository index.
+; Tag queries for JavaScript, used by tandem's repository index (with
+; jsx-tags.scm appended: see src/index/lang.rs).
 ; Adapted from tree-sitter-javascript's queries/tags.scm; see rust-tags.scm for
 ; what the capture names mean.
 
@@ -52,12 +53,6 @@
 ; ---- references: inheritance ----
 (class_heritage (identifier) @name) @reference.base
 (class_heritage (member_expression property: (property_identifier) @name)) @reference.base
-
-; ---- references: JSX components (lower-case names are HTML elements) ----
-((jsx_opening_element name: (identifier) @name) @reference.call (#match? @name "^[A-Z]"))
-((jsx_self_closing_element name: (identifier) @name) @reference.call (#match? @name "^[A-Z]"))
-(jsx_opening_element name: (member_expression property: (property_identifier) @name)) @reference.call
-(jsx_self_closing_element name: (member_expression property: (property_identifier) @name)) @reference.call
 
 ; ---- references: imports (the imported names, not local aliases) ----
 (import_specifier name: (identifier) @name) @reference.import

@@ -1,7 +1,7 @@
 ; Tag queries for TypeScript, used by tandem's repository index.
 ; Complete on its own: the JavaScript patterns (with TypeScript's node names)
-; plus tree-sitter-typescript's queries/tags.scm additions. tsx-tags.scm is this
-; file plus JSX. See rust-tags.scm for what the capture names mean.
+; plus tree-sitter-typescript's queries/tags.scm additions. TSX files get this
+; file plus jsx-tags.scm. See rust-tags.scm for what the capture names mean.
 
 ; ---- definitions ----
 (function_declaration name: (identifier) @name) @definition.function

@@ -63,6 +63,9 @@ pub struct Graph {
     /// Outgoing edges of each node merged per target: (target, summed base weight), by target.
     /// An edge A → B for name N exists when A references N and B (≠ A) defines it.
     adjacency: Vec<Vec<(u32, f64)>>,
+    /// Edges of each node that carry rank (short names carry none), counted per
+    /// (name, target) before merging, for the statistics.
+    edges: Vec<usize>,
     dead: usize,
 }
 
@@ -128,7 +131,6 @@ impl Graph {
         for &id in &affected {
             dirty.extend(self.referencers[id as usize].iter().copied());
         }
-        self.adjacency.resize_with(self.files.len(), Vec::new);
         for n in dirty {
             self.refresh(n);
         }
@@ -162,6 +164,7 @@ impl Graph {
         self.defined.push(Vec::new());
         self.refs.push(Vec::new());
         self.adjacency.push(Vec::new());
+        self.edges.push(0);
         n
     }
 
@@ -202,6 +205,7 @@ impl Graph {
         let refs: Vec<u32> = std::mem::take(&mut self.refs[node]).into_iter().map(|r| r.name).collect();
         self.def_names[node].clear();
         self.adjacency[node].clear();
+        self.edges[node] = 0;
         for &id in &defined {
             self.definers[id as usize].retain(|&n| n != node);
         }
@@ -230,6 +234,7 @@ impl Graph {
             edges.extend(defs.iter().filter(|&&to| to != from).map(|&to| (to as u32, r.name, weight)));
         }
         self.refs[from] = refs;
+        self.edges[from] = edges.len();
         self.adjacency[from] = merge_edges(edges);
     }
 
@@ -246,16 +251,9 @@ impl Graph {
         id
     }
 
-    /// Edges, counted per (file, name, target).
+    /// Edges that carry rank, counted per (file, name, target).
     pub fn edge_count(&self) -> usize {
-        let mut count = 0;
-        for (from, refs) in self.refs.iter().enumerate() {
-            for r in refs {
-                let defs = &self.definers[r.name as usize];
-                count += defs.len() - usize::from(defs.contains(&from));
-            }
-        }
-        count
+        self.edges.iter().sum()
     }
 
     /// A node's weight for a name it references, after per-request adjustments:

@@ -106,9 +106,19 @@ impl Lang {
         match self {
             Lang::Rust => include_str!("../../assets/queries/rust-tags.scm"),
             Lang::Python => include_str!("../../assets/queries/python-tags.scm"),
-            Lang::JavaScript => include_str!("../../assets/queries/javascript-tags.scm"),
+            Lang::JavaScript => {
+                concat!(
+                    include_str!("../../assets/queries/javascript-tags.scm"),
+                    include_str!("../../assets/queries/jsx-tags.scm")
+                )
+            }
             Lang::TypeScript => include_str!("../../assets/queries/typescript-tags.scm"),
-            Lang::Tsx => include_str!("../../assets/queries/tsx-tags.scm"),
+            Lang::Tsx => {
+                concat!(
+                    include_str!("../../assets/queries/typescript-tags.scm"),
+                    include_str!("../../assets/queries/jsx-tags.scm")
+                )
+            }
             Lang::Go => include_str!("../../assets/queries/go-tags.scm"),
             Lang::C => include_str!("../../assets/queries/c-tags.scm"),
             Lang::Cpp => include_str!("../../assets/queries/cpp-tags.scm"),
@@ -118,51 +128,37 @@ impl Lang {
 
     /// Grammar for this language. Only called for enabled languages (see `from_path`).
     pub fn grammar(self) -> Option<Language> {
-        match self {
-            #[cfg(feature = "lang-rust")]
-            Lang::Rust => Some(tree_sitter_rust::LANGUAGE.into()),
-            #[cfg(feature = "lang-python")]
-            Lang::Python => Some(tree_sitter_python::LANGUAGE.into()),
-            #[cfg(feature = "lang-javascript")]
-            Lang::JavaScript => Some(tree_sitter_javascript::LANGUAGE.into()),
-            #[cfg(feature = "lang-typescript")]
-            Lang::TypeScript => Some(tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()),
-            #[cfg(feature = "lang-typescript")]
-            Lang::Tsx => Some(tree_sitter_typescript::LANGUAGE_TSX.into()),
-            #[cfg(feature = "lang-go")]
-            Lang::Go => Some(tree_sitter_go::LANGUAGE.into()),
-            #[cfg(feature = "lang-c")]
-            Lang::C => Some(tree_sitter_c::LANGUAGE.into()),
-            #[cfg(feature = "lang-cpp")]
-            Lang::Cpp => Some(tree_sitter_cpp::LANGUAGE.into()),
-            #[cfg(feature = "lang-java")]
-            Lang::Java => Some(tree_sitter_java::LANGUAGE.into()),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
+        self.grammar_parts().map(|(language, _)| language)
     }
 
     /// The grammar's `node-types.json`, which tells the tag matcher what can occur where.
     pub fn node_types(self) -> Option<&'static str> {
+        self.grammar_parts().map(|(_, node_types)| node_types)
+    }
+
+    fn grammar_parts(self) -> Option<(Language, &'static str)> {
         match self {
             #[cfg(feature = "lang-rust")]
-            Lang::Rust => Some(tree_sitter_rust::NODE_TYPES),
+            Lang::Rust => Some((tree_sitter_rust::LANGUAGE.into(), tree_sitter_rust::NODE_TYPES)),
             #[cfg(feature = "lang-python")]
-            Lang::Python => Some(tree_sitter_python::NODE_TYPES),
+            Lang::Python => Some((tree_sitter_python::LANGUAGE.into(), tree_sitter_python::NODE_TYPES)),
             #[cfg(feature = "lang-javascript")]
-            Lang::JavaScript => Some(tree_sitter_javascript::NODE_TYPES),
+            Lang::JavaScript => Some((tree_sitter_javascript::LANGUAGE.into(), tree_sitter_javascript::NODE_TYPES)),
             #[cfg(feature = "lang-typescript")]
-            Lang::TypeScript => Some(tree_sitter_typescript::TYPESCRIPT_NODE_TYPES),
+            Lang::TypeScript => Some((
+                tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+                tree_sitter_typescript::TYPESCRIPT_NODE_TYPES,
+            )),
             #[cfg(feature = "lang-typescript")]
-            Lang::Tsx => Some(tree_sitter_typescript::TSX_NODE_TYPES),
+            Lang::Tsx => Some((tree_sitter_typescript::LANGUAGE_TSX.into(), tree_sitter_typescript::TSX_NODE_TYPES)),
             #[cfg(feature = "lang-go")]
-            Lang::Go => Some(tree_sitter_go::NODE_TYPES),
+            Lang::Go => Some((tree_sitter_go::LANGUAGE.into(), tree_sitter_go::NODE_TYPES)),
             #[cfg(feature = "lang-c")]
-            Lang::C => Some(tree_sitter_c::NODE_TYPES),
+            Lang::C => Some((tree_sitter_c::LANGUAGE.into(), tree_sitter_c::NODE_TYPES)),
             #[cfg(feature = "lang-cpp")]
-            Lang::Cpp => Some(tree_sitter_cpp::NODE_TYPES),
+            Lang::Cpp => Some((tree_sitter_cpp::LANGUAGE.into(), tree_sitter_cpp::NODE_TYPES)),
             #[cfg(feature = "lang-java")]
-            Lang::Java => Some(tree_sitter_java::NODE_TYPES),
+            Lang::Java => Some((tree_sitter_java::LANGUAGE.into(), tree_sitter_java::NODE_TYPES)),
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -170,26 +166,9 @@ impl Lang {
 
     /// Compiled tag query, built once per process: compiling is far slower than running it.
     pub fn query(self) -> Option<&'static TagQuery> {
-        static RUST: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static PYTHON: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static JAVASCRIPT: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static TYPESCRIPT: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static TSX: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static GO: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static C: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static CPP: OnceLock<Option<TagQuery>> = OnceLock::new();
-        static JAVA: OnceLock<Option<TagQuery>> = OnceLock::new();
-        let cell = match self {
-            Lang::Rust => &RUST,
-            Lang::Python => &PYTHON,
-            Lang::JavaScript => &JAVASCRIPT,
-            Lang::TypeScript => &TYPESCRIPT,
-            Lang::Tsx => &TSX,
-            Lang::Go => &GO,
-            Lang::C => &C,
-            Lang::Cpp => &CPP,
-            Lang::Java => &JAVA,
-        };
+        static QUERIES: [OnceLock<Option<TagQuery>>; Lang::ALL.len()] = [const { OnceLock::new() }; Lang::ALL.len()];
+        // Indexed by discriminant, which follows `Lang::ALL`'s order.
+        let cell = &QUERIES[self as usize];
         // A query that fails to compile is a programming error caught by the tag tests;
         // at runtime the language is simply treated as unsupported.
         cell.get_or_init(|| TagQuery::new(&self.grammar()?, self.query_source(), self.node_types()).ok()).as_ref()

@@ -140,22 +140,11 @@ impl Index {
         if walked.candidates.iter().map(|c| c.size).sum::<u64>() > TOKENIZER_PRELOAD_BYTES {
             std::thread::spawn(map::preload_tokenizer);
         }
-        // Largest files first, so no thread is left parsing a big file while the others idle.
-        let mut order: Vec<&Candidate> = walked.candidates.iter().collect();
-        order.sort_by_key(|c| std::cmp::Reverse(c.size));
-        let done = AtomicUsize::new(0);
-        let outcomes: Vec<Outcome> = order
-            .par_iter()
-            .map_init(Extractor::default, |ex, c| {
-                let outcome = process(opts, c, cached.get(&c.rel), ex);
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                outcome
-            })
-            .collect();
+        let outcomes = process_all(opts, &walked.candidates, |rel| cached.get(rel), progress);
         let mut files = BTreeMap::new();
         let mut skipped = walked.skipped;
         let (mut hits, mut misses) = (0, 0);
-        for (cand, outcome) in order.into_iter().zip(outcomes) {
+        for (cand, outcome) in walked.candidates.iter().zip(outcomes) {
             record(cand, outcome, &mut files, &mut skipped, &mut hits, &mut misses);
         }
         let parse_time = started.elapsed();
@@ -223,7 +212,7 @@ impl Index {
         let walk_time = started.elapsed();
 
         let started = Instant::now();
-        let outcomes = process_all(&self.opts, &cands, |rel| self.files.get(rel));
+        let outcomes = process_all(&self.opts, &cands, |rel| self.files.get(rel), &|_, _| {});
         let (mut hits, mut misses) = (0, 0);
         let mut skipped = std::mem::take(&mut self.stats.skipped);
         for (cand, outcome) in cands.iter().zip(outcomes) {
@@ -351,13 +340,28 @@ fn walk_config(opts: &IndexOptions) -> WalkConfig<'_> {
     WalkConfig { root: &opts.root, max_file_size: opts.max_file_size, include_hidden: opts.include_hidden }
 }
 
-/// Parses candidates in parallel, reusing `previous` tags when the file is unchanged.
+/// Parses candidates in parallel, reusing `previous` tags when the file is unchanged, and
+/// reports each file done. Outcomes come back in `cands` order.
 fn process_all<'a>(
     opts: &IndexOptions,
     cands: &[Candidate],
     previous: impl Fn(&Path) -> Option<&'a FileEntry> + Sync,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<Outcome> {
-    cands.par_iter().map_init(Extractor::default, |ex, c| process(opts, c, previous(&c.rel), ex)).collect()
+    // Largest files first, so no thread is left parsing a big file while the others idle.
+    let mut order: Vec<usize> = (0..cands.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cands[i].size));
+    let done = AtomicUsize::new(0);
+    let mut outcomes: Vec<(usize, Outcome)> = order
+        .par_iter()
+        .map_init(Extractor::default, |ex, &i| {
+            let outcome = process(opts, &cands[i], previous(&cands[i].rel), ex);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, cands.len());
+            (i, outcome)
+        })
+        .collect();
+    outcomes.sort_unstable_by_key(|o| o.0);
+    outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
 fn process(opts: &IndexOptions, cand: &Candidate, previous: Option<&FileEntry>, ex: &mut Extractor) -> Outcome {
