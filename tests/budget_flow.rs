@@ -4,29 +4,15 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::Session;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use tandem::app::state::Role;
 use tandem::config::{BudgetConfig, ToolCallLimit};
 use tandem::llm::select::Prices;
 
 /// A session with a scripted model at `prices`, held to `budget`.
 fn session(script: &str, budget: BudgetConfig, prices: Prices) -> Session {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let mut app = common::app();
-    app.state.config.budget = budget;
-    app.state.metrics.limits = tandem::metrics::budget::Limits::from_config(&app.state.config.budget);
-    let provider = tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script");
     let profile = tandem::llm::select::Profile { prices, ..common::script_profile() };
-    {
-        let _guard = rt.enter();
-        app.attach_agent(Arc::new(provider), profile);
-    }
-    let term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-    Session { rt, app, term }
+    Session::with_script_profile(script, 120, 40, profile, |app| app.state.config.budget = budget)
 }
 
 fn last_error(s: &Session) -> String {

@@ -84,7 +84,7 @@ impl Agent {
             let (id, name) = (call.id.clone(), call.name.clone());
             let reason = format!("`{name}` {reason}");
             self.emit(AgentEvent::ToolRefused { id: id.clone(), name: name.clone(), reason: reason.clone() });
-            self.conversation.push(ChatMessage::Tool { call_id: id, name, content: reason, is_error: true });
+            self.remember(ChatMessage::Tool { call_id: id, name, content: reason, is_error: true });
         }
     }
 }

@@ -82,6 +82,8 @@ impl App {
             map_tokens: self.state.config.index.map_tokens,
         };
         let limits = crate::metrics::budget::Limits::from_config(&self.state.config.budget);
+        // The pane shows the limits the agent holds.
+        self.state.metrics.limits = limits.clone();
         let agent = Agent::new(provider, profile, tools, config, etx).with_budget(limits);
         tokio::spawn(agent.run(crx));
         self.agent_tx = Some(ctx);

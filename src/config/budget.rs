@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::diagnostics::Diagnostic;
-use super::layers::{Layered, Source};
+use super::layers::Layered;
+use super::location;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct BudgetConfig {
@@ -33,24 +34,18 @@ impl Default for ToolCallLimit {
 }
 
 pub const TOOL_LIMIT_KEY: &str = "budget.max_tool_calls_per_minute";
-const MAX_PER_MINUTE: i64 = 10_000;
+pub const MAX_PER_MINUTE: i64 = 10_000;
 
-fn location(source: &Source) -> (String, Option<usize>) {
-    match source {
-        Source::File { path, line } => (path.clone(), *line),
-        other => (other.to_string(), None),
-    }
-}
-
-/// Check the budget's values; keys found wrong are returned, to be put back
-/// to their defaults.
+/// Check the budget's values that `INTEGER_RANGES` cannot (a cost, a table of
+/// limits); keys found wrong are returned, to be put back to their defaults.
 pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
     let mut bad = Vec::new();
     if let Some(entry) = layered.get("budget.max_cost_usd")
-        && let Some(v) = entry.value.as_float()
+        // TOML reads `-1` as an integer, which the field also takes.
+        && let Some(v) = entry.value.as_float().or(entry.value.as_integer().map(|i| i as f64))
         && !(v.is_finite() && v >= 0.0)
     {
-        let (src, line) = location(&entry.source);
+        let (src, line) = location(entry);
         diags.push(Diagnostic::error(
             src,
             line,
@@ -58,51 +53,34 @@ pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
         ));
         bad.push("budget.max_cost_usd".to_string());
     }
+    // A single number is checked with the other integers (`INTEGER_RANGES`).
     let Some(entry) = layered.get(TOOL_LIMIT_KEY) else { return bad };
-    let (src, line) = location(&entry.source);
-    let in_range = |v: i64| (0..=MAX_PER_MINUTE).contains(&v);
-    match &entry.value {
-        toml::Value::Integer(v) if !in_range(*v) => {
+    let toml::Value::Table(t) = &entry.value else { return bad };
+    let (src, line) = location(entry);
+    for (name, v) in t {
+        let v = v.as_integer().unwrap_or(-1);
+        if !(0..=MAX_PER_MINUTE).contains(&v) {
             diags.push(Diagnostic::error(
-                src,
+                src.clone(),
                 line,
                 format!(
-                    "`{TOOL_LIMIT_KEY}` is {v}; expected a value from 0 (no limit) to {MAX_PER_MINUTE}; \
-                     the default is used"
+                    "`{TOOL_LIMIT_KEY}.{name}` is {v}; expected a value from 0 (no limit) to \
+                     {MAX_PER_MINUTE}; the default is used for the whole table"
                 ),
             ));
             bad.push(TOOL_LIMIT_KEY.into());
         }
-        toml::Value::Table(t) => {
-            for (name, v) in t {
-                let v = v.as_integer().unwrap_or(-1);
-                if !in_range(v) {
-                    diags.push(Diagnostic::error(
-                        src.clone(),
-                        line,
-                        format!(
-                            "`{TOOL_LIMIT_KEY}.{name}` is {v}; expected a value from 0 (no limit) to \
-                             {MAX_PER_MINUTE}; the default is used for the whole table"
-                        ),
-                    ));
-                    bad.push(TOOL_LIMIT_KEY.into());
-                }
-                if name != crate::metrics::budget::DEFAULT_TOOL_KEY
-                    && !crate::tools::TOOL_NAMES.contains(&name.as_str())
-                {
-                    diags.push(Diagnostic::warning(
-                        src.clone(),
-                        line,
-                        format!(
-                            "`{TOOL_LIMIT_KEY}` names `{name}`, which is not a tool (ignored); the tools are {}, \
-                             and `default` applies to the tools not named",
-                            crate::tools::TOOL_NAMES.join(", ")
-                        ),
-                    ));
-                }
-            }
+        if name != crate::metrics::budget::DEFAULT_TOOL_KEY && !crate::tools::TOOL_NAMES.contains(&name.as_str()) {
+            diags.push(Diagnostic::warning(
+                src.clone(),
+                line,
+                format!(
+                    "`{TOOL_LIMIT_KEY}` names `{name}`, which is not a tool (ignored); the tools are {}, \
+                     and `default` applies to the tools not named",
+                    crate::tools::TOOL_NAMES.join(", ")
+                ),
+            ));
         }
-        _ => {}
     }
     bad.dedup();
     bad

@@ -247,13 +247,14 @@ const INTEGER_RANGES: &[(&str, i64, i64)] = &[
     ("index.map_tokens", 0, 100_000),
     ("index.max_file_size", 1, 1 << 40),
     ("budget.max_turns", 0, 1_000_000),
+    (budget::TOOL_LIMIT_KEY, 0, budget::MAX_PER_MINUTE),
     ("checks.max_fix_rounds", 1, 100),
     ("checks.timeout_secs", 1, 86_400),
 ];
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 
-fn location(entry: &layers::Entry) -> (String, Option<usize>) {
+pub(super) fn location(entry: &layers::Entry) -> (String, Option<usize>) {
     match &entry.source {
         Source::File { path, line } => (path.clone(), *line),
         other => (other.to_string(), None),
@@ -642,6 +643,26 @@ mod tests {
         // Wrong values fall back to the defaults; the user file's turns are
         // overridden by the project's bad value, so the default applies.
         assert_eq!(s.config.budget, BudgetConfig::default());
+
+        // Whole numbers are checked too: TOML reads them as integers.
+        std::fs::write(
+            dir.path().join("repo/.tandem/config.toml"),
+            "[budget]\nmax_cost_usd = -2\nmax_tool_calls_per_minute = -1\n",
+        )
+        .expect("write");
+        let s = load(&opts(&none, dir.path()));
+        let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert!(
+            msgs.iter().any(|m| m.contains("`budget.max_cost_usd` is -2; expected 0 (no limit) or more")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("`budget.max_tool_calls_per_minute` is -1; expected a value from 0 to 10000")),
+            "{msgs:?}"
+        );
+        assert_eq!(s.config.budget.max_cost_usd, 0.0);
+        assert_eq!(s.config.budget.max_tool_calls_per_minute, ToolCallLimit::default());
     }
 
     #[test]

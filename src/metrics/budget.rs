@@ -141,10 +141,6 @@ impl Budget {
         Self { limits, ..Self::default() }
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     pub fn turns(&self) -> u32 {
         self.turns
     }

@@ -96,10 +96,6 @@ pub struct SessionMetrics {
 }
 
 impl SessionMetrics {
-    pub fn new(limits: Limits) -> Self {
-        Self { limits, ..Self::default() }
-    }
-
     /// Take in one event of the agent.
     pub fn record(&mut self, ev: &AgentEvent) {
         let m = &mut self.model;

@@ -359,9 +359,10 @@ fn process(r: &mut Rows, state: &AppState) {
     r.section("Process", Vec::new());
     match state.metrics.process {
         Some(p) => {
-            // As precise as `ProcessSample::shown`, which decides redraws.
-            r.row("CPU", p.cpu_percent.map_or_else(|| "measuring…".into(), |c| format!("{c:.0}% of a core")));
-            r.row("memory", format!("{:.1} MB resident", p.rss_bytes as f64 / 1e6));
+            // Exactly what `ProcessSample::shown` holds, which decides redraws.
+            let (cpu, tenths_mb) = p.shown();
+            r.row("CPU", cpu.map_or_else(|| "measuring…".into(), |c| format!("{c}% of a core")));
+            r.row("memory", format!("{}.{} MB resident", tenths_mb / 10, tenths_mb % 10));
         }
         None => {
             r.row("CPU", "n/a");

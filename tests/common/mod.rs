@@ -105,10 +105,21 @@ pub struct Session {
 
 impl Session {
     pub fn with_script(script: &str, width: u16, height: u16) -> Session {
+        Session::with_script_profile(script, width, height, script_profile(), |_| {})
+    }
+
+    /// A scripted model with `profile` (prices, window), the app first set up by `configure`.
+    pub fn with_script_profile(
+        script: &str,
+        width: u16,
+        height: u16,
+        profile: tandem::llm::select::Profile,
+        configure: impl FnOnce(&mut App),
+    ) -> Session {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let mut app = app();
+        configure(&mut app);
         let provider = tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script");
-        let profile = script_profile();
         {
             let _guard = rt.enter();
             app.attach_agent(std::sync::Arc::new(provider), profile);
