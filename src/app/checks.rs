@@ -48,16 +48,15 @@ impl App {
         tokio::spawn(async move {
             let started = Instant::now();
             let ctx = crate::tools::ToolContext::new(cancel);
-            let run = crate::tools::shell::run_shell(&root, &check.command, timeout, &ctx).await;
-            let mut output = run.output.content;
-            if output.starts_with("timed out") {
-                // The runner's hint names run_command's argument; here the
-                // limit is the configuration's.
-                let rest = output.split_once('\n').map_or("", |(_, rest)| rest).to_string();
-                output = format!("timed out after {} s (checks.timeout_secs), killed\n{rest}", timeout.as_secs());
-            }
-            let outcome =
-                Outcome { kind, command: check.command, exit_code: run.exit_code, output, elapsed: started.elapsed() };
+            let hint = "; raise checks.timeout_secs if it needs longer";
+            let run = crate::tools::shell::run_shell(&root, &check.command, timeout, hint, &ctx).await;
+            let outcome = Outcome {
+                kind,
+                command: check.command,
+                ending: run.ending,
+                output: run.output.content,
+                elapsed: started.elapsed(),
+            };
             let _ = tx.send(AppEvent::CheckDone { outcome, auto });
         });
     }
@@ -110,7 +109,7 @@ impl App {
                 self.state.push(m);
             }
         }
-        let cancelled = outcome.output.starts_with("cancelled");
+        let cancelled = outcome.cancelled();
         if passed {
             let rounds = std::mem::take(&mut self.state.checks.fix_rounds);
             if auto && rounds > 0 {
