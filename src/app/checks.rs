@@ -37,6 +37,7 @@ impl App {
         let mut msg = Message::new(Role::Tool, format!("… running {}: `{}`", kind.noun(), check.command));
         msg.call_id = CHECK_ID.into();
         msg.status = MsgStatus::Streaming;
+        self.check_msg = Some(self.state.transcript.len());
         self.state.push(msg);
         self.state.checks.running = Some(kind);
         self.state.model.activity = format!("running {}…", kind.noun());
@@ -87,12 +88,12 @@ impl App {
             checks.failures += 1;
         }
         checks.last = Some(headline.clone());
+        // Gone if the chat was cleared meanwhile.
         let found = self
-            .state
-            .transcript
-            .iter_mut()
-            .rev()
-            .find(|m| m.role == Role::Tool && m.call_id == CHECK_ID && m.status == MsgStatus::Streaming);
+            .check_msg
+            .take()
+            .and_then(|i| self.state.transcript.get_mut(i))
+            .filter(|m| m.role == Role::Tool && m.call_id == CHECK_ID && m.status == MsgStatus::Streaming);
         let status = if passed { MsgStatus::Done } else { MsgStatus::Broken };
         match found {
             Some(m) => {

@@ -150,6 +150,8 @@ pub struct App {
     resumed: Option<Vec<crate::llm::ChatMessage>>,
     /// Stops the test or lint run in progress.
     check_cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Where the running check's message is in the chat.
+    check_msg: Option<usize>,
 }
 
 impl App {
@@ -196,6 +198,7 @@ impl App {
             journal_dir: None,
             resumed: None,
             check_cancel: None,
+            check_msg: None,
         }
     }
 
