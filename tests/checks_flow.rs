@@ -209,3 +209,16 @@ fn auto_test_with_cargo_test_on_a_fixture_crate() {
     let passed = chat.iter().position(|t| t.starts_with("✓ tests passed"));
     assert!(failed.is_some() && passed.is_some() && failed < passed, "{chat:#?}");
 }
+
+#[test]
+fn commands_are_looked_up_off_the_loop_at_start_up() {
+    let repo = git_repo(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools(NO_TURNS, repo.path(), 120, 40);
+    s.keys("");
+    assert!(requests.lock().expect("requests").is_empty());
+    let commands = s.app.state.checks.commands.clone().expect("looked up once the loop is idle");
+    assert_eq!(
+        commands.test.map(|t| (t.command, t.source)),
+        Some(("cargo test".into(), "detected from Cargo.toml".into()))
+    );
+}
