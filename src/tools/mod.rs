@@ -136,5 +136,6 @@ pub mod read_only;
 pub mod shell;
 pub mod shell_output;
 pub mod symbols;
+pub(crate) mod text;
 pub mod toolbox;
 pub mod workspace;
