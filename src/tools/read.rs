@@ -229,12 +229,7 @@ mod tests {
     use super::*;
 
     fn setup(files: &[(&str, &[u8])]) -> (tempfile::TempDir, ReadFile) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, content) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, content).unwrap();
-        }
+        let dir = crate::tools::test_files::tree(files);
         let ws = Arc::new(Workspace::new(dir.path()));
         (dir, ReadFile::new(ws))
     }
