@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::ChecksConfig;
+use crate::tools::shell::Ending;
 
 /// Which check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,8 +121,8 @@ pub fn detect(root: &Path) -> Commands {
 pub struct Outcome {
     pub kind: Kind,
     pub command: String,
-    /// The exit code, when the command exited by itself.
-    pub exit_code: Option<i32>,
+    /// How the run ended.
+    pub ending: Ending,
     /// The output, capped (head and tail), as the model would see it.
     pub output: String,
     pub elapsed: Duration,
@@ -129,27 +130,34 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn passed(&self) -> bool {
-        self.exit_code == Some(0)
+        matches!(&self.ending, Ending::Exited(status) if status.success())
+    }
+
+    /// The user stopped the run.
+    pub fn cancelled(&self) -> bool {
+        matches!(self.ending, Ending::Cancelled)
     }
 
     /// One line for the chat: "✓ tests passed · `cargo test` · 1.2 s".
     pub fn headline(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
         let noun = self.kind.noun();
-        match self.exit_code {
-            Some(0) => format!("✓ {noun} passed · `{}` · {secs:.1} s", self.command),
-            Some(code) => format!("✗ {noun} failed (exit {code}) · `{}` · {secs:.1} s", self.command),
-            None => {
-                let first = self.output.lines().next().unwrap_or("did not finish");
-                let why = first.split(',').next().unwrap_or(first);
-                format!("✗ {noun} did not finish ({why}) · `{}` · {secs:.1} s", self.command)
+        let why = match &self.ending {
+            Ending::Exited(status) if status.success() => {
+                return format!("✓ {noun} passed · `{}` · {secs:.1} s", self.command);
             }
-        }
+            Ending::Exited(status) if status.code().is_some() => {
+                return format!("✗ {noun} failed ({}) · `{}` · {secs:.1} s", self.ending.short(), self.command);
+            }
+            Ending::TimedOut(after) => format!("timed out after {} s (checks.timeout_secs)", after.as_secs()),
+            ending @ (Ending::Exited(_) | Ending::Cancelled | Ending::Failed(_)) => ending.short(),
+        };
+        format!("✗ {noun} did not finish ({why}) · `{}` · {secs:.1} s", self.command)
     }
 
     /// The message that asks the model to fix what failed.
     pub fn failure_message(&self) -> String {
-        let status = match self.exit_code {
+        let status = match self.ending.exit_code() {
             Some(code) => format!("exited with code {code}"),
             None => "did not finish".to_string(),
         };
@@ -238,19 +246,52 @@ mod tests {
         assert_eq!(c.lint.map(|l| l.source).as_deref(), Some("detected from Cargo.toml"));
     }
 
-    #[test]
-    fn failure_message_names_command_code_and_output() {
-        let o = Outcome {
+    fn outcome(ending: Ending, output: &str) -> Outcome {
+        Outcome {
             kind: Kind::Test,
             command: "sh check.sh".into(),
-            exit_code: Some(1),
-            output: "exit code 1\nassertion failed\n".into(),
+            ending,
+            output: output.into(),
             elapsed: Duration::from_millis(20),
-        };
+        }
+    }
+
+    fn exited(code: i32) -> Ending {
+        use std::os::unix::process::ExitStatusExt;
+        Ending::Exited(std::process::ExitStatus::from_raw(code << 8))
+    }
+
+    #[test]
+    fn failure_message_names_command_code_and_output() {
+        let o = outcome(exited(1), "exit code 1\nassertion failed\n");
         assert!(!o.passed());
         let m = o.failure_message();
         assert!(m.contains("`sh check.sh` exited with code 1"), "{m}");
         assert!(m.contains("assertion failed"), "{m}");
         assert!(o.headline().starts_with("✗ tests failed (exit 1)"), "{}", o.headline());
+    }
+
+    #[test]
+    fn headline_says_how_a_run_ended() {
+        let o = outcome(exited(0), "exit code 0\nok\n");
+        assert!(o.passed() && !o.cancelled());
+        assert!(o.headline().starts_with("✓ tests passed · `sh check.sh`"), "{}", o.headline());
+        let o = outcome(Ending::TimedOut(Duration::from_secs(5)), "timed out, with a comma\n");
+        assert!(!o.passed());
+        assert!(
+            o.headline().starts_with("✗ tests did not finish (timed out after 5 s (checks.timeout_secs))"),
+            "{}",
+            o.headline()
+        );
+        assert!(o.failure_message().contains("`sh check.sh` did not finish"));
+        let o = outcome(Ending::Cancelled, "cancelled: the user stopped the command\n");
+        assert!(o.cancelled() && !o.passed());
+        assert!(o.headline().starts_with("✗ tests did not finish (cancelled)"), "{}", o.headline());
+        let o = outcome(Ending::Failed("waiting for the command failed: boom".into()), "");
+        assert!(!o.cancelled() && !o.passed());
+        assert!(o.headline().contains("(waiting for the command failed: boom)"), "{}", o.headline());
+        use std::os::unix::process::ExitStatusExt;
+        let o = outcome(Ending::Exited(std::process::ExitStatus::from_raw(9)), "");
+        assert!(o.headline().starts_with("✗ tests did not finish (killed by SIGKILL)"), "{}", o.headline());
     }
 }

@@ -37,7 +37,49 @@ text = "Fixed now."
 /// A model that should not be asked.
 const NO_TURNS: &str = "[[turns]]\ntext = \"unexpected\"\n";
 
-fn user_messages(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> Vec<String> {
+/// A model that answers once, without tools.
+const LOOKING: &str = "[[turns]]\ntext = \"Looking.\"\n";
+
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<tandem::llm::Request>>>;
+
+/// The app on `repo` with the real tools, the `[checks]` table changed by
+/// `configure`, and proposals applied without review when `auto_edit`.
+fn checks_session(
+    script: &str,
+    repo: &tempfile::TempDir,
+    auto_edit: bool,
+    configure: impl FnOnce(&mut tandem::config::ChecksConfig),
+) -> (Session, Requests) {
+    Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
+        if auto_edit {
+            app.state.policy = tandem::config::Policy::AutoEdit;
+        }
+        configure(&mut app.state.config.checks);
+    })
+}
+
+/// After [`SCRIPT`]: the second edit is in, the model was sent one failure,
+/// and the chat shows the failing run before the passing one. Returns the
+/// failure as the model got it.
+fn assert_fixed_after_one_failure(
+    s: &Session,
+    repo: &tempfile::TempDir,
+    requests: &Requests,
+    failed_prefix: &str,
+    passed_prefix: &str,
+) -> String {
+    let lib = std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("lib.rs");
+    assert!(lib.contains("42 // fixed"), "{lib}");
+    let mut users = user_messages(requests);
+    assert_eq!(users.len(), 2, "{users:#?}");
+    let chat = chat(s);
+    let failed = chat.iter().position(|t| t.starts_with(failed_prefix));
+    let passed = chat.iter().position(|t| t.starts_with(passed_prefix));
+    assert!(failed.is_some() && passed.is_some() && failed < passed, "{chat:#?}");
+    users.remove(1)
+}
+
+fn user_messages(requests: &Requests) -> Vec<String> {
     let requests = requests.lock().expect("requests");
     let last = requests.last().expect("a request");
     last.messages
@@ -56,26 +98,23 @@ fn chat(s: &Session) -> Vec<String> {
 #[test]
 fn auto_test_sends_failures_to_the_model_until_the_tests_pass() {
     let repo = git_repo(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB), ("check.sh", CHECK)]);
-    let (mut s, requests) = Session::with_tools_configured(SCRIPT, repo.path(), 120, 40, |app| {
-        app.state.policy = tandem::config::Policy::AutoEdit;
-        let checks = &mut app.state.config.checks;
+    let (mut s, requests) = checks_session(SCRIPT, &repo, true, |checks| {
         checks.test_cmd = "sh check.sh".into();
         checks.auto_test = true;
     });
     s.keys("make answer return 42<Enter>");
 
-    let lib = std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("lib.rs");
-    assert!(lib.contains("42 // fixed"), "{lib}");
-    let users = user_messages(&requests);
-    assert_eq!(users.len(), 2, "{users:#?}");
-    let failure = &users[1];
+    let failure = assert_fixed_after_one_failure(
+        &s,
+        &repo,
+        &requests,
+        "✗ tests failed (exit 1) · `sh check.sh`",
+        "✓ tests passed · `sh check.sh`",
+    );
     assert!(failure.contains("`sh check.sh` exited with code 1"), "{failure}");
     assert!(failure.contains("test answer ... FAILED: expected 42"), "{failure}");
 
     let chat = chat(&s);
-    let failed = chat.iter().position(|t| t.starts_with("✗ tests failed (exit 1) · `sh check.sh`"));
-    let passed = chat.iter().position(|t| t.starts_with("✓ tests passed · `sh check.sh`"));
-    assert!(failed.is_some() && passed.is_some() && failed < passed, "{chat:#?}");
     assert!(chat.iter().any(|t| t.contains("fix round 1 of 3")), "{chat:#?}");
     assert!(chat.iter().any(|t| t == "The tests pass after 1 fix round."), "{chat:#?}");
 
@@ -110,9 +149,7 @@ tool_calls = [
 text = "Changed it again."
 "#;
     let repo = git_repo(&[("src/lib.rs", LIB), ("check.sh", CHECK)]);
-    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
-        app.state.policy = tandem::config::Policy::AutoEdit;
-        let checks = &mut app.state.config.checks;
+    let (mut s, requests) = checks_session(script, &repo, true, |checks| {
         checks.test_cmd = "sh check.sh".into();
         checks.auto_test = true;
         checks.max_fix_rounds = 1;
@@ -127,9 +164,7 @@ text = "Changed it again."
 #[test]
 fn slash_test_that_passes_sends_nothing_to_the_model() {
     let repo = git_repo(&[("src/lib.rs", LIB)]);
-    let (mut s, requests) = Session::with_tools_configured(NO_TURNS, repo.path(), 120, 40, |app| {
-        app.state.config.checks.test_cmd = "true".into();
-    });
+    let (mut s, requests) = checks_session(NO_TURNS, &repo, false, |checks| checks.test_cmd = "true".into());
     s.keys("/test<Enter>");
     assert!(requests.lock().expect("requests").is_empty());
     let chat = chat(&s);
@@ -138,13 +173,9 @@ fn slash_test_that_passes_sends_nothing_to_the_model() {
 
 #[test]
 fn slash_lint_that_fails_asks_the_model_to_fix_it() {
-    let script = r#"
-[[turns]]
-text = "Looking."
-"#;
     let repo = git_repo(&[("src/lib.rs", LIB)]);
-    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
-        app.state.config.checks.lint_cmd = "echo 'warning: unused variable'; exit 2".into();
+    let (mut s, requests) = checks_session(LOOKING, &repo, false, |checks| {
+        checks.lint_cmd = "echo 'warning: unused variable'; exit 2".into();
     });
     s.keys("/lint<Enter>");
     let users = user_messages(&requests);
@@ -163,14 +194,10 @@ fn slash_test_without_a_command_says_how_to_set_one() {
 
 #[test]
 fn a_check_over_its_time_limit_is_killed_and_reported() {
-    let script = r#"
-[[turns]]
-text = "Looking."
-"#;
     let repo = git_repo(&[("src/lib.rs", LIB)]);
-    let (mut s, requests) = Session::with_tools_configured(script, repo.path(), 120, 40, |app| {
-        app.state.config.checks.test_cmd = "echo started; sleep 30".into();
-        app.state.config.checks.timeout_secs = 1;
+    let (mut s, requests) = checks_session(LOOKING, &repo, false, |checks| {
+        checks.test_cmd = "echo started; sleep 30".into();
+        checks.timeout_secs = 1;
     });
     let started = std::time::Instant::now();
     s.keys("/test<Enter>");
@@ -191,21 +218,25 @@ text = "Looking."
 fn auto_test_with_cargo_test_on_a_fixture_crate() {
     const LIB_WITH_TEST: &str = "pub fn answer() -> i32 {\n    41 // broken\n}\n\n#[test]\nfn answer_is_42() {\n    assert_eq!(answer(), 42);\n}\n";
     let repo = git_repo(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB_WITH_TEST), (".gitignore", "target/\n")]);
-    let (mut s, requests) = Session::with_tools_configured(SCRIPT, repo.path(), 120, 40, |app| {
-        app.state.policy = tandem::config::Policy::AutoEdit;
-        let checks = &mut app.state.config.checks;
+    let (mut s, requests) = checks_session(SCRIPT, &repo, true, |checks| {
         checks.test_cmd = "CARGO_TARGET_DIR=target cargo test --offline --quiet".into();
         checks.auto_test = true;
     });
     s.keys("make answer return 42<Enter>");
 
-    let lib = std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("lib.rs");
-    assert!(lib.contains("42 // fixed"), "{lib}");
-    let users = user_messages(&requests);
-    assert_eq!(users.len(), 2, "{users:#?}");
-    assert!(users[1].contains("answer_is_42"), "the failing test's name reaches the model: {}", users[1]);
-    let chat = chat(&s);
-    let failed = chat.iter().position(|t| t.starts_with("✗ tests failed (exit 101)"));
-    let passed = chat.iter().position(|t| t.starts_with("✓ tests passed"));
-    assert!(failed.is_some() && passed.is_some() && failed < passed, "{chat:#?}");
+    let failure = assert_fixed_after_one_failure(&s, &repo, &requests, "✗ tests failed (exit 101)", "✓ tests passed");
+    assert!(failure.contains("answer_is_42"), "the failing test's name reaches the model: {failure}");
+}
+
+#[test]
+fn commands_are_looked_up_off_the_loop_at_start_up() {
+    let repo = git_repo(&[("Cargo.toml", CARGO_TOML), ("src/lib.rs", LIB)]);
+    let (mut s, requests) = Session::with_tools(NO_TURNS, repo.path(), 120, 40);
+    s.keys("");
+    assert!(requests.lock().expect("requests").is_empty());
+    let commands = s.app.state.checks.commands.clone().expect("looked up once the loop is idle");
+    assert_eq!(
+        commands.test.map(|t| (t.command, t.source)),
+        Some(("cargo test".into(), "detected from Cargo.toml".into()))
+    );
 }

@@ -38,7 +38,7 @@ impl App {
         let toolbox = crate::tools::toolbox::Toolbox::new(config, crate::tools::approval::Approvals(tx));
         self.tools = Some(Arc::new(toolbox));
         self.approvals_rx = Some(rx);
-        self.state.checks.commands = Some(crate::checks::resolve(&self.state.config.checks, &self.state.repo.root));
+        self.resolve_checks();
     }
 
     fn policy(&self) -> Policy {

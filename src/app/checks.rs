@@ -13,16 +13,74 @@ use crate::checks::{Kind, Outcome};
 const CHECK_ID: &str = "check";
 
 impl App {
-    /// Run the test or lint command; `auto` when auto_test asks.
+    /// Look up the test and lint commands off the loop (it stats and
+    /// reads files at the repository root), for the metrics pane.
+    pub(super) fn resolve_checks(&mut self) {
+        let config = self.state.config.checks.clone();
+        let root = self.state.repo.root.clone();
+        let tx = self.tx.clone();
+        self.resolving_checks = true;
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(AppEvent::ChecksResolved(crate::checks::resolve(&config, &root)));
+        });
+    }
+
+    pub(super) fn checks_resolved(&mut self, commands: crate::checks::Commands) {
+        self.resolving_checks = false;
+        // A run may have looked them up since, and more recently.
+        if self.state.checks.commands.is_none() {
+            self.state.checks.commands = Some(commands);
+        }
+    }
+
+    /// Run the test or lint command; `auto` when auto_test asks. The
+    /// command is looked up again (the project may have changed) off the
+    /// loop; [`App::check_started`] shows the run once it is known.
     pub(super) fn run_check(&mut self, kind: Kind, auto: bool) {
         if let Some(running) = self.state.checks.running {
             self.state.error(format!("The {} are still running; wait for them to finish.", running.noun()));
             return;
         }
-        let commands = crate::checks::resolve(&self.state.config.checks, &self.state.repo.root);
+        self.state.checks.running = Some(kind);
+        self.state.model.activity = format!("running {}…", kind.noun());
+        let cancel = CancellationToken::new();
+        self.check_cancel = Some(cancel.clone());
+        let config = self.state.config.checks.clone();
+        let root = self.state.repo.root.clone();
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let lookup = {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || crate::checks::resolve(&config, &root))
+            };
+            // Resolving only reads files; should it panic, nothing is found.
+            let commands = lookup.await.unwrap_or_default();
+            let check = commands.get(kind).cloned();
+            let _ = tx.send(AppEvent::CheckStarted { kind, auto, commands });
+            let Some(check) = check else { return };
+            let started = Instant::now();
+            let ctx = crate::tools::ToolContext::new(cancel);
+            let hint = "; raise checks.timeout_secs if it needs longer";
+            let run = crate::tools::shell::run_shell(&root, &check.command, timeout, hint, &ctx).await;
+            let outcome = Outcome {
+                kind,
+                command: check.command,
+                ending: run.ending,
+                output: run.output.content,
+                elapsed: started.elapsed(),
+            };
+            let _ = tx.send(AppEvent::CheckDone { outcome, auto });
+        });
+    }
+
+    /// A run's command was looked up: show that it runs, or say there is
+    /// none (and the run is over).
+    pub(super) fn check_started(&mut self, kind: Kind, auto: bool, commands: crate::checks::Commands) {
         let check = commands.get(kind).cloned();
         self.state.checks.commands = Some(commands);
         let Some(check) = check else {
+            self.check_ended();
             self.state.error(format!(
                 "No {} command: none was detected (Cargo, npm, Go and Python projects are); set `{}` in .tandem/config.toml.",
                 kind.noun(),
@@ -37,29 +95,17 @@ impl App {
         let mut msg = Message::new(Role::Tool, format!("… running {}: `{}`", kind.noun(), check.command));
         msg.call_id = CHECK_ID.into();
         msg.status = MsgStatus::Streaming;
+        self.check_msg = Some(self.state.transcript.len());
         self.state.push(msg);
-        self.state.checks.running = Some(kind);
-        self.state.model.activity = format!("running {}…", kind.noun());
-        let cancel = CancellationToken::new();
-        self.check_cancel = Some(cancel.clone());
-        let root = self.state.repo.root.clone();
-        let timeout = Duration::from_secs(self.state.config.checks.timeout_secs);
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let ctx = crate::tools::ToolContext::new(cancel);
-            let run = crate::tools::shell::run_shell(&root, &check.command, timeout, &ctx).await;
-            let mut output = run.output.content;
-            if output.starts_with("timed out") {
-                // The runner's hint names run_command's argument; here the
-                // limit is the configuration's.
-                let rest = output.split_once('\n').map_or("", |(_, rest)| rest).to_string();
-                output = format!("timed out after {} s (checks.timeout_secs), killed\n{rest}", timeout.as_secs());
-            }
-            let outcome =
-                Outcome { kind, command: check.command, exit_code: run.exit_code, output, elapsed: started.elapsed() };
-            let _ = tx.send(AppEvent::CheckDone { outcome, auto });
-        });
+    }
+
+    /// No check runs any more.
+    fn check_ended(&mut self) {
+        self.check_cancel = None;
+        self.state.checks.running = None;
+        if self.state.model.activity.starts_with("running ") || self.state.model.activity == "stopping…" {
+            self.state.model.activity.clear();
+        }
     }
 
     /// Stop a running check; false when none runs.
@@ -75,11 +121,7 @@ impl App {
     }
 
     pub(super) fn check_done(&mut self, outcome: Outcome, auto: bool) {
-        self.check_cancel = None;
-        self.state.checks.running = None;
-        if self.state.model.activity.starts_with("running ") || self.state.model.activity == "stopping…" {
-            self.state.model.activity.clear();
-        }
+        self.check_ended();
         let passed = outcome.passed();
         let headline = outcome.headline();
         let checks = &mut self.state.checks;
@@ -88,12 +130,12 @@ impl App {
             checks.failures += 1;
         }
         checks.last = Some(headline.clone());
+        // Gone if the chat was cleared meanwhile.
         let found = self
-            .state
-            .transcript
-            .iter_mut()
-            .rev()
-            .find(|m| m.role == Role::Tool && m.call_id == CHECK_ID && m.status == MsgStatus::Streaming);
+            .check_msg
+            .take()
+            .and_then(|i| self.state.transcript.get_mut(i))
+            .filter(|m| m.role == Role::Tool && m.call_id == CHECK_ID && m.status == MsgStatus::Streaming);
         let status = if passed { MsgStatus::Done } else { MsgStatus::Broken };
         match found {
             Some(m) => {
@@ -110,7 +152,7 @@ impl App {
                 self.state.push(m);
             }
         }
-        let cancelled = outcome.output.starts_with("cancelled");
+        let cancelled = outcome.cancelled();
         if passed {
             let rounds = std::mem::take(&mut self.state.checks.fix_rounds);
             if auto && rounds > 0 {

@@ -63,6 +63,15 @@ pub enum AppEvent {
         decisions: Vec<review::FileDecisions>,
         report: crate::git::ApplyReport,
     },
+    /// The test and lint commands, looked up at start-up.
+    ChecksResolved(crate::checks::Commands),
+    /// A test or lint run looked its command up; it runs now unless
+    /// `commands` has none for `kind`. `auto` when auto_test started it.
+    CheckStarted {
+        kind: crate::checks::Kind,
+        auto: bool,
+        commands: crate::checks::Commands,
+    },
     /// A test or lint run ended; `auto` when auto_test started it.
     CheckDone {
         outcome: crate::checks::Outcome,
@@ -150,6 +159,10 @@ pub struct App {
     resumed: Option<Vec<crate::llm::ChatMessage>>,
     /// Stops the test or lint run in progress.
     check_cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Where the running check's message is in the chat.
+    check_msg: Option<usize>,
+    /// The test and lint commands are being looked up (at start-up).
+    resolving_checks: bool,
 }
 
 impl App {
@@ -196,6 +209,8 @@ impl App {
             journal_dir: None,
             resumed: None,
             check_cancel: None,
+            check_msg: None,
+            resolving_checks: false,
         }
     }
 
@@ -284,6 +299,8 @@ impl App {
             AppEvent::IndexUpdated { stats, files, elapsed } => self.index_updated(stats, files, elapsed),
             AppEvent::Applied { id, decisions, report } => self.applied(id, decisions, report),
             AppEvent::Undone { files, report } => self.undone(files, report),
+            AppEvent::ChecksResolved(commands) => self.checks_resolved(commands),
+            AppEvent::CheckStarted { kind, auto, commands } => self.check_started(kind, auto, commands),
             AppEvent::CheckDone { outcome, auto } => self.check_done(outcome, auto),
         }
     }
@@ -601,7 +618,7 @@ impl App {
     }
 
     /// No turn running, no provider being chosen, no index being built or
-    /// updated.
+    /// updated, no check running or being looked up.
     pub fn idle(&self) -> bool {
         // A turn waiting for the user's review is idle: only a key moves it.
         (!self.state.model.busy() || !self.state.review.is_empty())
@@ -609,6 +626,7 @@ impl App {
             && !self.state.review.applying
             && !self.index_updating
             && self.state.checks.running.is_none()
+            && !self.resolving_checks
             && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
     }
 }

@@ -83,7 +83,7 @@ impl std::str::FromStr for Policy {
 }
 
 /// The `[checks]` table: the project's test and lint commands.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ChecksConfig {
     /// Run with `sh -c` in the repository root; "" detects one.
     pub test_cmd: String,
@@ -93,6 +93,20 @@ pub struct ChecksConfig {
     /// Most consecutive failing rounds sent back by `auto_test`.
     pub max_fix_rounds: u32,
     pub timeout_secs: u64,
+}
+
+/// The shipped defaults (assets/default-config.toml), so a default built in
+/// code does not time out at once or stop auto_test before its first round.
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        Self {
+            test_cmd: String::new(),
+            lint_cmd: String::new(),
+            auto_test: false,
+            max_fix_rounds: 3,
+            timeout_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -494,6 +508,7 @@ mod tests {
         assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
         assert_eq!(s.config.ui.theme, "default");
         assert_eq!(s.config.ui.frame_rate, 30);
+        assert_eq!(s.config.checks, ChecksConfig::default());
     }
 
     #[test]

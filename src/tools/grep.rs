@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
-use super::list::{PathFilter, resolve_base};
+use super::scope::Scope;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
 use crate::llm::ToolSpec;
@@ -96,37 +96,19 @@ fn grep(workspace: &Workspace, args: &Args, cancel: &CancellationToken) -> ToolO
         Ok(m) => m,
         Err(e) => return ToolOutput::error(format!("invalid regex `{}`: {e}", args.pattern)),
     };
-    let base = match resolve_base(workspace, args.path.as_deref()) {
-        Ok(b) => b,
+    let scope = match Scope::new(workspace, args.path.as_deref(), args.glob.as_deref()) {
+        Ok(s) => s,
         Err(e) => return e,
-    };
-    let base_rel = workspace.relative(&base);
-    let filter = match PathFilter::new(args.glob.as_deref(), &base_rel) {
-        Ok(f) => f,
-        Err(e) => return ToolOutput::error(e),
     };
     let mut searcher =
         SearcherBuilder::new().binary_detection(BinaryDetection::quit(b'\x00')).line_number(true).build();
-    let mut walker = workspace.walker(&base);
-    walker.sort_by_file_name(|a, b| a.cmp(b));
 
     let mut shown = Vec::new();
     let mut total_matches = 0usize;
     let mut total_files = 0usize;
     // Files with a match that did not make it into `shown`.
     let mut files_beyond = 0usize;
-    for entry in walker.build() {
-        if cancel.is_cancelled() {
-            return ToolOutput::error("cancelled");
-        }
-        let Ok(entry) = entry else { continue };
-        if !workspace.is_usable_file(&entry) {
-            continue;
-        }
-        let rel = workspace.relative(entry.path());
-        if !filter.matches(&rel) {
-            continue;
-        }
+    let walked = scope.for_each_file(workspace, cancel, |path, rel| {
         let mut in_file = 0usize;
         let mut beyond_in_file = false;
         let sink = Lossy(|line_number, line: &str| {
@@ -139,15 +121,19 @@ fn grep(workspace: &Workspace, args: &Args, cancel: &CancellationToken) -> ToolO
             Ok(true)
         });
         // An unreadable file is skipped rather than failing the search.
-        if searcher.search_path(&matcher, entry.path(), sink).is_err() {
-            continue;
+        if searcher.search_path(&matcher, path, sink).is_err() {
+            return;
         }
         if in_file > 0 {
             total_matches += in_file;
             total_files += 1;
             files_beyond += usize::from(beyond_in_file);
         }
+    });
+    if let Err(e) = walked {
+        return e;
     }
+    let base_rel = scope.base_rel;
 
     if total_matches == 0 {
         let scope = if args.glob.is_some() || base_rel != "." { format!(" in `{base_rel}`") } else { String::new() };
@@ -190,11 +176,10 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     use super::*;
+    use crate::tools::test_files::tree;
 
     fn setup() -> (tempfile::TempDir, tempfile::TempDir, Grep) {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        let files: &[(&str, &[u8])] = &[
+        let dir = tree::<&[u8]>(&[
             ("src/lib.rs", b"pub fn parse() {}\nfn helper() {}\n"),
             ("src/main.rs", b"fn main() {\n    Parse::new();\n}\n"),
             ("README.md", b"call parse to parse\n"),
@@ -202,14 +187,9 @@ mod tests {
             (".hidden.rs", b"fn parse_hidden() {}\n"),
             (".git/config", b"parse\n"),
             ("data.bin", b"parse\x00\x01\x02"),
-        ];
-        for (path, content) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, content).unwrap();
-        }
-        std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
-        std::fs::write(outside.path().join("secret.rs"), "fn parse_secret() {}\n").unwrap();
+            (".gitignore", b"target/\n"),
+        ]);
+        let outside = tree(&[("secret.rs", "fn parse_secret() {}\n")]);
         symlink(outside.path().join("secret.rs"), dir.path().join("src/escape.rs")).unwrap();
         let ws = Arc::new(Workspace::new(dir.path()));
         (dir, outside, Grep::new(ws))
@@ -260,12 +240,9 @@ mod tests {
 
     #[tokio::test]
     async fn caps_matches_and_clips_lines() {
-        let dir = tempfile::tempdir().unwrap();
         let many: String = (0..150).map(|i| format!("hit {i}\n")).collect();
-        std::fs::write(dir.path().join("a.txt"), &many).unwrap();
-        std::fs::write(dir.path().join("b.txt"), &many).unwrap();
-        std::fs::write(dir.path().join("c.txt"), &many).unwrap();
-        std::fs::write(dir.path().join("long.txt"), format!("hit {}\n", "é".repeat(500))).unwrap();
+        let long = format!("hit {}\n", "é".repeat(500));
+        let dir = tree(&[("a.txt", &many), ("b.txt", &many), ("c.txt", &many), ("long.txt", &long)]);
         let tool = Grep::new(Arc::new(Workspace::new(dir.path())));
         let out = call(&tool, json!({"pattern": "^hit"})).await;
         let lines: Vec<_> = out.content.lines().collect();

@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
+use super::scope::Scope;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
 use crate::llm::ToolSpec;
@@ -73,82 +73,20 @@ impl Tool for ListFiles {
     }
 }
 
-/// A glob as the model means it: matched against the path from the root or
-/// from the listed directory, whichever it was written for.
-pub(crate) struct PathFilter {
-    matcher: Option<GlobMatcher>,
-    base_rel: String,
-}
-
-impl PathFilter {
-    pub(crate) fn new(glob: Option<&str>, base_rel: &str) -> Result<Self, String> {
-        let matcher = match glob.map(str::trim).filter(|g| !g.is_empty()) {
-            None => None,
-            Some(glob) => {
-                let glob = glob.trim_start_matches("./").trim_start_matches('/');
-                let built = GlobBuilder::new(glob)
-                    .literal_separator(false)
-                    .build()
-                    .map_err(|e| format!("invalid glob `{glob}`: {e}; use patterns like `**/*.rs` or `src/*.toml`"))?;
-                Some(built.compile_matcher())
-            }
-        };
-        Ok(Self { matcher, base_rel: base_rel.to_string() })
-    }
-
-    pub(crate) fn matches(&self, rel: &str) -> bool {
-        let Some(matcher) = &self.matcher else { return true };
-        if matcher.is_match(rel) {
-            return true;
-        }
-        rel.strip_prefix(&self.base_rel)
-            .and_then(|r| r.strip_prefix('/'))
-            .is_some_and(|from_base| matcher.is_match(from_base))
-    }
-}
-
-/// The directory to search, or an error for the model.
-pub(crate) fn resolve_base(workspace: &Workspace, path: Option<&str>) -> Result<std::path::PathBuf, ToolOutput> {
-    let Some(path) = path.filter(|p| !p.trim().is_empty()) else { return Ok(workspace.root().to_path_buf()) };
-    let abs = workspace.resolve(path).map_err(|e| ToolOutput::error(e.to_string()))?;
-    if !abs.exists() {
-        return Err(ToolOutput::error(format!(
-            "`{}` does not exist; call list_files without a path to see the repository's files",
-            workspace.relative(&abs)
-        )));
-    }
-    Ok(abs)
-}
-
 fn list(workspace: &Workspace, args: &Args, cancel: &CancellationToken) -> ToolOutput {
-    let base = match resolve_base(workspace, args.path.as_deref()) {
-        Ok(b) => b,
+    let scope = match Scope::new(workspace, args.path.as_deref(), args.glob.as_deref()) {
+        Ok(s) => s,
         Err(e) => return e,
     };
-    let base_rel = workspace.relative(&base);
-    let filter = match PathFilter::new(args.glob.as_deref(), &base_rel) {
-        Ok(f) => f,
-        Err(e) => return ToolOutput::error(e),
-    };
     let mut paths = Vec::new();
-    for entry in workspace.walker(&base).build() {
-        if cancel.is_cancelled() {
-            return ToolOutput::error("cancelled");
-        }
-        // Unreadable directories are skipped, as git status would.
-        let Ok(entry) = entry else { continue };
-        if !workspace.is_usable_file(&entry) {
-            continue;
-        }
-        let rel = workspace.relative(entry.path());
-        if filter.matches(&rel) {
-            paths.push(rel);
-        }
+    if let Err(e) = scope.for_each_file(workspace, cancel, |_, rel| paths.push(rel)) {
+        return e;
     }
+    // Sorted as whole paths (`a.rs` before `a/b.rs`), not directory by directory.
     paths.sort();
     let total = paths.len();
     if total == 0 {
-        return ToolOutput::ok(no_match_message(args, &base_rel, &base), "listed 0 files");
+        return ToolOutput::ok(no_match_message(args, &scope.base_rel, &scope.base), "listed 0 files");
     }
     let mut content = paths[..total.min(MAX_ENTRIES)].join("\n");
     if total > MAX_ENTRIES {
@@ -171,28 +109,22 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     use super::*;
+    use crate::tools::test_files::{tree, write_files};
 
     fn setup() -> (tempfile::TempDir, tempfile::TempDir, ListFiles) {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        let files = [
-            "Cargo.toml",
-            "src/lib.rs",
-            "src/tools/mod.rs",
-            "src/tools/read.rs",
-            "target/debug/out.rs",
-            ".hidden/x.rs",
-            ".env",
-            ".git/config",
-            "notes.log",
-        ];
-        for f in files {
-            let p = dir.path().join(f);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "x").unwrap();
-        }
-        std::fs::write(dir.path().join(".gitignore"), "target/\n*.log\n").unwrap();
-        std::fs::write(outside.path().join("secret.rs"), "s").unwrap();
+        let dir = tree(&[
+            ("Cargo.toml", "x"),
+            ("src/lib.rs", "x"),
+            ("src/tools/mod.rs", "x"),
+            ("src/tools/read.rs", "x"),
+            ("target/debug/out.rs", "x"),
+            (".hidden/x.rs", "x"),
+            (".env", "x"),
+            (".git/config", "x"),
+            ("notes.log", "x"),
+            (".gitignore", "target/\n*.log\n"),
+        ]);
+        let outside = tree(&[("secret.rs", "s")]);
         symlink(outside.path().join("secret.rs"), dir.path().join("src/escape.rs")).unwrap();
         symlink(dir.path().join("src/lib.rs"), dir.path().join("src/alias.rs")).unwrap();
         symlink(outside.path(), dir.path().join("ext")).unwrap();
@@ -245,18 +177,21 @@ mod tests {
 
     #[tokio::test]
     async fn root_ignore_rules_apply_to_subdirectories_but_rules_above_the_root_do_not() {
-        let outer = tempfile::tempdir().unwrap();
         // A home directory kept in git often ignores everything.
-        std::fs::write(outer.path().join(".gitignore"), "*\n").unwrap();
+        let outer = tree(&[(".gitignore", "*\n")]);
         let repo = outer.path().join("repo");
-        for f in ["src/a.rs", "src/gen/b.rs", "src/c.gen.rs", "target/out.rs", "src/keep.gen.rs"] {
-            let p = repo.join(f);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "x").unwrap();
-        }
-        std::fs::create_dir_all(repo.join(".git/info")).unwrap();
-        std::fs::write(repo.join(".git/info/exclude"), "gen/\n").unwrap();
-        std::fs::write(repo.join(".gitignore"), "target/\n*.gen.rs\n!keep.gen.rs\n").unwrap();
+        write_files(
+            &repo,
+            &[
+                ("src/a.rs", "x"),
+                ("src/gen/b.rs", "x"),
+                ("src/c.gen.rs", "x"),
+                ("target/out.rs", "x"),
+                ("src/keep.gen.rs", "x"),
+                (".git/info/exclude", "gen/\n"),
+                (".gitignore", "target/\n*.gen.rs\n!keep.gen.rs\n"),
+            ],
+        );
         let tool = ListFiles::new(Arc::new(Workspace::new(&repo)));
         let out = call(&tool, json!({})).await;
         assert_eq!(out.content, "src/a.rs\nsrc/keep.gen.rs");

@@ -133,8 +133,32 @@ pub mod list;
 pub mod proposals;
 pub mod read;
 pub mod read_only;
+pub(crate) mod scope;
 pub mod shell;
 pub mod shell_output;
 pub mod symbols;
+pub(crate) mod text;
 pub mod toolbox;
 pub mod workspace;
+
+/// Files for the tools' tests.
+#[cfg(test)]
+pub(crate) mod test_files {
+    use std::path::Path;
+
+    /// Writes each `(path, content)` under `root`, making directories as needed.
+    pub(crate) fn write_files<C: AsRef<[u8]>>(root: &Path, files: &[(&str, C)]) {
+        for (path, content) in files {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+    }
+
+    /// A temporary directory holding `files`.
+    pub(crate) fn tree<C: AsRef<[u8]>>(files: &[(&str, C)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        write_files(dir.path(), files);
+        dir
+    }
+}

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::args;
+use super::text::{MAX_LINE_BYTES, cut_line};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
 use crate::llm::ToolSpec;
@@ -17,9 +18,6 @@ use crate::llm::ToolSpec;
 const MAX_LINES: usize = 2000;
 /// Bytes of numbered text per call, for files of long lines.
 const MAX_BYTES: usize = 100 * 1024;
-/// Longer lines (minified code, data) are cut so one line cannot use up
-/// the whole budget.
-const MAX_LINE_BYTES: usize = 2000;
 /// How much of the start is checked for NUL bytes, as git does.
 const BINARY_SNIFF: usize = 8192;
 
@@ -177,16 +175,7 @@ fn render(file: impl Read, start: u64, end: Option<u64>) -> io::Result<Rendered>
             capped = true;
             return;
         }
-        let line = String::from_utf8_lossy(line);
-        let line = line.strip_suffix('\r').unwrap_or(&line);
-        if full_len > MAX_LINE_BYTES {
-            // The cut may split a character; its remains would show as U+FFFD.
-            let line = line.trim_end_matches('\u{FFFD}');
-            text.push_str(&format!("{n:>6}\t{line} … [line cut: {full_len} bytes]"));
-        } else {
-            text.push_str(&format!("{n:>6}\t{line}"));
-        }
-        text.push('\n');
+        text.push_str(&format!("{n:>6}\t{}\n", cut_line(line, full_len)));
         shown += 1;
         last = n;
     })?;
@@ -240,12 +229,7 @@ mod tests {
     use super::*;
 
     fn setup(files: &[(&str, &[u8])]) -> (tempfile::TempDir, ReadFile) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, content) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, content).unwrap();
-        }
+        let dir = crate::tools::test_files::tree(files);
         let ws = Arc::new(Workspace::new(dir.path()));
         (dir, ReadFile::new(ws))
     }

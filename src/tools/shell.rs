@@ -113,7 +113,12 @@ impl Tool for RunCommand {
             if let Err(reason) = verdict {
                 return ToolOutput::error(format!("the user declined to run this command: {reason}"));
             }
-            execute(&root, &args.command, Duration::from_secs(timeout), &ctx).await
+            let hint = if timeout < MAX_TIMEOUT_SECS {
+                format!("; if it needs longer, pass a larger timeout_secs (at most {MAX_TIMEOUT_SECS})")
+            } else {
+                String::new()
+            };
+            run_shell(&root, &args.command, Duration::from_secs(timeout), &hint, &ctx).await.output
         })
     }
 
@@ -122,7 +127,7 @@ impl Tool for RunCommand {
     }
 
     fn timeout(&self) -> Option<Duration> {
-        // Waiting for approval is not running; `execute` keeps its own time.
+        // Waiting for approval is not running; `run_shell` keeps its own time.
         None
     }
 }
@@ -159,27 +164,74 @@ impl Drop for ProcessGroup {
     }
 }
 
-enum Ending {
+/// How a command's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// It ended by itself, or by a signal from outside.
     Exited(ExitStatus),
-    TimedOut,
+    /// It ran past its time limit and was killed.
+    TimedOut(Duration),
+    /// `ctx.cancel` fired and it was killed.
     Cancelled,
+    /// The shell could not be started, or waiting for it failed: why.
+    Failed(String),
 }
 
-/// A command run to its end: the output as the model sees it, and the exit
-/// code when it exited by itself.
+impl Ending {
+    /// The exit code, when the command exited by itself.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Ending::Exited(status) => status.code(),
+            _ => None,
+        }
+    }
+
+    /// A few words for a one-line summary: "exit 3", "killed by SIGTERM",
+    /// "timed out after 5 s", "cancelled".
+    pub fn short(&self) -> String {
+        match self {
+            Ending::Exited(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(sig)) => format!("killed by {}", signal_name(sig)),
+                (None, None) => "ended".to_string(),
+            },
+            Ending::TimedOut(after) => format!("timed out after {} s", after.as_secs()),
+            Ending::Cancelled => "cancelled".to_string(),
+            Ending::Failed(why) => why.clone(),
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    Signal::try_from(sig).map(Signal::as_str).unwrap_or("unknown signal")
+}
+
+/// A command run to its end: the output as the model sees it, and how it
+/// ended.
 pub struct CommandRun {
     pub output: ToolOutput,
-    pub exit_code: Option<i32>,
+    pub ending: Ending,
 }
 
-async fn execute(root: &std::path::Path, command: &str, timeout: Duration, ctx: &ToolContext) -> ToolOutput {
-    run_shell(root, command, timeout, ctx).await.output
+impl CommandRun {
+    /// The exit code, when the command exited by itself.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.ending.exit_code()
+    }
 }
 
 /// Run `command` with `sh -c` in `root`, in a process group of its own that
 /// is killed at the time limit or when `ctx.cancel` fires; output is passed
 /// to `ctx.progress` as it arrives and capped (head and tail) in the result.
-pub async fn run_shell(root: &std::path::Path, command: &str, timeout: Duration, ctx: &ToolContext) -> CommandRun {
+/// `timeout_hint` follows the time-out report and says how to allow more
+/// time (it depends on who set the limit).
+pub async fn run_shell(
+    root: &std::path::Path,
+    command: &str,
+    timeout: Duration,
+    timeout_hint: &str,
+    ctx: &ToolContext,
+) -> CommandRun {
     let mut child = match tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -196,7 +248,8 @@ pub async fn run_shell(root: &std::path::Path, command: &str, timeout: Duration,
     {
         Ok(c) => c,
         Err(e) => {
-            return CommandRun { output: ToolOutput::error(format!("could not start `sh`: {e}")), exit_code: None };
+            let why = format!("could not start `sh`: {e}");
+            return CommandRun { output: ToolOutput::error(why.clone()), ending: Ending::Failed(why) };
         }
     };
     let mut group = ProcessGroup { pgid: child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw) };
@@ -226,8 +279,8 @@ pub async fn run_shell(root: &std::path::Path, command: &str, timeout: Duration,
                 _ => stderr = None,
             },
             status = child.wait(), if drain_until.is_none() => {
-                if let Ok(status) = status && ending.is_none() {
-                    ending = Some(Ending::Exited(status));
+                if ending.is_none() {
+                    ending = Some(waited(status));
                 }
                 // Background children would otherwise hold the pipes open
                 // and outlive the call.
@@ -235,7 +288,7 @@ pub async fn run_shell(root: &std::path::Path, command: &str, timeout: Duration,
                 drain_until = Some(Instant::now() + DRAIN_GRACE);
             },
             () = &mut deadline, if ending.is_none() => {
-                ending = Some(Ending::TimedOut);
+                ending = Some(Ending::TimedOut(timeout));
                 group.kill();
                 // In case the group could not be signalled.
                 let _ = child.start_kill();
@@ -253,22 +306,27 @@ pub async fn run_shell(root: &std::path::Path, command: &str, timeout: Duration,
         // Both pipes closed before the shell ended (it closed them itself).
         tokio::select! {
             status = child.wait() => {
-                if let Ok(status) = status && ending.is_none() {
-                    ending = Some(Ending::Exited(status));
+                if ending.is_none() {
+                    ending = Some(waited(status));
                 }
             }
-            () = &mut deadline, if ending.is_none() => ending = Some(Ending::TimedOut),
+            () = &mut deadline, if ending.is_none() => ending = Some(Ending::TimedOut(timeout)),
             () = ctx.cancel.cancelled(), if ending.is_none() => ending = Some(Ending::Cancelled),
         }
     }
     group.kill();
     capture.finish();
     send_progress(&mut capture, ctx);
-    let exit_code = match &ending {
-        Some(Ending::Exited(status)) => status.code(),
-        _ => None,
-    };
-    CommandRun { output: report(command, timeout, ending, &capture), exit_code }
+    // Every way out of the loops above sets it; this is for safety only.
+    let ending = ending.unwrap_or_else(|| Ending::Failed("the command's end was not seen".to_string()));
+    CommandRun { output: report(command, &ending, timeout_hint, &capture), ending }
+}
+
+fn waited(status: std::io::Result<ExitStatus>) -> Ending {
+    match status {
+        Ok(status) => Ending::Exited(status),
+        Err(e) => Ending::Failed(format!("waiting for the command failed: {e}")),
+    }
 }
 
 async fn read_some<R: AsyncRead + Unpin>(reader: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -291,34 +349,31 @@ fn send_progress(capture: &mut Capture, ctx: &ToolContext) {
     }
 }
 
-fn report(command: &str, timeout: Duration, ending: Option<Ending>, capture: &Capture) -> ToolOutput {
-    let secs = timeout.as_secs();
-    let (header, short) = match ending {
-        Some(Ending::Exited(status)) => match (status.code(), status.signal()) {
-            (Some(code), _) => (format!("exit code {code}"), format!("exit {code}")),
-            (None, Some(sig)) => {
-                let name = Signal::try_from(sig).map(Signal::as_str).unwrap_or("unknown signal");
-                (format!("killed by signal {sig} ({name})"), format!("killed by {name}"))
-            }
-            (None, None) => ("ended without an exit code".to_string(), "ended".to_string()),
+fn report(command: &str, ending: &Ending, timeout_hint: &str, capture: &Capture) -> ToolOutput {
+    let header = match ending {
+        Ending::Exited(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!("killed by signal {sig} ({})", signal_name(sig)),
+            (None, None) => "ended without an exit code".to_string(),
         },
-        Some(Ending::TimedOut) => {
-            let hint = if secs < MAX_TIMEOUT_SECS {
-                format!("; if it needs longer, pass a larger timeout_secs (at most {MAX_TIMEOUT_SECS})")
-            } else {
-                String::new()
-            };
-            (format!("timed out after {secs} s, killed{hint}"), format!("timed out after {secs} s"))
-        }
-        Some(Ending::Cancelled) | None => {
+        Ending::TimedOut(after) => format!("timed out after {} s, killed{timeout_hint}", after.as_secs()),
+        Ending::Cancelled => {
             let content = format!("cancelled: the user stopped the command and it was killed\n{}", capture.render());
             return ToolOutput { content, is_error: true, summary: format!("`{}` cancelled", short_command(command)) };
+        }
+        Ending::Failed(why) => {
+            let content = format!("{why}\n{}", capture.render());
+            return ToolOutput { content, is_error: true, summary: format!("`{}`: {why}", short_command(command)) };
         }
     };
     let lines = capture.total_lines();
     let output = if lines == 0 { "(no output)".to_string() } else { capture.render() };
-    let summary =
-        format!("`{}`: {short}, {lines} line{} of output", short_command(command), if lines == 1 { "" } else { "s" });
+    let summary = format!(
+        "`{}`: {}, {lines} line{} of output",
+        short_command(command),
+        ending.short(),
+        if lines == 1 { "" } else { "s" }
+    );
     ToolOutput::ok(format!("{header}\n{output}"), summary)
 }
 
@@ -420,6 +475,27 @@ mod tests {
         assert!(out.summary.contains("timed out after 1 s"));
         let grandchild = first_pid(&out.content);
         assert!(wait_gone(grandchild).await, "background child {grandchild} survived");
+    }
+
+    #[tokio::test]
+    async fn run_shell_reports_how_the_command_ended_with_the_callers_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ToolContext::new(CancellationToken::new());
+        let run = run_shell(dir.path(), "exit 4", Duration::from_secs(5), "; unused", &ctx).await;
+        assert_eq!(run.exit_code(), Some(4));
+        assert_eq!(run.ending.short(), "exit 4");
+        let run = run_shell(dir.path(), "sleep 100", Duration::from_secs(1), "; raise the limit", &ctx).await;
+        assert_eq!(run.ending, Ending::TimedOut(Duration::from_secs(1)));
+        assert_eq!(run.exit_code(), None);
+        assert!(
+            run.output.content.starts_with("timed out after 1 s, killed; raise the limit\n"),
+            "{}",
+            run.output.content
+        );
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let run = run_shell(dir.path(), "sleep 100", Duration::from_secs(5), "", &ToolContext::new(cancel)).await;
+        assert_eq!(run.ending, Ending::Cancelled);
     }
 
     #[tokio::test]

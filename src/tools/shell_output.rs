@@ -4,13 +4,12 @@
 
 use std::collections::VecDeque;
 
+use super::text::cut_line;
+
 const HEAD_LINES: usize = 100;
 const HEAD_BYTES: usize = 8 * 1024;
 const TAIL_LINES: usize = 100;
 const TAIL_BYTES: usize = 8 * 1024;
-/// Longer lines are cut; one line of minified output must not take the
-/// whole budget.
-const MAX_LINE_BYTES: usize = 2000;
 /// Output without a newline is broken into lines of this size, so a
 /// runaway partial line cannot grow without bound.
 const MAX_PENDING_BYTES: usize = 64 * 1024;
@@ -122,19 +121,14 @@ impl Capture {
 }
 
 /// One line as a terminal would show it: after the last carriage return
-/// (progress bars redraw that way), cut to [`MAX_LINE_BYTES`].
+/// (progress bars redraw that way), cut like any line for the model.
 fn clean_line(raw: &[u8]) -> String {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     let shown = match raw.iter().rposition(|&b| b == b'\r') {
         Some(cr) => &raw[cr + 1..],
         None => raw,
     };
-    if shown.len() <= MAX_LINE_BYTES {
-        return String::from_utf8_lossy(shown).into_owned();
-    }
-    let cut = String::from_utf8_lossy(&shown[..MAX_LINE_BYTES]);
-    // The cut may split a character; its remains would show as U+FFFD.
-    format!("{} … [line cut: {} bytes]", cut.trim_end_matches('\u{FFFD}'), shown.len())
+    cut_line(shown, shown.len())
 }
 
 #[cfg(test)]

@@ -1,0 +1,41 @@
+//! Text shown to the model, shared by the tools that return lines of it.
+
+/// Longer lines (minified code, data, one-line output) are cut, so one line
+/// cannot use up a tool's whole budget.
+pub(crate) const MAX_LINE_BYTES: usize = 2000;
+
+/// One line for the model: without the `\r` of a `\r\n` ending, and when
+/// `full_len` is over [`MAX_LINE_BYTES`], cut to that with a note of its full
+/// length. `line` may hold only the start of a line `full_len` bytes long.
+pub(crate) fn cut_line(line: &[u8], full_len: usize) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if full_len <= MAX_LINE_BYTES {
+        return String::from_utf8_lossy(line).into_owned();
+    }
+    let cut = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE_BYTES)]);
+    // The cut may split a character; its remains would show as U+FFFD.
+    format!("{} … [line cut: {full_len} bytes]", cut.trim_end_matches('\u{FFFD}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_lose_only_a_carriage_return() {
+        assert_eq!(cut_line(b"let x = 1;\r", 11), "let x = 1;");
+        assert_eq!(cut_line(b"a\rb", 3), "a\rb");
+    }
+
+    #[test]
+    fn long_lines_are_cut_on_a_character_boundary() {
+        // Byte 2000 falls inside an "é".
+        let line = format!("a{}", "é".repeat(3000));
+        let cut = cut_line(line.as_bytes(), line.len());
+        assert!(cut.ends_with(" … [line cut: 6001 bytes]"), "{}", &cut[cut.len() - 40..]);
+        assert!(!cut.contains('\u{FFFD}'));
+        assert_eq!(cut.len(), MAX_LINE_BYTES - 1 + " … [line cut: 6001 bytes]".len());
+        // Given only the line's start, the note still has the full length.
+        assert_eq!(cut_line(&line.as_bytes()[..MAX_LINE_BYTES], 6001), cut);
+    }
+}
