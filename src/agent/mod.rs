@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
 use crate::llm::select::Profile;
-use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
+use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall};
 use crate::metrics::budget::{Budget, Check};
 use crate::metrics::stats::RequestStats;
 use crate::tools::{ToolContext, ToolOutput, ToolRegistry};
@@ -93,7 +93,6 @@ pub enum AgentEvent {
         name: String,
         reason: String,
     },
-    Usage(Usage),
     /// One request to the model ended (answered, failed or stopped).
     RequestEnded(RequestStats),
     /// A budget is 80% used, or past it (said once per budget).
@@ -448,14 +447,7 @@ impl Agent {
                 }
                 calls.push(call);
             }
-            Some(Ok(LlmEvent::Usage(u))) => {
-                let t = &mut track.usage;
-                t.input_tokens += u.input_tokens;
-                t.output_tokens += u.output_tokens;
-                t.cache_read_tokens += u.cache_read_tokens;
-                t.cache_write_tokens += u.cache_write_tokens;
-                self.emit(AgentEvent::Usage(u));
-            }
+            Some(Ok(LlmEvent::Usage(u))) => track.usage += u,
             Some(Ok(LlmEvent::Retrying { attempt, max, delay, reason })) => {
                 self.emit(AgentEvent::Retrying { attempt, max, delay, reason });
             }

@@ -74,10 +74,8 @@ impl App {
     pub(super) fn journal_event(&mut self, ev: &AgentEvent) {
         let entries = match ev {
             AgentEvent::Recorded(m) => Entry::from_message(m),
-            AgentEvent::Usage(u) => {
-                let cost = self.state.model.profile.as_ref().and_then(|p| crate::metrics::cost(u, &p.prices, &p.kind));
-                vec![Entry::Usage { usage: *u, cost }]
-            }
+            // As the agent priced it, with the profile the request went to.
+            AgentEvent::RequestEnded(s) => vec![Entry::Usage { usage: s.usage, cost: s.cost }],
             AgentEvent::TurnEnded(outcome) => {
                 let outcome = match outcome {
                     TurnOutcome::Completed => "completed".to_string(),

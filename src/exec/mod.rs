@@ -16,8 +16,8 @@ use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, SharedIndex, Tu
 use crate::cli::{self, Common, ExecArgs};
 use crate::config::{self, Config, Paths, Policy};
 use crate::git::RepoInfo;
-use crate::llm::Usage;
 use crate::llm::select::{self, Choice};
+use crate::metrics::stats::TokenTally;
 use output::{Event, Outcome, Output};
 use review::Reviewer;
 
@@ -237,11 +237,11 @@ impl Run {
             map_tokens,
         };
         let limits = crate::metrics::budget::Limits::from_config(&self.config.budget);
-        let agent = Agent::new(provider, profile.clone(), Arc::new(tools), config, events_tx).with_budget(limits);
+        let agent = Agent::new(provider, profile, Arc::new(tools), config, events_tx).with_budget(limits);
         tokio::spawn(agent.run(commands_rx));
         let _ = commands.send(AgentCommand::User { text: self.prompt.clone() });
 
-        let mut usage = Usage::default();
+        let mut tally = TokenTally::default();
         let mut stopped: Option<Stop> = None;
         let outcome = loop {
             tokio::select! {
@@ -259,7 +259,7 @@ impl Run {
                 // asked (the results of the calls) is told first.
                 ev = events.recv() => match ev {
                     Some(AgentEvent::TurnEnded(outcome)) => break outcome,
-                    Some(ev) => on_agent_event(ev, out, &mut usage),
+                    Some(ev) => on_agent_event(ev, out, &mut tally),
                     None => break TurnOutcome::Failed {
                         message: "the agent stopped unexpectedly".into(),
                         partial: false,
@@ -293,7 +293,8 @@ impl Run {
         if reviewer.patch_written {
             out.result_line(&reviewer.patch_path().display().to_string());
         }
-        let cost = crate::metrics::cost(&usage, &profile.prices, &profile.kind);
+        // As the agent priced each request: unknown when any one's was.
+        let (usage, cost) = (tally.usage, tally.cost.total());
         out.event(&Event::Usage {
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
@@ -365,7 +366,7 @@ impl Run {
 const EXEC_MODEL_HELP: &str =
     "With tandem exec, --provider NAME picks a profile, and --provider script:FILE replays a scripted model.";
 
-fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
+fn on_agent_event(ev: AgentEvent, out: &mut Output, tally: &mut TokenTally) {
     match ev {
         AgentEvent::TurnStarted => out.event(&Event::TurnStarted),
         AgentEvent::Text(text) => out.event(&Event::Text { text }),
@@ -378,12 +379,7 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
             summary: output.summary.lines().next().unwrap_or("").to_string(),
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         }),
-        AgentEvent::Usage(u) => {
-            usage.input_tokens += u.input_tokens;
-            usage.output_tokens += u.output_tokens;
-            usage.cache_read_tokens += u.cache_read_tokens;
-            usage.cache_write_tokens += u.cache_write_tokens;
-        }
+        AgentEvent::RequestEnded(s) => tally.add(&s.usage, s.cost),
         AgentEvent::Retrying { attempt, max, delay, reason } => out.note(&format!(
             "tandem: the model's provider failed ({reason}); retrying in {} s ({attempt}/{max})",
             delay.as_secs_f64().ceil() as u64
@@ -396,14 +392,13 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
         AgentEvent::Responding
         | AgentEvent::ToolCallStarted { .. }
         | AgentEvent::ToolProgress { .. }
-        | AgentEvent::RequestEnded(_)
         | AgentEvent::TurnEnded(_)
         | AgentEvent::Recorded(_) => {}
     }
 }
 
 /// The last line on stderr: what changed, and what it cost.
-fn summary(reviewer: &Reviewer, usage: &Usage, cost: Option<f64>) -> String {
+fn summary(reviewer: &Reviewer, usage: &crate::llm::Usage, cost: Option<f64>) -> String {
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let mut parts = Vec::new();
     let (files, hunks) = reviewer.proposed();
@@ -452,5 +447,24 @@ mod tests {
     fn patch_paths_are_quoted_only_when_they_need_it() {
         assert_eq!(shell_quote(Path::new("/tmp/a-1.patch")), "/tmp/a-1.patch");
         assert_eq!(shell_quote(Path::new("/tmp/my dir/it's.patch")), "'/tmp/my dir/it'\\''s.patch'");
+    }
+
+    #[test]
+    fn the_cost_is_the_agents_and_unknown_when_one_request_had_no_price() {
+        let mut out = Output::to(false, Box::new(std::io::sink()), Box::new(std::io::sink()));
+        let mut tally = TokenTally::default();
+        let request = |input, cost| {
+            AgentEvent::RequestEnded(crate::metrics::stats::RequestStats {
+                usage: crate::llm::Usage { input_tokens: input, ..Default::default() },
+                cost,
+                ..Default::default()
+            })
+        };
+        on_agent_event(request(10, Some(0.5)), &mut out, &mut tally);
+        assert_eq!((tally.usage.input_tokens, tally.cost.total()), (10, Some(0.5)));
+        // An answer without reported tokens: its cost is not known, and so
+        // neither is the run's.
+        on_agent_event(request(0, None), &mut out, &mut tally);
+        assert_eq!((tally.usage.input_tokens, tally.cost.total(), tally.requests), (10, None, 2));
     }
 }
