@@ -81,11 +81,7 @@ impl Reviewer {
         match req {
             Approval::Review { files, reply } => {
                 for f in &files {
-                    let mut rec = Record::new("proposal", self.policy);
-                    rec.file = Some(f.path.display().to_string());
-                    rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "proposed", None)).collect();
-                    rec.detail = format!("{:?}", f.kind).to_lowercase();
-                    self.audit(rec);
+                    self.audit(Record::proposal(f, self.policy));
                 }
                 let verdicts = if self.policy == Policy::Suggest {
                     self.propose(files, out)
@@ -101,20 +97,17 @@ impl Reviewer {
     }
 
     fn command(&self, command: &str) -> Result<(), String> {
-        let mut rec = Record::new("command", self.policy);
-        let answer = match command_allowed(self.policy, command, &self.allow_commands) {
-            Some(why) => {
-                rec.detail = format!("allowed ({why}): {command}");
-                Ok(())
-            }
+        let (rec, answer) = match command_allowed(self.policy, command, &self.allow_commands) {
+            Some(why) => (Record::command_allowed(self.policy, why, command), Ok(())),
             None => {
-                rec.detail = format!("refused (nobody to ask in tandem exec): {command}");
-                Err(format!(
+                let rec = Record::command(self.policy, format!("refused (nobody to ask in tandem exec): {command}"));
+                let why = format!(
                     "tandem runs headless under the {} policy, which runs only read-only commands and those \
                      [tools] allow_commands names, and there is nobody to ask. Do without it, or say in your \
                      answer which command the user should run",
                     self.policy.name()
-                ))
+                );
+                (rec, Err(why))
             }
         };
         self.audit(rec);
@@ -140,12 +133,10 @@ impl Reviewer {
                 Err(e) => (Outcome::Refused, Some(e.clone())),
             };
             let path = f.path.display().to_string();
-            out.event(&Event::Decision { path: path.clone(), outcome, reason: reason.clone(), hunks: f.hunks.len() });
-            let mut rec = Record::new("decision", self.policy);
-            rec.file = Some(path);
+            out.event(&Event::Decision { path, outcome, reason: reason.clone(), hunks: f.hunks.len() });
             let why = format!("left for review in {patch}");
-            rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "deferred", Some(why.clone()))).collect();
-            self.audit(rec);
+            let deferred = f.hunks.iter().map(|h| HunkRecord::new(h, "deferred", Some(why.clone()))).collect();
+            self.audit(Record::decision(self.policy, &f.path, deferred));
             let report = match &reason {
                 None => format!(
                     "{}: NOT applied. tandem runs headless under the suggest policy: the {} hunk(s) were recorded \
@@ -211,15 +202,10 @@ impl Reviewer {
             };
             let reason = found.and_then(|o| o.message.clone());
             let path = f.path.display().to_string();
-            out.event(&Event::Decision { path: path.clone(), outcome, reason, hunks: f.hunks.len() });
-            let mut rec = Record::new("decision", self.policy);
-            rec.file = Some(path.clone());
-            rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "accepted", None)).collect();
-            self.audit(rec);
-            let mut rec = Record::new("applied", self.policy);
-            rec.file = Some(path);
-            rec.detail = state.clone();
-            self.audit(rec);
+            out.event(&Event::Decision { path, outcome, reason, hunks: f.hunks.len() });
+            let accepted = f.hunks.iter().map(|h| HunkRecord::new(h, "accepted", None)).collect();
+            self.audit(Record::decision(self.policy, &f.path, accepted));
+            self.audit(Record::applied(self.policy, &f.path, state.clone()));
             let lines: Vec<String> = f.hunks.iter().enumerate().map(|(i, h)| hunk_line(i, h, "accepted")).collect();
             verdicts.push(FileVerdict::new(f.path.clone(), f.hunks.len(), &lines, &state));
             self.results.push(FileResult { path: f.path.clone(), outcome });
