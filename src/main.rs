@@ -17,8 +17,8 @@ fn main() -> ExitCode {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             return ExitCode::from(cli::config_check(&cli.common, path.as_ref(), paths) as u8);
         }
-        Some(Command::Map(args)) => return report(cli::map(args, &paths)),
-        Some(Command::Index(args)) => return report(cli::index(args, &paths)),
+        Some(Command::Map(args)) => return report(cli::map(&cli.common, args, &paths)),
+        Some(Command::Index(args)) => return report(cli::index(&cli.common, args, &paths)),
         Some(Command::Exec(args)) => return tandem::exec::run(&cli.common, args, paths),
         Some(Command::Sessions(args)) => return report(cli::sessions(args, &paths)),
         None => {}

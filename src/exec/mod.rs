@@ -329,31 +329,14 @@ impl Run {
         if !cfg.enabled {
             return None;
         }
-        let mut opts = crate::index::IndexOptions::new(self.repo.root.clone());
-        opts.max_file_size = cfg.max_file_size;
-        opts.include_hidden = cfg.include_hidden;
-        opts.cache_file = cli::index_cache_file(&self.paths, &self.repo.root);
-        let built = tokio::task::spawn_blocking(move || {
-            let built = cli::build_index_showing_progress(&opts);
-            if let Ok((index, _)) = &built
-                && let Err(e) = index.save_cache()
-            {
-                tracing::warn!("cannot save the index cache: {e}");
-            }
-            built
-        })
-        .await;
-        match built {
-            Ok(Ok((index, warnings))) => {
-                for w in &warnings {
-                    tracing::warn!("index: {w}");
-                }
-                Some(Arc::new(std::sync::RwLock::new(Some(index))))
-            }
-            Ok(Err(e)) => {
-                out.note(&format!("tandem: the repository index could not be built ({e}); going on without it"));
-                None
-            }
+        let opts = crate::index::IndexOptions::from_config(
+            &self.repo.root,
+            cfg,
+            cli::index_cache_file(&self.paths, &self.repo.root),
+        );
+        let built = tokio::task::spawn_blocking(move || cli::build_index_showing_progress(&opts)).await;
+        match built.map_err(|e| e.to_string()).and_then(|b| b.map_err(|e| e.to_string())) {
+            Ok((index, _)) => Some(Arc::new(std::sync::RwLock::new(Some(index)))),
             Err(e) => {
                 out.note(&format!("tandem: the repository index could not be built ({e}); going on without it"));
                 None
