@@ -267,7 +267,7 @@ impl Gathered {
             _ => change.proposed.clone(),
         };
         let new_path = if change.kind == ChangeKind::Move { change.new_path.clone() } else { earlier.new_path.clone() };
-        let merged = make_change(change.path, change.base, proposed, new_path);
+        let merged = FileChange::new(change.path, change.base, proposed, new_path);
         match merged {
             Some(c) => self.changes[i] = c,
             None => {
@@ -277,34 +277,12 @@ impl Gathered {
     }
 }
 
-/// The change from `base` to `proposed` (moved to `new_path`), or `None`
-/// when that changes nothing.
-fn make_change(
-    path: PathBuf,
-    base: Option<String>,
-    proposed: Option<String>,
-    new_path: Option<PathBuf>,
-) -> Option<FileChange> {
-    let new_path = new_path.filter(|p| *p != path);
-    if new_path.is_none() && base == proposed {
-        return None;
-    }
-    let kind = match (&base, &proposed, &new_path) {
-        (_, _, Some(_)) => ChangeKind::Move,
-        (None, _, None) => ChangeKind::Add,
-        (Some(_), None, None) => ChangeKind::Delete,
-        (Some(_), Some(_), None) => ChangeKind::Modify,
-    };
-    let hunks = crate::patch::hunks::hunks(base.as_deref().unwrap_or(""), proposed.as_deref().unwrap_or(""));
-    Some(FileChange { path, new_path, kind, base, proposed, hunks })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn modify(path: &str, base: &str, proposed: &str) -> FileChange {
-        make_change(path.into(), Some(base.into()), Some(proposed.into()), None).expect("a change")
+        FileChange::new(path.into(), Some(base.into()), Some(proposed.into()), None).expect("a change")
     }
 
     const BASE: &str = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n";
@@ -329,10 +307,10 @@ mod tests {
         g.add(modify("a.txt", BASE, &BASE.replace("b\n", "beta\n")));
         assert_eq!(g.changes[0].proposed.as_deref(), Some(BASE.replace("b\n", "beta\n").as_str()));
         // Deleting a file proposed for deletion and adding it back.
-        g.add(make_change("a.txt".into(), Some(BASE.into()), None, None).expect("delete"));
+        g.add(FileChange::new("a.txt".into(), Some(BASE.into()), None, None).expect("delete"));
         assert_eq!(g.changes[0].kind, ChangeKind::Delete);
-        g.add(make_change("n.txt".into(), None, Some("new\n".into()), None).expect("add"));
-        g.add(make_change("n.txt".into(), None, Some("newer\n".into()), None).expect("add"));
+        g.add(FileChange::new("n.txt".into(), None, Some("new\n".into()), None).expect("add"));
+        g.add(FileChange::new("n.txt".into(), None, Some("newer\n".into()), None).expect("add"));
         assert_eq!(g.changes[1].kind, ChangeKind::Add);
         assert_eq!(g.changes[1].proposed.as_deref(), Some("newer\n"));
     }
@@ -406,9 +384,9 @@ mod tests {
 
     #[test]
     fn nothing_changed_is_no_change() {
-        assert!(make_change("a".into(), Some("x\n".into()), Some("x\n".into()), None).is_none());
-        assert!(make_change("a".into(), Some("x\n".into()), Some("x\n".into()), Some("a".into())).is_none());
-        let mv = make_change("a".into(), Some("x\n".into()), Some("x\n".into()), Some("b".into())).expect("move");
+        assert!(FileChange::new("a".into(), Some("x\n".into()), Some("x\n".into()), None).is_none());
+        assert!(FileChange::new("a".into(), Some("x\n".into()), Some("x\n".into()), Some("a".into())).is_none());
+        let mv = FileChange::new("a".into(), Some("x\n".into()), Some("x\n".into()), Some("b".into())).expect("move");
         assert_eq!(mv.kind, ChangeKind::Move);
     }
 }
