@@ -42,17 +42,21 @@ impl App {
         }
     }
 
+    /// Start recording a new session: in a journal of its own, written by
+    /// the same writer as the last one's (after what it had left to write).
     fn new_journal(&mut self) {
+        let Some(dir) = self.journal_dir.as_deref() else { return };
         let id = journal::new_id();
-        self.journal = self.journal_dir.as_deref().map(|d| {
-            let header = Entry::SessionStarted {
-                id: id.clone(),
-                root: self.state.repo.root.clone(),
-                time: crate::session::utc_now(),
-                model: String::new(),
-            };
-            Journal::open(d, &id, Some(header))
-        });
+        let header = Entry::SessionStarted {
+            id: id.clone(),
+            root: self.state.repo.root.clone(),
+            time: crate::session::utc_now(),
+            model: String::new(),
+        };
+        match &mut self.journal {
+            Some(j) => j.restart(&id, Some(header)),
+            None => self.journal = Some(Journal::open(dir, &id, Some(header))),
+        }
     }
 
     /// The id of the session being recorded.
@@ -106,9 +110,6 @@ impl App {
         if self.state.model.busy() {
             self.state.error("The model is busy; stop its turn first, then /clear.");
             return;
-        }
-        if let Some(j) = &self.journal {
-            j.flush(std::time::Duration::from_secs(1));
         }
         self.new_journal();
         self.resumed = None;
