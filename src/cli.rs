@@ -140,12 +140,13 @@ stderr. With --json, stdout has one JSON object per line:
   usage           {input_tokens, output_tokens, cache_read_tokens,
                    cache_write_tokens, cost_usd}: cost_usd is null when a price
                   is unknown
-  turn_completed  {outcome, message}: completed, cancelled, failed or round_limit
+  turn_completed  {outcome, message}: completed, cancelled, failed, round_limit
+                  or over_budget
   error           {message}
 
 Exit status: 0 the task ran to its end; 1 it failed (the model's provider, the
-tool-round limit, the patch file); 2 bad usage; 3 no model is configured;
-130 interrupted by Ctrl-C (143 by SIGTERM).";
+tool-round limit, a budget, the patch file); 2 bad usage; 3 no model is
+configured; 130 interrupted by Ctrl-C (143 by SIGTERM).";
 
 #[derive(Debug, Args)]
 pub struct MapArgs {
@@ -313,8 +314,8 @@ pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i3
 
 /// The index cache file of the repository at `root`.
 pub fn index_cache_file(paths: &Paths, root: &std::path::Path) -> Option<PathBuf> {
-    let hash = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex();
-    paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{}.bin", &hash[..16])))
+    let key = crate::session::repo_key(root);
+    paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{key}.bin")))
 }
 
 /// Build the index and save its cache, showing the progress on stderr when

@@ -60,6 +60,19 @@ pub enum TurnOutcome {
     OverBudget(String),
 }
 
+impl TurnOutcome {
+    /// The outcome in a word, as `tandem exec --json` and the journal say it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TurnOutcome::Completed => "completed",
+            TurnOutcome::Cancelled => "cancelled",
+            TurnOutcome::Failed { .. } => "failed",
+            TurnOutcome::RoundLimit(_) => "round_limit",
+            TurnOutcome::OverBudget(_) => "over_budget",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
     TurnStarted,

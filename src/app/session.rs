@@ -81,12 +81,12 @@ impl App {
             // As the agent priced it, with the profile the request went to.
             AgentEvent::RequestEnded(s) => vec![Entry::Usage { usage: s.usage, cost: s.cost }],
             AgentEvent::TurnEnded(outcome) => {
+                let label = outcome.label();
                 let outcome = match outcome {
-                    TurnOutcome::Completed => "completed".to_string(),
-                    TurnOutcome::Cancelled => "cancelled".into(),
-                    TurnOutcome::Failed { message, .. } => format!("failed: {message}"),
-                    TurnOutcome::RoundLimit(n) => format!("round_limit: {n}"),
-                    TurnOutcome::OverBudget(why) => format!("over_budget: {why}"),
+                    TurnOutcome::Completed | TurnOutcome::Cancelled => label.to_string(),
+                    TurnOutcome::Failed { message, .. } => format!("{label}: {message}"),
+                    TurnOutcome::RoundLimit(n) => format!("{label}: {n}"),
+                    TurnOutcome::OverBudget(why) => format!("{label}: {why}"),
                 };
                 vec![Entry::TurnEnded { outcome }]
             }

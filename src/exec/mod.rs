@@ -119,7 +119,7 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
 /// `<state>/exec/<time>-<pid>.patch`, or in the temporary directory on a
 /// system without a state directory.
 fn default_patch_path(paths: &Paths) -> PathBuf {
-    let name = format!("{}-{}.patch", crate::session::utc_now().replace([':', '-'], ""), std::process::id());
+    let name = format!("{}.patch", crate::session::stamp());
     match &paths.state_dir {
         Some(dir) => dir.join("exec").join(name),
         None => std::env::temp_dir().join(format!("tandem-exec-{name}")),
@@ -271,15 +271,12 @@ impl Run {
         };
         out.end_line();
 
-        let (label, message, mut code) = match &outcome {
-            TurnOutcome::Completed => ("completed", None, EXIT_OK),
-            TurnOutcome::Cancelled => ("cancelled", None, stopped.map_or(EXIT_FAILED, Stop::code)),
-            TurnOutcome::Failed { message, .. } => {
-                ("failed", Some(format!("the model's answer failed: {message}")), EXIT_FAILED)
-            }
-            TurnOutcome::OverBudget(why) => ("over_budget", Some(why.clone()), EXIT_FAILED),
+        let (message, mut code) = match &outcome {
+            TurnOutcome::Completed => (None, EXIT_OK),
+            TurnOutcome::Cancelled => (None, stopped.map_or(EXIT_FAILED, Stop::code)),
+            TurnOutcome::Failed { message, .. } => (Some(format!("the model's answer failed: {message}")), EXIT_FAILED),
+            TurnOutcome::OverBudget(why) => (Some(why.clone()), EXIT_FAILED),
             TurnOutcome::RoundLimit(n) => (
-                "round_limit",
                 Some(format!("the turn stopped after {n} model requests (model.max_tool_rounds in the configuration)")),
                 EXIT_FAILED,
             ),
@@ -302,7 +299,7 @@ impl Run {
             cache_write_tokens: usage.cache_write_tokens,
             cost_usd: cost,
         });
-        out.event(&Event::TurnCompleted { outcome: label, message });
+        out.event(&Event::TurnCompleted { outcome: outcome.label(), message });
         if !out.json() {
             out.note(&summary(&reviewer, &usage, cost));
         }

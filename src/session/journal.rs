@@ -176,9 +176,7 @@ pub fn load(path: &Path) -> std::io::Result<Loaded> {
 
 /// The directory of the sessions of the repository at `root`.
 pub fn repo_dir(data_dir: &Path, root: &Path) -> PathBuf {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let hash = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex();
-    data_dir.join("sessions").join(&hash[..16])
+    data_dir.join("sessions").join(super::repo_key(root))
 }
 
 /// A new session id: start time and process id, and for every session
@@ -186,7 +184,7 @@ pub fn repo_dir(data_dir: &Path, root: &Path) -> PathBuf {
 pub fn new_id() -> String {
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let id = format!("{}-{}", super::utc_now().replace([':', '-'], ""), std::process::id());
+    let id = super::stamp();
     if n == 0 { id } else { format!("{id}-{n}") }
 }
 
