@@ -160,8 +160,8 @@ impl Reviewer {
             .iter()
             .map(|c| {
                 let mode = match c.kind {
-                    ChangeKind::Delete => git_mode(&self.root.join(&c.path)),
-                    _ => crate::patch::unified::NEW_FILE_MODE,
+                    ChangeKind::Delete => crate::git::write::git_mode(&self.root.join(&c.path)),
+                    _ => crate::git::MODE_FILE,
                 };
                 crate::patch::unified::render(c, mode)
             })
@@ -224,14 +224,6 @@ fn proposed_files(files: &[FileChange]) -> Vec<ProposedFile> {
             hunks: f.hunks.len(),
         })
         .collect()
-}
-
-/// The git mode of the file at `abs`, for a deletion's header.
-fn git_mode(abs: &Path) -> u32 {
-    match crate::git::write::mode_of(abs) {
-        Some(m) if m & 0o111 != 0 => 0o100755,
-        _ => 0o100644,
-    }
 }
 
 /// The edits of a suggest run, gathered across rounds into one change per

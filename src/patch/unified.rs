@@ -6,9 +6,6 @@ use std::path::Path;
 
 use super::{ChangeKind, FileChange};
 
-/// Mode of a file the diff creates.
-pub const NEW_FILE_MODE: u32 = 0o100644;
-
 /// `change` as one file's section of a `git diff`: the `diff --git` header,
 /// the extended header lines a new, deleted or moved file needs, and the
 /// hunks with 3 lines of context. `mode` is the git mode written for a new
@@ -95,6 +92,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::git::MODE_FILE;
 
     fn change(kind: ChangeKind, path: &str, base: Option<&str>, proposed: Option<&str>) -> FileChange {
         let hunks = super::super::hunks::hunks(base.unwrap_or(""), proposed.unwrap_or(""));
@@ -145,7 +143,7 @@ mod tests {
         let base = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n";
         let proposed = "A\nb\nc\nd\ne\nf\ng\nh\ni\nj\nK\n";
         let c = change(ChangeKind::Modify, "src/x.txt", Some(base), Some(proposed));
-        let patch = render(&c, NEW_FILE_MODE);
+        let patch = render(&c, MODE_FILE);
         let (old, new) = (blob_id(Some(base)), blob_id(Some(proposed)));
         let head =
             format!("diff --git a/src/x.txt b/src/x.txt\nindex {old}..{new}\n--- a/src/x.txt\n+++ b/src/x.txt\n");
@@ -158,7 +156,7 @@ mod tests {
     fn crlf_lines_and_a_missing_final_newline_survive() {
         let base = "one\r\ntwo\r\nthree";
         let proposed = "one\r\n2\r\nthree\r\n";
-        let patch = render(&change(ChangeKind::Modify, "w.txt", Some(base), Some(proposed)), NEW_FILE_MODE);
+        let patch = render(&change(ChangeKind::Modify, "w.txt", Some(base), Some(proposed)), MODE_FILE);
         assert!(patch.contains("\\ No newline at end of file"), "{patch}");
         assert_eq!(apply(&[("w.txt", base)], &patch), Ok(vec![("w.txt".into(), proposed.into())]));
     }
@@ -169,7 +167,7 @@ mod tests {
         let del = change(ChangeKind::Delete, "old.txt", Some("bye\n"), None);
         let mut mv = change(ChangeKind::Move, "from.txt", Some("x\ny\n"), Some("x\nz\n"));
         mv.new_path = Some(PathBuf::from("to.txt"));
-        let patch = [render(&add, NEW_FILE_MODE), render(&del, 0o100644), render(&mv, NEW_FILE_MODE)].concat();
+        let patch = [render(&add, MODE_FILE), render(&del, MODE_FILE), render(&mv, MODE_FILE)].concat();
         assert!(
             patch.contains("new file mode 100644\nindex 0000000000000000000000000000000000000000..ce01362"),
             "{patch}"
