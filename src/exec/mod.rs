@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, SharedIndex, TurnOutcome};
 use crate::cli::{self, Common, ExecArgs};
-use crate::config::{self, Config, Paths, Policy};
+use crate::config::{self, Config, Paths};
 use crate::git::RepoInfo;
 use crate::llm::select::{self, Choice};
 use crate::metrics::stats::TokenTally;
@@ -64,7 +64,6 @@ fn fail(out: &mut Output, code: u8, message: String) -> u8 {
 struct Run {
     prompt: String,
     config: Config,
-    policy: Policy,
     repo: RepoInfo,
     cwd: PathBuf,
     script: Option<PathBuf>,
@@ -103,17 +102,7 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
         }
     }
     tracing::info!(root = %repo.root.display(), policy = settings.config.tools.policy.name(), "exec");
-    Ok(Run {
-        prompt,
-        policy: settings.config.tools.policy,
-        config: settings.config,
-        repo,
-        cwd,
-        script,
-        paths,
-        patch_path,
-        _log: log,
-    })
+    Ok(Run { prompt, config: settings.config, repo, cwd, script, paths, patch_path, _log: log })
 }
 
 /// `<state>/exec/<time>-<pid>.patch`, or in the temporary directory on a
@@ -214,7 +203,7 @@ impl Run {
         let audit =
             self.paths.state_dir.as_deref().map(|d| crate::session::audit::AuditLog::open(&crate::session::dir(d)));
         let mut reviewer = Reviewer::new(
-            self.policy,
+            self.config.tools.policy,
             self.repo.root.clone(),
             self.config.tools.allow_commands.clone(),
             audit,
@@ -284,7 +273,7 @@ impl Run {
         if let Some(m) = &message {
             out.event(&Event::Error { message: m.clone() });
         }
-        if code == EXIT_OK && reviewer.failure.is_some() {
+        if code == EXIT_OK && reviewer.failed {
             code = EXIT_FAILED;
         }
         if reviewer.patch_written {

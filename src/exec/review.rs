@@ -32,8 +32,9 @@ pub struct Reviewer {
     pub patch_written: bool,
     /// Files written (or refused) under auto-edit and full-auto.
     pub results: Vec<FileResult>,
-    /// Why the run failed although the turn did not (the patch could not be written).
-    pub failure: Option<String>,
+    /// The run failed although the turn did not: the patch could not be
+    /// written (said in an error event when it happened).
+    pub failed: bool,
 }
 
 impl Reviewer {
@@ -53,7 +54,7 @@ impl Reviewer {
             gathered: Gathered::default(),
             patch_written: false,
             results: Vec::new(),
-            failure: None,
+            failed: false,
         }
     }
 
@@ -124,7 +125,7 @@ impl Reviewer {
         out.event(&Event::Proposal { files: proposed_files(&files), patch: Some(patch.clone()) });
         if let Err(e) = &written {
             out.event(&Event::Error { message: e.clone() });
-            self.failure = Some(e.clone());
+            self.failed = true;
         }
         let mut verdicts = Vec::new();
         for f in &files {
@@ -159,11 +160,9 @@ impl Reviewer {
             .changes
             .iter()
             .map(|c| {
-                let mode = match c.kind {
-                    ChangeKind::Delete => crate::git::write::git_mode(&self.root.join(&c.path)),
-                    _ => crate::git::MODE_FILE,
-                };
-                crate::patch::unified::render(c, mode)
+                let deleted_mode =
+                    (c.kind == ChangeKind::Delete).then(|| crate::git::write::git_mode(&self.root.join(&c.path)));
+                crate::patch::unified::render(c, deleted_mode)
             })
             .collect();
         let path = &self.patch_path;
