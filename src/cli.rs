@@ -140,12 +140,13 @@ stderr. With --json, stdout has one JSON object per line:
   usage           {input_tokens, output_tokens, cache_read_tokens,
                    cache_write_tokens, cost_usd}: cost_usd is null when a price
                   is unknown
-  turn_completed  {outcome, message}: completed, cancelled, failed or round_limit
+  turn_completed  {outcome, message}: completed, cancelled, failed, round_limit
+                  or over_budget
   error           {message}
 
 Exit status: 0 the task ran to its end; 1 it failed (the model's provider, the
-tool-round limit, the patch file); 2 bad usage; 3 no model is configured;
-130 interrupted by Ctrl-C (143 by SIGTERM).";
+tool-round limit, a budget, the patch file); 2 bad usage; 3 no model is
+configured; 130 interrupted by Ctrl-C (143 by SIGTERM).";
 
 #[derive(Debug, Args)]
 pub struct MapArgs {
@@ -313,12 +314,13 @@ pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i3
 
 /// The index cache file of the repository at `root`.
 pub fn index_cache_file(paths: &Paths, root: &std::path::Path) -> Option<PathBuf> {
-    let hash = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex();
-    paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{}.bin", &hash[..16])))
+    let key = crate::session::repo_key(root);
+    paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{key}.bin")))
 }
 
-/// Build the index, showing the progress on stderr when it is a terminal
-/// (and nothing otherwise). Returns the index and its warnings.
+/// Build the index and save its cache, showing the progress on stderr when
+/// it is a terminal (and nothing otherwise). Returns the index and its
+/// warnings, which are logged.
 pub fn build_index_showing_progress(
     opts: &crate::index::IndexOptions,
 ) -> Result<(crate::index::Index, Vec<String>), crate::index::IndexError> {
@@ -330,33 +332,38 @@ pub fn build_index_showing_progress(
             let _ = std::io::stderr().flush();
         }
     };
-    let built = crate::index::Index::build(opts, &progress);
+    let built = crate::index::Index::build_and_save(opts, &progress);
     if tty {
         eprint!("\r\x1b[2K");
     }
     built
 }
 
-fn build_index(path: Option<&PathBuf>, no_cache: bool, paths: &Paths) -> anyhow::Result<crate::index::Index> {
-    let start = path.cloned().unwrap_or_else(|| PathBuf::from("."));
-    let repo = RepoInfo::discover(&start);
-    let mut opts = crate::index::IndexOptions::new(repo.root.clone());
-    if !no_cache {
-        opts.cache_file = index_cache_file(paths, &repo.root);
+/// The index `tandem map` and `tandem index` show: built with the same
+/// `[index]` settings as the model's.
+fn build_index(
+    common: &Common,
+    path: Option<&PathBuf>,
+    no_cache: bool,
+    paths: &Paths,
+) -> anyhow::Result<crate::index::Index> {
+    let (opts, repo) = load_options(common, path, paths.clone());
+    let settings = config::load(&opts);
+    for d in settings.diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("tandem: {d}");
     }
+    let cache_file = if no_cache { None } else { index_cache_file(paths, &repo.root) };
+    let opts = crate::index::IndexOptions::from_config(&repo.root, &settings.config.index, cache_file);
     let (index, warnings) = build_index_showing_progress(&opts)?;
     for w in warnings {
         eprintln!("warning: {w}");
-    }
-    if !no_cache && let Err(e) = index.save_cache() {
-        eprintln!("warning: cannot save the index cache: {e}");
     }
     Ok(index)
 }
 
 /// `tandem map`.
-pub fn map(args: &MapArgs, paths: &Paths) -> anyhow::Result<()> {
-    let index = build_index(args.path.as_ref(), args.no_cache, paths)?;
+pub fn map(common: &Common, args: &MapArgs, paths: &Paths) -> anyhow::Result<()> {
+    let index = build_index(common, args.path.as_ref(), args.no_cache, paths)?;
     let req =
         crate::index::MapRequest { tokens: args.tokens, focus: args.focus.clone(), mentions: args.mention.join(" ") };
     let map = index.map(&req);
@@ -366,8 +373,8 @@ pub fn map(args: &MapArgs, paths: &Paths) -> anyhow::Result<()> {
 }
 
 /// `tandem index`.
-pub fn index(args: &IndexArgs, paths: &Paths) -> anyhow::Result<()> {
-    let index = build_index(args.path.as_ref(), args.no_cache, paths)?;
+pub fn index(common: &Common, args: &IndexArgs, paths: &Paths) -> anyhow::Result<()> {
+    let index = build_index(common, args.path.as_ref(), args.no_cache, paths)?;
     print!("{}", crate::index::render_stats(&index.stats()));
     Ok(())
 }

@@ -17,8 +17,8 @@ fn main() -> ExitCode {
         Some(Command::Config(ConfigCommand::Check { path })) => {
             return ExitCode::from(cli::config_check(&cli.common, path.as_ref(), paths) as u8);
         }
-        Some(Command::Map(args)) => return report(cli::map(args, &paths)),
-        Some(Command::Index(args)) => return report(cli::index(args, &paths)),
+        Some(Command::Map(args)) => return report(cli::map(&cli.common, args, &paths)),
+        Some(Command::Index(args)) => return report(cli::index(&cli.common, args, &paths)),
         Some(Command::Exec(args)) => return tandem::exec::run(&cli.common, args, paths),
         Some(Command::Sessions(args)) => return report(cli::sessions(args, &paths)),
         None => {}
@@ -44,16 +44,16 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 
 fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     use std::io::IsTerminal;
-    // Before the terminal check, so a wrong id is reported anywhere.
-    let start = cli.common.path.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
-    let root = tandem::git::RepoInfo::discover(&start).root;
-    let resume = cli::session_to_resume(&cli.common, &paths, &root)?;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        anyhow::bail!("the app needs a terminal on stdin and stdout; `tandem --help` lists the other commands");
-    }
+    let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let no_terminal =
+        || anyhow::anyhow!("the app needs a terminal on stdin and stdout; `tandem --help` lists the other commands");
     let mut common = cli.common.clone();
     let mut source = ModelSource::Auto;
     if cli.common.demo {
+        // No scratch repository for a demo that cannot run.
+        if !terminal {
+            return Err(no_terminal());
+        }
         let dir = cli::make_demo_repo()?;
         let script = dir.join(".git").join("tandem-demo-script.toml");
         std::fs::write(&script, DEMO_SCRIPT)?;
@@ -63,7 +63,14 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     } else if let Some(file) = cli.common.provider.as_deref().and_then(|p| p.strip_prefix("script:")) {
         source = ModelSource::Script(std::path::absolute(file)?);
     }
+    // The repository the app works in (the demo's with --demo), found once:
+    // its sessions are the ones --continue and --resume look in.
     let (opts, repo) = cli::load_options(&common, None, paths.clone());
+    // Before the terminal check, so a wrong id is reported anywhere.
+    let resume = cli::session_to_resume(&common, &paths, &repo.root)?;
+    if !terminal {
+        return Err(no_terminal());
+    }
     let settings = config::load(&opts);
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");

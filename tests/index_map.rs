@@ -98,3 +98,37 @@ fn lookups_find_definitions_references_and_outlines() {
     assert_eq!(items, vec![("Config", 2, 0), ("new", 8, 1), ("with_width", 12, 1)]);
     assert!(index.outline(Path::new("src/nope.rs")).is_none());
 }
+
+/// `tandem map` builds the index with the project's `[index]` settings, as
+/// the model's map is built.
+#[test]
+fn the_map_command_follows_the_index_configuration() {
+    let repo = tempfile::tempdir().expect("repo");
+    let home = tempfile::tempdir().expect("home");
+    let write = |path: &str, text: &str| {
+        let p = repo.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("src/lib.rs", "pub fn shown() {}\n");
+    write(".hidden/extra.rs", "pub fn hidden_helper() {}\n");
+    let map = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["map", "--no-cache"])
+            .current_dir(repo.path())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .output()
+            .expect("run tandem");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = map();
+    assert!(text.contains("shown") && !text.contains("hidden_helper"), "{text}");
+    write(".tandem/config.toml", "[index]\ninclude_hidden = true\n");
+    let text = map();
+    assert!(text.contains("hidden_helper"), "{text}");
+}

@@ -53,6 +53,16 @@ fn a_resumed_session_shows_its_chat_and_gives_the_model_its_conversation() {
     assert_eq!(earlier.len(), 4, "{earlier:?}");
     assert!(matches!(&earlier[2], ChatMessage::Tool { content, is_error: false, .. } if content.contains("hello")));
     assert!(loaded.entries.iter().any(|e| matches!(e, journal::Entry::Usage { .. })));
+    // One entry per request, with the tokens the provider reported.
+    let input: Vec<u64> = loaded
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            journal::Entry::Usage { usage, .. } => Some(usage.input_tokens),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(input, [100, 150]);
     let id = paths[0].file_stem().expect("stem").to_string_lossy().into_owned();
 
     let (mut s, requests) = Session::with_tools(SECOND, repo.path(), 100, 30);

@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
 use crate::llm::select::Profile;
-use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
+use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall};
 use crate::metrics::budget::{Budget, Check};
 use crate::metrics::stats::RequestStats;
 use crate::tools::{ToolContext, ToolOutput, ToolRegistry};
@@ -60,6 +60,19 @@ pub enum TurnOutcome {
     OverBudget(String),
 }
 
+impl TurnOutcome {
+    /// The outcome in a word, as `tandem exec --json` and the journal say it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TurnOutcome::Completed => "completed",
+            TurnOutcome::Cancelled => "cancelled",
+            TurnOutcome::Failed { .. } => "failed",
+            TurnOutcome::RoundLimit(_) => "round_limit",
+            TurnOutcome::OverBudget(_) => "over_budget",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
     TurnStarted,
@@ -93,7 +106,6 @@ pub enum AgentEvent {
         name: String,
         reason: String,
     },
-    Usage(Usage),
     /// One request to the model ended (answered, failed or stopped).
     RequestEnded(RequestStats),
     /// A budget is 80% used, or past it (said once per budget).
@@ -448,14 +460,7 @@ impl Agent {
                 }
                 calls.push(call);
             }
-            Some(Ok(LlmEvent::Usage(u))) => {
-                let t = &mut track.usage;
-                t.input_tokens += u.input_tokens;
-                t.output_tokens += u.output_tokens;
-                t.cache_read_tokens += u.cache_read_tokens;
-                t.cache_write_tokens += u.cache_write_tokens;
-                self.emit(AgentEvent::Usage(u));
-            }
+            Some(Ok(LlmEvent::Usage(u))) => track.usage += u,
             Some(Ok(LlmEvent::Retrying { attempt, max, delay, reason })) => {
                 self.emit(AgentEvent::Retrying { attempt, max, delay, reason });
             }

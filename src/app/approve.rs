@@ -57,11 +57,7 @@ impl App {
                 let counts = files.iter().map(|f| (f.path.display().to_string(), f.hunks.len())).collect();
                 self.journal(crate::session::journal::Entry::Proposal { files: counts });
                 for f in &files {
-                    let mut rec = Record::new("proposal", self.policy());
-                    rec.file = Some(f.path.display().to_string());
-                    rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "proposed", None)).collect();
-                    rec.detail = format!("{:?}", f.kind).to_lowercase();
-                    self.audit(rec);
+                    self.audit(Record::proposal(f, self.policy()));
                 }
                 let id = self.state.review.push_changes(files);
                 self.replies.insert(id, Reply::Changes(reply));
@@ -70,9 +66,7 @@ impl App {
             Approval::Command { command, reply } => {
                 if let Some(why) = self.command_allowed(&command) {
                     self.state.metrics.approvals.commands_unasked += 1;
-                    let mut rec = Record::new("command", self.policy());
-                    rec.detail = format!("allowed ({why}): {command}");
-                    self.audit(rec);
+                    self.audit(Record::command_allowed(self.policy(), why, &command));
                     let _ = reply.send(Ok(()));
                     return;
                 }
@@ -235,12 +229,11 @@ impl App {
             Ok(()) => approvals.commands_approved += 1,
             Err(_) => approvals.commands_denied += 1,
         }
-        let mut rec = Record::new("command", self.policy());
-        rec.detail = match &answer {
+        let detail = match &answer {
             Ok(()) => format!("allowed by the user: {command}"),
             Err(r) => format!("refused by the user ({r}): {command}"),
         };
-        self.audit(rec);
+        self.audit(Record::command(self.policy(), detail));
         if let Some(Reply::Command(tx)) = self.replies.remove(&id) {
             let _ = tx.send(answer);
         }
@@ -264,9 +257,7 @@ impl App {
             }
         }
         for (f, d) in files.iter().zip(&decisions) {
-            let mut rec = Record::new("decision", self.policy());
-            rec.file = Some(d.path.display().to_string());
-            rec.hunks = f
+            let hunks = f
                 .hunks
                 .iter()
                 .map(|h| {
@@ -278,7 +269,7 @@ impl App {
                     HunkRecord::new(&h.hunk, h.verdict(), reason)
                 })
                 .collect();
-            self.audit(rec);
+            self.audit(Record::decision(self.policy(), &d.path, hunks));
         }
         self.state.review.applying = true;
         let root = self.state.repo.root.clone();
@@ -308,15 +299,12 @@ impl App {
                 written.push(d.path.clone());
             }
             summary.push(format!("{} {accepted}/{total} ({state})", d.path.display()));
-            let mut rec = Record::new("applied", self.policy());
-            rec.file = Some(d.path.display().to_string());
             verdicts.push(FileVerdict::new(d.path.clone(), accepted, &d.lines, &state));
             self.journal(crate::session::journal::Entry::Decision {
                 path: d.path.display().to_string(),
                 outcome: format!("{accepted}/{total} hunks accepted ({state})"),
             });
-            rec.detail = state;
-            self.audit(rec);
+            self.audit(Record::applied(self.policy(), &d.path, state));
         }
         if !written.is_empty() {
             self.undo_stack.push(Applied { record: report.undo, files: written });

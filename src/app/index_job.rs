@@ -20,10 +20,7 @@ impl App {
             self.state.index.status = IndexStatus::Disabled;
             return;
         }
-        let mut opts = crate::index::IndexOptions::new(self.state.repo.root.clone());
-        opts.max_file_size = cfg.max_file_size;
-        opts.include_hidden = cfg.include_hidden;
-        opts.cache_file = self.index_cache.clone();
+        let opts = crate::index::IndexOptions::from_config(&self.state.repo.root, cfg, self.index_cache.clone());
         let shared = self.index.clone();
         let tx = self.tx.clone();
         self.index_started = Some(Instant::now());
@@ -37,16 +34,10 @@ impl App {
                         let _ = tx.send(AppEvent::IndexProgress { done, total });
                     }
                 };
-                let result = crate::index::Index::build(&opts, &progress);
+                let result = crate::index::Index::build_and_save(&opts, &progress);
                 let outcome = match result {
-                    Ok((index, warnings)) => {
+                    Ok((index, _)) => {
                         let stats = index.stats();
-                        for w in &warnings {
-                            tracing::warn!("index: {w}");
-                        }
-                        if let Err(e) = index.save_cache() {
-                            tracing::warn!("cannot save the index cache: {e}");
-                        }
                         if let Ok(mut slot) = shared.write() {
                             *slot = Some(index);
                         }

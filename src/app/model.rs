@@ -209,7 +209,7 @@ impl App {
                 }
             }
             // Counted by the metrics, per request.
-            AgentEvent::Usage(_) | AgentEvent::RequestEnded(_) => {}
+            AgentEvent::RequestEnded(_) => {}
             AgentEvent::BudgetWarning(text) => {
                 // The whole text is long for a status line at 80 columns.
                 self.flash("Budget warning: see the chat", false);

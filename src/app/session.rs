@@ -42,17 +42,21 @@ impl App {
         }
     }
 
+    /// Start recording a new session: in a journal of its own, written by
+    /// the same writer as the last one's (after what it had left to write).
     fn new_journal(&mut self) {
+        let Some(dir) = self.journal_dir.as_deref() else { return };
         let id = journal::new_id();
-        self.journal = self.journal_dir.as_deref().map(|d| {
-            let header = Entry::SessionStarted {
-                id: id.clone(),
-                root: self.state.repo.root.clone(),
-                time: crate::session::utc_now(),
-                model: String::new(),
-            };
-            Journal::open(d, &id, Some(header))
-        });
+        let header = Entry::SessionStarted {
+            id: id.clone(),
+            root: self.state.repo.root.clone(),
+            time: crate::session::utc_now(),
+            model: String::new(),
+        };
+        match &mut self.journal {
+            Some(j) => j.restart(&id, Some(header)),
+            None => self.journal = Some(Journal::open(dir, &id, Some(header))),
+        }
     }
 
     /// The id of the session being recorded.
@@ -74,17 +78,15 @@ impl App {
     pub(super) fn journal_event(&mut self, ev: &AgentEvent) {
         let entries = match ev {
             AgentEvent::Recorded(m) => Entry::from_message(m),
-            AgentEvent::Usage(u) => {
-                let cost = self.state.model.profile.as_ref().and_then(|p| crate::metrics::cost(u, &p.prices, &p.kind));
-                vec![Entry::Usage { usage: *u, cost }]
-            }
+            // As the agent priced it, with the profile the request went to.
+            AgentEvent::RequestEnded(s) => vec![Entry::Usage { usage: s.usage, cost: s.cost }],
             AgentEvent::TurnEnded(outcome) => {
+                let label = outcome.label();
                 let outcome = match outcome {
-                    TurnOutcome::Completed => "completed".to_string(),
-                    TurnOutcome::Cancelled => "cancelled".into(),
-                    TurnOutcome::Failed { message, .. } => format!("failed: {message}"),
-                    TurnOutcome::RoundLimit(n) => format!("round_limit: {n}"),
-                    TurnOutcome::OverBudget(why) => format!("over_budget: {why}"),
+                    TurnOutcome::Completed | TurnOutcome::Cancelled => label.to_string(),
+                    TurnOutcome::Failed { message, .. } => format!("{label}: {message}"),
+                    TurnOutcome::RoundLimit(n) => format!("{label}: {n}"),
+                    TurnOutcome::OverBudget(why) => format!("{label}: {why}"),
                 };
                 vec![Entry::TurnEnded { outcome }]
             }
@@ -108,9 +110,6 @@ impl App {
         if self.state.model.busy() {
             self.state.error("The model is busy; stop its turn first, then /clear.");
             return;
-        }
-        if let Some(j) = &self.journal {
-            j.flush(std::time::Duration::from_secs(1));
         }
         self.new_journal();
         self.resumed = None;

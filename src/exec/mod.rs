@@ -14,10 +14,10 @@ use tokio::sync::mpsc;
 
 use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, SharedIndex, TurnOutcome};
 use crate::cli::{self, Common, ExecArgs};
-use crate::config::{self, Config, Paths, Policy};
+use crate::config::{self, Config, Paths};
 use crate::git::RepoInfo;
-use crate::llm::Usage;
 use crate::llm::select::{self, Choice};
+use crate::metrics::stats::TokenTally;
 use output::{Event, Outcome, Output};
 use review::Reviewer;
 
@@ -64,7 +64,6 @@ fn fail(out: &mut Output, code: u8, message: String) -> u8 {
 struct Run {
     prompt: String,
     config: Config,
-    policy: Policy,
     repo: RepoInfo,
     cwd: PathBuf,
     script: Option<PathBuf>,
@@ -103,23 +102,13 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
         }
     }
     tracing::info!(root = %repo.root.display(), policy = settings.config.tools.policy.name(), "exec");
-    Ok(Run {
-        prompt,
-        policy: settings.config.tools.policy,
-        config: settings.config,
-        repo,
-        cwd,
-        script,
-        paths,
-        patch_path,
-        _log: log,
-    })
+    Ok(Run { prompt, config: settings.config, repo, cwd, script, paths, patch_path, _log: log })
 }
 
 /// `<state>/exec/<time>-<pid>.patch`, or in the temporary directory on a
 /// system without a state directory.
 fn default_patch_path(paths: &Paths) -> PathBuf {
-    let name = format!("{}-{}.patch", crate::session::utc_now().replace([':', '-'], ""), std::process::id());
+    let name = format!("{}.patch", crate::session::stamp());
     match &paths.state_dir {
         Some(dir) => dir.join("exec").join(name),
         None => std::env::temp_dir().join(format!("tandem-exec-{name}")),
@@ -214,7 +203,7 @@ impl Run {
         let audit =
             self.paths.state_dir.as_deref().map(|d| crate::session::audit::AuditLog::open(&crate::session::dir(d)));
         let mut reviewer = Reviewer::new(
-            self.policy,
+            self.config.tools.policy,
             self.repo.root.clone(),
             self.config.tools.allow_commands.clone(),
             audit,
@@ -237,11 +226,11 @@ impl Run {
             map_tokens,
         };
         let limits = crate::metrics::budget::Limits::from_config(&self.config.budget);
-        let agent = Agent::new(provider, profile.clone(), Arc::new(tools), config, events_tx).with_budget(limits);
+        let agent = Agent::new(provider, profile, Arc::new(tools), config, events_tx).with_budget(limits);
         tokio::spawn(agent.run(commands_rx));
         let _ = commands.send(AgentCommand::User { text: self.prompt.clone() });
 
-        let mut usage = Usage::default();
+        let mut tally = TokenTally::default();
         let mut stopped: Option<Stop> = None;
         let outcome = loop {
             tokio::select! {
@@ -259,7 +248,7 @@ impl Run {
                 // asked (the results of the calls) is told first.
                 ev = events.recv() => match ev {
                     Some(AgentEvent::TurnEnded(outcome)) => break outcome,
-                    Some(ev) => on_agent_event(ev, out, &mut usage),
+                    Some(ev) => on_agent_event(ev, out, &mut tally),
                     None => break TurnOutcome::Failed {
                         message: "the agent stopped unexpectedly".into(),
                         partial: false,
@@ -271,15 +260,12 @@ impl Run {
         };
         out.end_line();
 
-        let (label, message, mut code) = match &outcome {
-            TurnOutcome::Completed => ("completed", None, EXIT_OK),
-            TurnOutcome::Cancelled => ("cancelled", None, stopped.map_or(EXIT_FAILED, Stop::code)),
-            TurnOutcome::Failed { message, .. } => {
-                ("failed", Some(format!("the model's answer failed: {message}")), EXIT_FAILED)
-            }
-            TurnOutcome::OverBudget(why) => ("over_budget", Some(why.clone()), EXIT_FAILED),
+        let (message, mut code) = match &outcome {
+            TurnOutcome::Completed => (None, EXIT_OK),
+            TurnOutcome::Cancelled => (None, stopped.map_or(EXIT_FAILED, Stop::code)),
+            TurnOutcome::Failed { message, .. } => (Some(format!("the model's answer failed: {message}")), EXIT_FAILED),
+            TurnOutcome::OverBudget(why) => (Some(why.clone()), EXIT_FAILED),
             TurnOutcome::RoundLimit(n) => (
-                "round_limit",
                 Some(format!("the turn stopped after {n} model requests (model.max_tool_rounds in the configuration)")),
                 EXIT_FAILED,
             ),
@@ -287,13 +273,14 @@ impl Run {
         if let Some(m) = &message {
             out.event(&Event::Error { message: m.clone() });
         }
-        if code == EXIT_OK && reviewer.failure.is_some() {
+        if code == EXIT_OK && reviewer.failed {
             code = EXIT_FAILED;
         }
         if reviewer.patch_written {
             out.result_line(&reviewer.patch_path().display().to_string());
         }
-        let cost = crate::metrics::cost(&usage, &profile.prices, &profile.kind);
+        // As the agent priced each request: unknown when any one's was.
+        let (usage, cost) = (tally.usage, tally.cost.total());
         out.event(&Event::Usage {
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
@@ -301,7 +288,7 @@ impl Run {
             cache_write_tokens: usage.cache_write_tokens,
             cost_usd: cost,
         });
-        out.event(&Event::TurnCompleted { outcome: label, message });
+        out.event(&Event::TurnCompleted { outcome: outcome.label(), message });
         if !out.json() {
             out.note(&summary(&reviewer, &usage, cost));
         }
@@ -328,31 +315,14 @@ impl Run {
         if !cfg.enabled {
             return None;
         }
-        let mut opts = crate::index::IndexOptions::new(self.repo.root.clone());
-        opts.max_file_size = cfg.max_file_size;
-        opts.include_hidden = cfg.include_hidden;
-        opts.cache_file = cli::index_cache_file(&self.paths, &self.repo.root);
-        let built = tokio::task::spawn_blocking(move || {
-            let built = cli::build_index_showing_progress(&opts);
-            if let Ok((index, _)) = &built
-                && let Err(e) = index.save_cache()
-            {
-                tracing::warn!("cannot save the index cache: {e}");
-            }
-            built
-        })
-        .await;
-        match built {
-            Ok(Ok((index, warnings))) => {
-                for w in &warnings {
-                    tracing::warn!("index: {w}");
-                }
-                Some(Arc::new(std::sync::RwLock::new(Some(index))))
-            }
-            Ok(Err(e)) => {
-                out.note(&format!("tandem: the repository index could not be built ({e}); going on without it"));
-                None
-            }
+        let opts = crate::index::IndexOptions::from_config(
+            &self.repo.root,
+            cfg,
+            cli::index_cache_file(&self.paths, &self.repo.root),
+        );
+        let built = tokio::task::spawn_blocking(move || cli::build_index_showing_progress(&opts)).await;
+        match built.map_err(|e| e.to_string()).and_then(|b| b.map_err(|e| e.to_string())) {
+            Ok((index, _)) => Some(Arc::new(std::sync::RwLock::new(Some(index)))),
             Err(e) => {
                 out.note(&format!("tandem: the repository index could not be built ({e}); going on without it"));
                 None
@@ -365,7 +335,7 @@ impl Run {
 const EXEC_MODEL_HELP: &str =
     "With tandem exec, --provider NAME picks a profile, and --provider script:FILE replays a scripted model.";
 
-fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
+fn on_agent_event(ev: AgentEvent, out: &mut Output, tally: &mut TokenTally) {
     match ev {
         AgentEvent::TurnStarted => out.event(&Event::TurnStarted),
         AgentEvent::Text(text) => out.event(&Event::Text { text }),
@@ -378,12 +348,7 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
             summary: output.summary.lines().next().unwrap_or("").to_string(),
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         }),
-        AgentEvent::Usage(u) => {
-            usage.input_tokens += u.input_tokens;
-            usage.output_tokens += u.output_tokens;
-            usage.cache_read_tokens += u.cache_read_tokens;
-            usage.cache_write_tokens += u.cache_write_tokens;
-        }
+        AgentEvent::RequestEnded(s) => tally.add(&s.usage, s.cost),
         AgentEvent::Retrying { attempt, max, delay, reason } => out.note(&format!(
             "tandem: the model's provider failed ({reason}); retrying in {} s ({attempt}/{max})",
             delay.as_secs_f64().ceil() as u64
@@ -396,14 +361,13 @@ fn on_agent_event(ev: AgentEvent, out: &mut Output, usage: &mut Usage) {
         AgentEvent::Responding
         | AgentEvent::ToolCallStarted { .. }
         | AgentEvent::ToolProgress { .. }
-        | AgentEvent::RequestEnded(_)
         | AgentEvent::TurnEnded(_)
         | AgentEvent::Recorded(_) => {}
     }
 }
 
 /// The last line on stderr: what changed, and what it cost.
-fn summary(reviewer: &Reviewer, usage: &Usage, cost: Option<f64>) -> String {
+fn summary(reviewer: &Reviewer, usage: &crate::llm::Usage, cost: Option<f64>) -> String {
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let mut parts = Vec::new();
     let (files, hunks) = reviewer.proposed();
@@ -452,5 +416,24 @@ mod tests {
     fn patch_paths_are_quoted_only_when_they_need_it() {
         assert_eq!(shell_quote(Path::new("/tmp/a-1.patch")), "/tmp/a-1.patch");
         assert_eq!(shell_quote(Path::new("/tmp/my dir/it's.patch")), "'/tmp/my dir/it'\\''s.patch'");
+    }
+
+    #[test]
+    fn the_cost_is_the_agents_and_unknown_when_one_request_had_no_price() {
+        let mut out = Output::to(false, Box::new(std::io::sink()), Box::new(std::io::sink()));
+        let mut tally = TokenTally::default();
+        let request = |input, cost| {
+            AgentEvent::RequestEnded(crate::metrics::stats::RequestStats {
+                usage: crate::llm::Usage { input_tokens: input, ..Default::default() },
+                cost,
+                ..Default::default()
+            })
+        };
+        on_agent_event(request(10, Some(0.5)), &mut out, &mut tally);
+        assert_eq!((tally.usage.input_tokens, tally.cost.total()), (10, Some(0.5)));
+        // An answer without reported tokens: its cost is not known, and so
+        // neither is the run's.
+        on_agent_event(request(0, None), &mut out, &mut tally);
+        assert_eq!((tally.usage.input_tokens, tally.cost.total(), tally.requests), (10, None, 2));
     }
 }

@@ -32,8 +32,9 @@ pub struct Reviewer {
     pub patch_written: bool,
     /// Files written (or refused) under auto-edit and full-auto.
     pub results: Vec<FileResult>,
-    /// Why the run failed although the turn did not (the patch could not be written).
-    pub failure: Option<String>,
+    /// The run failed although the turn did not: the patch could not be
+    /// written (said in an error event when it happened).
+    pub failed: bool,
 }
 
 impl Reviewer {
@@ -53,7 +54,7 @@ impl Reviewer {
             gathered: Gathered::default(),
             patch_written: false,
             results: Vec::new(),
-            failure: None,
+            failed: false,
         }
     }
 
@@ -81,11 +82,7 @@ impl Reviewer {
         match req {
             Approval::Review { files, reply } => {
                 for f in &files {
-                    let mut rec = Record::new("proposal", self.policy);
-                    rec.file = Some(f.path.display().to_string());
-                    rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "proposed", None)).collect();
-                    rec.detail = format!("{:?}", f.kind).to_lowercase();
-                    self.audit(rec);
+                    self.audit(Record::proposal(f, self.policy));
                 }
                 let verdicts = if self.policy == Policy::Suggest {
                     self.propose(files, out)
@@ -101,20 +98,17 @@ impl Reviewer {
     }
 
     fn command(&self, command: &str) -> Result<(), String> {
-        let mut rec = Record::new("command", self.policy);
-        let answer = match command_allowed(self.policy, command, &self.allow_commands) {
-            Some(why) => {
-                rec.detail = format!("allowed ({why}): {command}");
-                Ok(())
-            }
+        let (rec, answer) = match command_allowed(self.policy, command, &self.allow_commands) {
+            Some(why) => (Record::command_allowed(self.policy, why, command), Ok(())),
             None => {
-                rec.detail = format!("refused (nobody to ask in tandem exec): {command}");
-                Err(format!(
+                let rec = Record::command(self.policy, format!("refused (nobody to ask in tandem exec): {command}"));
+                let why = format!(
                     "tandem runs headless under the {} policy, which runs only read-only commands and those \
                      [tools] allow_commands names, and there is nobody to ask. Do without it, or say in your \
                      answer which command the user should run",
                     self.policy.name()
-                ))
+                );
+                (rec, Err(why))
             }
         };
         self.audit(rec);
@@ -131,7 +125,7 @@ impl Reviewer {
         out.event(&Event::Proposal { files: proposed_files(&files), patch: Some(patch.clone()) });
         if let Err(e) = &written {
             out.event(&Event::Error { message: e.clone() });
-            self.failure = Some(e.clone());
+            self.failed = true;
         }
         let mut verdicts = Vec::new();
         for f in &files {
@@ -140,12 +134,10 @@ impl Reviewer {
                 Err(e) => (Outcome::Refused, Some(e.clone())),
             };
             let path = f.path.display().to_string();
-            out.event(&Event::Decision { path: path.clone(), outcome, reason: reason.clone(), hunks: f.hunks.len() });
-            let mut rec = Record::new("decision", self.policy);
-            rec.file = Some(path);
+            out.event(&Event::Decision { path, outcome, reason: reason.clone(), hunks: f.hunks.len() });
             let why = format!("left for review in {patch}");
-            rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "deferred", Some(why.clone()))).collect();
-            self.audit(rec);
+            let deferred = f.hunks.iter().map(|h| HunkRecord::new(h, "deferred", Some(why.clone()))).collect();
+            self.audit(Record::decision(self.policy, &f.path, deferred));
             let report = match &reason {
                 None => format!(
                     "{}: NOT applied. tandem runs headless under the suggest policy: the {} hunk(s) were recorded \
@@ -168,11 +160,9 @@ impl Reviewer {
             .changes
             .iter()
             .map(|c| {
-                let mode = match c.kind {
-                    ChangeKind::Delete => git_mode(&self.root.join(&c.path)),
-                    _ => crate::patch::unified::NEW_FILE_MODE,
-                };
-                crate::patch::unified::render(c, mode)
+                let deleted_mode =
+                    (c.kind == ChangeKind::Delete).then(|| crate::git::write::git_mode(&self.root.join(&c.path)));
+                crate::patch::unified::render(c, deleted_mode)
             })
             .collect();
         let path = &self.patch_path;
@@ -211,15 +201,10 @@ impl Reviewer {
             };
             let reason = found.and_then(|o| o.message.clone());
             let path = f.path.display().to_string();
-            out.event(&Event::Decision { path: path.clone(), outcome, reason, hunks: f.hunks.len() });
-            let mut rec = Record::new("decision", self.policy);
-            rec.file = Some(path.clone());
-            rec.hunks = f.hunks.iter().map(|h| HunkRecord::new(h, "accepted", None)).collect();
-            self.audit(rec);
-            let mut rec = Record::new("applied", self.policy);
-            rec.file = Some(path);
-            rec.detail = state.clone();
-            self.audit(rec);
+            out.event(&Event::Decision { path, outcome, reason, hunks: f.hunks.len() });
+            let accepted = f.hunks.iter().map(|h| HunkRecord::new(h, "accepted", None)).collect();
+            self.audit(Record::decision(self.policy, &f.path, accepted));
+            self.audit(Record::applied(self.policy, &f.path, state.clone()));
             let lines: Vec<String> = f.hunks.iter().enumerate().map(|(i, h)| hunk_line(i, h, "accepted")).collect();
             verdicts.push(FileVerdict::new(f.path.clone(), f.hunks.len(), &lines, &state));
             self.results.push(FileResult { path: f.path.clone(), outcome });
@@ -238,14 +223,6 @@ fn proposed_files(files: &[FileChange]) -> Vec<ProposedFile> {
             hunks: f.hunks.len(),
         })
         .collect()
-}
-
-/// The git mode of the file at `abs`, for a deletion's header.
-fn git_mode(abs: &Path) -> u32 {
-    match crate::git::write::mode_of(abs) {
-        Some(m) if m & 0o111 != 0 => 0o100755,
-        _ => 0o100644,
-    }
 }
 
 /// The edits of a suggest run, gathered across rounds into one change per
@@ -281,7 +258,7 @@ impl Gathered {
             _ => change.proposed.clone(),
         };
         let new_path = if change.kind == ChangeKind::Move { change.new_path.clone() } else { earlier.new_path.clone() };
-        let merged = make_change(change.path, change.base, proposed, new_path);
+        let merged = FileChange::new(change.path, change.base, proposed, new_path);
         match merged {
             Some(c) => self.changes[i] = c,
             None => {
@@ -291,34 +268,12 @@ impl Gathered {
     }
 }
 
-/// The change from `base` to `proposed` (moved to `new_path`), or `None`
-/// when that changes nothing.
-fn make_change(
-    path: PathBuf,
-    base: Option<String>,
-    proposed: Option<String>,
-    new_path: Option<PathBuf>,
-) -> Option<FileChange> {
-    let new_path = new_path.filter(|p| *p != path);
-    if new_path.is_none() && base == proposed {
-        return None;
-    }
-    let kind = match (&base, &proposed, &new_path) {
-        (_, _, Some(_)) => ChangeKind::Move,
-        (None, _, None) => ChangeKind::Add,
-        (Some(_), None, None) => ChangeKind::Delete,
-        (Some(_), Some(_), None) => ChangeKind::Modify,
-    };
-    let hunks = crate::patch::hunks::hunks(base.as_deref().unwrap_or(""), proposed.as_deref().unwrap_or(""));
-    Some(FileChange { path, new_path, kind, base, proposed, hunks })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn modify(path: &str, base: &str, proposed: &str) -> FileChange {
-        make_change(path.into(), Some(base.into()), Some(proposed.into()), None).expect("a change")
+        FileChange::new(path.into(), Some(base.into()), Some(proposed.into()), None).expect("a change")
     }
 
     const BASE: &str = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n";
@@ -343,10 +298,10 @@ mod tests {
         g.add(modify("a.txt", BASE, &BASE.replace("b\n", "beta\n")));
         assert_eq!(g.changes[0].proposed.as_deref(), Some(BASE.replace("b\n", "beta\n").as_str()));
         // Deleting a file proposed for deletion and adding it back.
-        g.add(make_change("a.txt".into(), Some(BASE.into()), None, None).expect("delete"));
+        g.add(FileChange::new("a.txt".into(), Some(BASE.into()), None, None).expect("delete"));
         assert_eq!(g.changes[0].kind, ChangeKind::Delete);
-        g.add(make_change("n.txt".into(), None, Some("new\n".into()), None).expect("add"));
-        g.add(make_change("n.txt".into(), None, Some("newer\n".into()), None).expect("add"));
+        g.add(FileChange::new("n.txt".into(), None, Some("new\n".into()), None).expect("add"));
+        g.add(FileChange::new("n.txt".into(), None, Some("newer\n".into()), None).expect("add"));
         assert_eq!(g.changes[1].kind, ChangeKind::Add);
         assert_eq!(g.changes[1].proposed.as_deref(), Some("newer\n"));
     }
@@ -420,9 +375,9 @@ mod tests {
 
     #[test]
     fn nothing_changed_is_no_change() {
-        assert!(make_change("a".into(), Some("x\n".into()), Some("x\n".into()), None).is_none());
-        assert!(make_change("a".into(), Some("x\n".into()), Some("x\n".into()), Some("a".into())).is_none());
-        let mv = make_change("a".into(), Some("x\n".into()), Some("x\n".into()), Some("b".into())).expect("move");
+        assert!(FileChange::new("a".into(), Some("x\n".into()), Some("x\n".into()), None).is_none());
+        assert!(FileChange::new("a".into(), Some("x\n".into()), Some("x\n".into()), Some("a".into())).is_none());
+        let mv = FileChange::new("a".into(), Some("x\n".into()), Some("x\n".into()), Some("b".into())).expect("move");
         assert_eq!(mv.kind, ChangeKind::Move);
     }
 }

@@ -11,9 +11,6 @@ use super::stage::{Blob, Stager, Tracked};
 use super::undo::{FileUndo, IndexChange, IndexState, PathUndo, UndoRecord};
 use super::write::{clean_relative, create_parents, mode_of, read_text, remove_empty_dirs, remove_file, write_atomic};
 
-/// Mode of a file this module creates in the index.
-const NEW_FILE_MODE: u32 = 0o100644;
-
 /// The hunks of one proposed file change that the user approved (a subset of
 /// `change.hunks`, some possibly edited by the user).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,7 +328,7 @@ fn stage_new(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Option
         }
     };
     let before = s.state(&e.rel);
-    match s.put(&e.rel, Blob::Worktree(content), NEW_FILE_MODE, like.as_ref()) {
+    match s.put(&e.rel, Blob::Worktree(content), super::MODE_FILE, like.as_ref()) {
         Ok(after) => {
             undo.index = Some(IndexChange { before, after: Some(after) });
             (true, None)

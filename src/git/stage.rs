@@ -9,8 +9,7 @@ use git2::{Index, IndexEntry, IndexEntryExtendedFlag, IndexEntryFlag, IndexTime,
 
 use super::undo::IndexState;
 
-const MODE_FILE: u32 = 0o100644;
-const MODE_EXECUTABLE: u32 = 0o100755;
+use super::{MODE_EXECUTABLE, MODE_FILE};
 
 /// What the index holds for one path.
 pub(crate) enum Tracked {

@@ -67,6 +67,15 @@ pub(crate) fn mode_of(abs: &Path) -> Option<u32> {
     }
 }
 
+/// The git mode of the file at `abs`: executable, or a regular file (also
+/// when it cannot be read).
+pub(crate) fn git_mode(abs: &Path) -> u32 {
+    match mode_of(abs) {
+        Some(m) if m & 0o111 != 0 => super::MODE_EXECUTABLE,
+        _ => super::MODE_FILE,
+    }
+}
+
 /// Replaces (or creates) the file in one step: a reader, an editor or a
 /// crash sees either the old content or the new, never a mix. `mode` is kept
 /// exactly; a new file gets the usual 0666 less the umask.
@@ -182,6 +191,18 @@ mod tests {
         assert_eq!(mode_of(&fresh), mode_of(&reference), "a new file gets the umask's mode, not 0600");
         let leftovers = fs::read_dir(dir.path()).expect("ls").filter_map(Result::ok);
         assert!(leftovers.into_iter().all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn git_modes_follow_the_executable_bits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (script, text) = (dir.path().join("run.sh"), dir.path().join("a.txt"));
+        write_atomic(&script, "#!/bin/sh\n", Some(0o750)).expect("write");
+        write_atomic(&text, "a\n", Some(0o640)).expect("write");
+        assert_eq!(git_mode(&script), super::super::MODE_EXECUTABLE);
+        assert_eq!(git_mode(&text), super::super::MODE_FILE);
+        assert_eq!(git_mode(&dir.path().join("gone")), super::super::MODE_FILE);
     }
 
     #[test]

@@ -83,6 +83,21 @@ impl IndexOptions {
             cache_file: None,
         }
     }
+
+    /// As the configuration's `[index]` says, cached in `cache_file`: what
+    /// the app, `tandem exec`, `tandem map` and `tandem index` all build.
+    pub fn from_config(
+        root: impl Into<PathBuf>,
+        cfg: &crate::config::IndexConfig,
+        cache_file: Option<PathBuf>,
+    ) -> Self {
+        IndexOptions {
+            max_file_size: cfg.max_file_size,
+            include_hidden: cfg.include_hidden,
+            cache_file,
+            ..Self::new(root)
+        }
+    }
 }
 
 /// The index of one repository.
@@ -107,6 +122,22 @@ enum Outcome {
 }
 
 impl Index {
+    /// [`Index::build`], then save the cache (when `opts` has a cache file).
+    /// The warnings, a failure to save included, are logged and returned.
+    pub fn build_and_save(
+        opts: &IndexOptions,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(Index, Vec<String>), IndexError> {
+        let (index, mut warnings) = Index::build(opts, progress)?;
+        if let Err(e) = index.save_cache() {
+            warnings.push(format!("cannot save the index cache: {e}"));
+        }
+        for w in &warnings {
+            tracing::warn!("index: {w}");
+        }
+        Ok((index, warnings))
+    }
+
     /// Walks and parses the repository, reusing the cache where files are unchanged.
     /// Returns warnings (e.g. a discarded cache) instead of printing them.
     pub fn build(

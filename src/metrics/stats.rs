@@ -130,11 +130,7 @@ pub struct TokenTally {
 
 impl TokenTally {
     pub fn add(&mut self, usage: &Usage, cost: Option<f64>) {
-        let u = &mut self.usage;
-        u.input_tokens += usage.input_tokens;
-        u.output_tokens += usage.output_tokens;
-        u.cache_read_tokens += usage.cache_read_tokens;
-        u.cache_write_tokens += usage.cache_write_tokens;
+        self.usage += *usage;
         self.cost.add(cost);
         self.requests += 1;
     }

@@ -33,8 +33,7 @@ use std::path::PathBuf;
 
 pub use parse::parse;
 
-use super::hunks::hunks;
-use super::{ChangeKind, FileChange, HunkLine};
+use super::{FileChange, HunkLine};
 
 /// A parsed patch: what to do to which files, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,11 +140,11 @@ pub fn apply(
                     if read(path)?.is_some() {
                         return Err(PatchError::AlreadyExists { path: path.clone() });
                     }
-                    change(path, None, ChangeKind::Add, None, Some(contents.clone()))
+                    change(path, None, None, Some(contents.clone()))
                 }
                 FileOp::Delete { path } => {
                     let base = existing(path, "delete")?;
-                    change(path, None, ChangeKind::Delete, Some(base), None)
+                    change(path, None, Some(base), None)
                 }
                 FileOp::Update { path, move_to, chunks } => {
                     let base = existing(path, "update")?;
@@ -155,9 +154,9 @@ pub fn apply(
                             if read(to)?.is_some() {
                                 return Err(PatchError::MoveTargetExists { path: path.clone(), to: to.clone() });
                             }
-                            change(path, Some(to), ChangeKind::Move, Some(base), Some(proposed))
+                            change(path, Some(to), Some(base), Some(proposed))
                         }
-                        None => change(path, None, ChangeKind::Modify, Some(base), Some(proposed)),
+                        None => change(path, None, Some(base), Some(proposed)),
                     }
                 }
             })
@@ -165,15 +164,8 @@ pub fn apply(
         .collect()
 }
 
-fn change(
-    path: &str,
-    new_path: Option<&str>,
-    kind: ChangeKind,
-    base: Option<String>,
-    proposed: Option<String>,
-) -> FileChange {
-    let hunks = hunks(base.as_deref().unwrap_or(""), proposed.as_deref().unwrap_or(""));
-    FileChange { path: PathBuf::from(path), new_path: new_path.map(PathBuf::from), kind, base, proposed, hunks }
+fn change(path: &str, new_path: Option<&str>, base: Option<String>, proposed: Option<String>) -> FileChange {
+    FileChange::diff(PathBuf::from(path), base, proposed, new_path.map(PathBuf::from))
 }
 
 #[cfg(test)]
@@ -181,6 +173,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::patch::ChangeKind;
 
     fn run(files: &[(&str, &str)], patch: &str) -> Result<Vec<FileChange>, PatchError> {
         let files: BTreeMap<String, String> = files.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect();

@@ -82,3 +82,57 @@ pub struct FileChange {
     pub proposed: Option<String>,
     pub hunks: Vec<Hunk>,
 }
+
+impl FileChange {
+    /// The change from `base` to `proposed` (moved to `new_path`), or
+    /// `None` when that changes nothing. `None` for `base` is a new file,
+    /// for `proposed` a deletion; a `new_path` equal to `path` is no move.
+    pub fn new(
+        path: PathBuf,
+        base: Option<String>,
+        proposed: Option<String>,
+        new_path: Option<PathBuf>,
+    ) -> Option<Self> {
+        let new_path = new_path.filter(|p| *p != path);
+        if new_path.is_none() && base == proposed {
+            return None;
+        }
+        Some(Self::diff(path, base, proposed, new_path))
+    }
+
+    /// The change from `base` to `proposed`, even when that is none (an
+    /// edit that gave back the same text).
+    pub fn diff(path: PathBuf, base: Option<String>, proposed: Option<String>, new_path: Option<PathBuf>) -> Self {
+        let new_path = new_path.filter(|p| *p != path);
+        let kind = match (&base, &proposed, &new_path) {
+            (_, _, Some(_)) => ChangeKind::Move,
+            (None, _, None) => ChangeKind::Add,
+            (Some(_), None, None) => ChangeKind::Delete,
+            (Some(_), Some(_), None) => ChangeKind::Modify,
+        };
+        let hunks = hunks::hunks(base.as_deref().unwrap_or(""), proposed.as_deref().unwrap_or(""));
+        FileChange { path, new_path, kind, base, proposed, hunks }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_named_by_what_it_does() {
+        let text = |s: &str| Some(s.to_string());
+        let kind = |base, proposed, new_path: Option<&str>| {
+            FileChange::new("a".into(), base, proposed, new_path.map(PathBuf::from)).map(|c| c.kind)
+        };
+        assert_eq!(kind(None, text("x\n"), None), Some(ChangeKind::Add));
+        assert_eq!(kind(text("x\n"), None, None), Some(ChangeKind::Delete));
+        assert_eq!(kind(text("x\n"), text("y\n"), None), Some(ChangeKind::Modify));
+        assert_eq!(kind(text("x\n"), text("x\n"), Some("b")), Some(ChangeKind::Move));
+        assert_eq!(kind(text("x\n"), text("x\n"), Some("a")), None);
+        // `diff` keeps a change that changes nothing, for a caller that
+        // reports it.
+        let same = FileChange::diff("a".into(), text("x\n"), text("x\n"), None);
+        assert!(same.kind == ChangeKind::Modify && same.hunks.is_empty());
+    }
+}

@@ -6,19 +6,17 @@ use std::path::Path;
 
 use super::{ChangeKind, FileChange};
 
-/// Mode of a file the diff creates.
-pub const NEW_FILE_MODE: u32 = 0o100644;
-
 /// `change` as one file's section of a `git diff`: the `diff --git` header,
 /// the extended header lines a new, deleted or moved file needs, and the
-/// hunks with 3 lines of context. `mode` is the git mode written for a new
-/// or deleted file (`0o100644`, or `0o100755` for an executable).
+/// hunks with 3 lines of context. A new file gets git's mode of a regular
+/// file; a deleted one `deleted_mode` when given (the file's, executable
+/// or not), else that too.
 ///
 /// The hunks are computed afresh from `base` and `proposed` rather than
 /// taken from `change.hunks`, whose lines carry no endings: here every line
 /// keeps its own (a CRLF file's hunks match it byte for byte) and a missing
 /// final newline is marked as git marks it.
-pub fn render(change: &FileChange, mode: u32) -> String {
+pub fn render(change: &FileChange, deleted_mode: Option<u32>) -> String {
     let from = &change.path;
     let to = match change.kind {
         ChangeKind::Move => change.new_path.as_deref().unwrap_or(from),
@@ -28,11 +26,11 @@ pub fn render(change: &FileChange, mode: u32) -> String {
     let mut out = format!("diff --git {a} {b}\n");
     let (old_name, new_name) = match change.kind {
         ChangeKind::Add => {
-            out.push_str(&format!("new file mode {mode:o}\n"));
+            out.push_str(&format!("new file mode {:o}\n", crate::git::MODE_FILE));
             ("/dev/null".to_string(), b)
         }
         ChangeKind::Delete => {
-            out.push_str(&format!("deleted file mode {mode:o}\n"));
+            out.push_str(&format!("deleted file mode {:o}\n", deleted_mode.unwrap_or(crate::git::MODE_FILE)));
             (a, "/dev/null".to_string())
         }
         ChangeKind::Move if to != from => {
@@ -145,7 +143,7 @@ mod tests {
         let base = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n";
         let proposed = "A\nb\nc\nd\ne\nf\ng\nh\ni\nj\nK\n";
         let c = change(ChangeKind::Modify, "src/x.txt", Some(base), Some(proposed));
-        let patch = render(&c, NEW_FILE_MODE);
+        let patch = render(&c, None);
         let (old, new) = (blob_id(Some(base)), blob_id(Some(proposed)));
         let head =
             format!("diff --git a/src/x.txt b/src/x.txt\nindex {old}..{new}\n--- a/src/x.txt\n+++ b/src/x.txt\n");
@@ -158,7 +156,7 @@ mod tests {
     fn crlf_lines_and_a_missing_final_newline_survive() {
         let base = "one\r\ntwo\r\nthree";
         let proposed = "one\r\n2\r\nthree\r\n";
-        let patch = render(&change(ChangeKind::Modify, "w.txt", Some(base), Some(proposed)), NEW_FILE_MODE);
+        let patch = render(&change(ChangeKind::Modify, "w.txt", Some(base), Some(proposed)), None);
         assert!(patch.contains("\\ No newline at end of file"), "{patch}");
         assert_eq!(apply(&[("w.txt", base)], &patch), Ok(vec![("w.txt".into(), proposed.into())]));
     }
@@ -169,12 +167,14 @@ mod tests {
         let del = change(ChangeKind::Delete, "old.txt", Some("bye\n"), None);
         let mut mv = change(ChangeKind::Move, "from.txt", Some("x\ny\n"), Some("x\nz\n"));
         mv.new_path = Some(PathBuf::from("to.txt"));
-        let patch = [render(&add, NEW_FILE_MODE), render(&del, 0o100644), render(&mv, NEW_FILE_MODE)].concat();
+        let patch = [render(&add, None), render(&del, None), render(&mv, None)].concat();
         assert!(
             patch.contains("new file mode 100644\nindex 0000000000000000000000000000000000000000..ce01362"),
             "{patch}"
         );
         assert!(patch.contains("deleted file mode 100644\nindex b023018"), "{patch}");
+        let executable = render(&del, Some(crate::git::MODE_EXECUTABLE));
+        assert!(executable.contains("deleted file mode 100755\n"), "{executable}");
         assert!(
             patch.contains("\n--- /dev/null\n+++ b/new/file.txt\n")
                 && patch.contains("\n--- a/old.txt\n+++ /dev/null\n")

@@ -11,6 +11,8 @@ enum Msg<T> {
     Line(Box<T>),
     /// Answer once every line sent before is written.
     Flush(mpsc::Sender<()>),
+    /// Lines sent after go to this file instead.
+    Switch(PathBuf),
 }
 
 /// The writer's handle; dropping every clone ends the thread once the lines
@@ -33,7 +35,7 @@ impl<T: Serialize + Send + 'static> Appender<T> {
     /// comes, so a crash loses at most the line being written.
     pub fn open(path: PathBuf, what: &'static str) -> Self {
         let (tx, rx) = mpsc::channel::<Msg<T>>();
-        let file_path = path.clone();
+        let mut file_path = path.clone();
         let spawned = std::thread::Builder::new().name(format!("tandem-{}", what.replace(' ', "-"))).spawn(move || {
             let mut file: Option<std::fs::File> = None;
             let mut warned = false;
@@ -42,6 +44,12 @@ impl<T: Serialize + Send + 'static> Appender<T> {
                     Msg::Line(v) => v,
                     Msg::Flush(done) => {
                         let _ = done.send(());
+                        continue;
+                    }
+                    Msg::Switch(path) => {
+                        file = None;
+                        file_path = path;
+                        warned = false;
                         continue;
                     }
                 };
@@ -75,6 +83,15 @@ impl<T: Serialize + Send + 'static> Appender<T> {
 
     pub fn send(&self, value: T) {
         let _ = self.tx.send(Msg::Line(Box::new(value)));
+    }
+
+    /// Write the lines sent from now on to `path` (made with its first line),
+    /// after those sent before, which go to the file they were sent for. The
+    /// writer does the switch: the caller does not wait. It is the writer's,
+    /// so clones of this handle switch too, though their `path` is stale.
+    pub fn switch(&mut self, path: PathBuf) {
+        let _ = self.tx.send(Msg::Switch(path.clone()));
+        self.path = path;
     }
 
     /// Wait (up to `limit`) until every line sent so far is written: for a

@@ -54,6 +54,44 @@ impl Record {
             detail: String::new(),
         }
     }
+
+    /// A file's change proposed for review, each hunk `proposed`.
+    pub fn proposal(change: &crate::patch::FileChange, policy: crate::config::Policy) -> Self {
+        let mut rec = Self::new("proposal", policy);
+        rec.file = Some(change.path.display().to_string());
+        rec.hunks = change.hunks.iter().map(|h| HunkRecord::new(h, "proposed", None)).collect();
+        rec.detail = format!("{:?}", change.kind).to_lowercase();
+        rec
+    }
+
+    /// The decision on each hunk of a file's change.
+    pub fn decision(policy: crate::config::Policy, path: &Path, hunks: Vec<HunkRecord>) -> Self {
+        let mut rec = Self::new("decision", policy);
+        rec.file = Some(path.display().to_string());
+        rec.hunks = hunks;
+        rec
+    }
+
+    /// A command request and what became of it.
+    pub fn command(policy: crate::config::Policy, detail: impl Into<String>) -> Self {
+        let mut rec = Self::new("command", policy);
+        rec.detail = detail.into();
+        rec
+    }
+
+    /// A command run without asking, and why it could be (`read-only`, a
+    /// configured prefix, the policy).
+    pub fn command_allowed(policy: crate::config::Policy, why: &str, command: &str) -> Self {
+        Self::command(policy, format!("allowed ({why}): {command}"))
+    }
+
+    /// What writing and staging a file's accepted hunks came to.
+    pub fn applied(policy: crate::config::Policy, path: &Path, state: impl Into<String>) -> Self {
+        let mut rec = Self::new("applied", policy);
+        rec.file = Some(path.display().to_string());
+        rec.detail = state.into();
+        rec
+    }
 }
 
 /// The audit log's handle; dropping every clone ends its writer thread.
@@ -120,5 +158,29 @@ mod tests {
         assert_eq!(lines[0]["hunks"][0]["reason"], "keep the name");
         assert_eq!(lines[1]["policy"], "auto-edit");
         assert!(lines[1]["time"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 20));
+    }
+
+    #[test]
+    fn the_shared_records_say_what_the_app_and_exec_both_record() {
+        use crate::config::Policy;
+        let change = crate::patch::FileChange {
+            path: "src/a.rs".into(),
+            new_path: None,
+            kind: crate::patch::ChangeKind::Modify,
+            base: Some("a\n".into()),
+            proposed: Some("b\n".into()),
+            hunks: crate::patch::hunks::hunks("a\n", "b\n"),
+        };
+        let rec = Record::proposal(&change, Policy::Suggest);
+        assert_eq!(
+            (rec.event.as_str(), rec.file.as_deref(), rec.detail.as_str()),
+            ("proposal", Some("src/a.rs"), "modify")
+        );
+        assert!(rec.hunks.len() == 1 && rec.hunks[0].decision == "proposed");
+        let rec = Record::command_allowed(Policy::FullAuto, "the policy", "make");
+        assert_eq!((rec.event.as_str(), rec.detail.as_str()), ("command", "allowed (the policy): make"));
+        let rec = Record::applied(Policy::AutoEdit, Path::new("src/a.rs"), "written and staged");
+        assert_eq!((rec.event.as_str(), rec.file.as_deref()), ("applied", Some("src/a.rs")));
+        assert_eq!((rec.policy.as_str(), rec.detail.as_str()), ("auto-edit", "written and staged"));
     }
 }

@@ -176,9 +176,7 @@ pub fn load(path: &Path) -> std::io::Result<Loaded> {
 
 /// The directory of the sessions of the repository at `root`.
 pub fn repo_dir(data_dir: &Path, root: &Path) -> PathBuf {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let hash = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex();
-    data_dir.join("sessions").join(&hash[..16])
+    data_dir.join("sessions").join(super::repo_key(root))
 }
 
 /// A new session id: start time and process id, and for every session
@@ -186,7 +184,7 @@ pub fn repo_dir(data_dir: &Path, root: &Path) -> PathBuf {
 pub fn new_id() -> String {
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let id = format!("{}-{}", super::utc_now().replace([':', '-'], ""), std::process::id());
+    let id = super::stamp();
     if n == 0 { id } else { format!("{id}-{n}") }
 }
 
@@ -262,6 +260,17 @@ impl Journal {
     pub fn open(dir: &Path, id: &str, header: Option<Entry>) -> Self {
         let out = super::appender::Appender::open(dir.join(format!("{id}.jsonl")), "session journal");
         Self { out, id: id.to_string(), header }
+    }
+
+    /// Go on as a new session `id` in the same directory, with `header`
+    /// ahead of its first entry. Entries recorded before are written to the
+    /// old journal first; the switch happens on the writer's thread, so the
+    /// caller never waits on the disk.
+    pub fn restart(&mut self, id: &str, header: Option<Entry>) {
+        let dir = self.out.path().parent().map(Path::to_path_buf).unwrap_or_default();
+        self.out.switch(dir.join(format!("{id}.jsonl")));
+        self.id = id.to_string();
+        self.header = header;
     }
 
     pub fn record(&mut self, entry: Entry) {
@@ -387,5 +396,24 @@ mod tests {
         let j = Journal::open(dir.path(), "s", Some(header));
         j.flush(std::time::Duration::from_secs(5));
         assert!(!j.path().exists());
+    }
+
+    #[test]
+    fn a_restarted_journal_writes_the_old_entries_to_the_old_file_and_the_new_to_a_new_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let header =
+            |id: &str| Entry::SessionStarted { id: id.into(), root: "/r".into(), time: "t".into(), model: "m".into() };
+        let mut j = Journal::open(dir.path(), "s1", Some(header("s1")));
+        j.record(Entry::User { text: "one".into() });
+        let old = j.path().to_path_buf();
+        j.restart("s2", Some(header("s2")));
+        assert_eq!((j.id(), j.path()), ("s2", dir.path().join("s2.jsonl").as_path()));
+        j.flush(std::time::Duration::from_secs(5));
+        assert!(!j.path().exists(), "nothing recorded in the new session yet");
+        j.record(Entry::User { text: "two".into() });
+        j.flush(std::time::Duration::from_secs(5));
+        let texts = |p: &Path| -> Vec<Entry> { load(p).expect("load").entries };
+        assert_eq!(texts(&old), [header("s1"), Entry::User { text: "one".into() }]);
+        assert_eq!(texts(j.path()), [header("s2"), Entry::User { text: "two".into() }]);
     }
 }

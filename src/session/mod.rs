@@ -11,8 +11,20 @@ use std::path::{Path, PathBuf};
 /// created here: whatever first writes into it does, so a session that
 /// records nothing leaves nothing behind.
 pub fn dir(state_dir: &Path) -> PathBuf {
-    let name = format!("{}-{}", utc_now().replace([':', '-'], ""), std::process::id());
-    state_dir.join("sessions").join(name)
+    state_dir.join("sessions").join(stamp())
+}
+
+/// Now and this process, as a file name: `YYYYMMDDTHHMMSSZ-<pid>`.
+pub fn stamp() -> String {
+    format!("{}-{}", utc_now().replace([':', '-'], ""), std::process::id())
+}
+
+/// The key of the repository at `root` in the names of its files outside
+/// it (its sessions, its index cache): 16 hex digits of a hash of its
+/// canonical path, so any path to it gives the same key.
+pub fn repo_key(root: &Path) -> String {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16].to_string()
 }
 
 /// Now as UTC `YYYY-MM-DDTHH:MM:SSZ`.

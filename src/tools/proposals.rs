@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::patch::{ChangeKind, FileChange};
+use crate::patch::FileChange;
 
 #[derive(Debug, Clone)]
 struct Pending {
@@ -91,19 +91,7 @@ impl Proposals {
         let files = std::mem::take(&mut *files);
         files
             .into_iter()
-            .filter(|(_, p)| p.new_path.is_some() || p.base != p.proposed)
-            .map(|(path, p)| {
-                let kind = match (&p.base, &p.proposed, &p.new_path) {
-                    (_, _, Some(_)) => ChangeKind::Move,
-                    (None, _, None) => ChangeKind::Add,
-                    (Some(_), None, None) => ChangeKind::Delete,
-                    (Some(_), Some(_), None) => ChangeKind::Modify,
-                };
-                let hunks =
-                    crate::patch::hunks::hunks(p.base.as_deref().unwrap_or(""), p.proposed.as_deref().unwrap_or(""));
-                let change = FileChange { path, new_path: p.new_path, kind, base: p.base, proposed: p.proposed, hunks };
-                (change, p.calls)
-            })
+            .filter_map(|(path, p)| Some((FileChange::new(path, p.base, p.proposed, p.new_path)?, p.calls)))
             .collect()
     }
 }
@@ -111,6 +99,7 @@ impl Proposals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patch::ChangeKind;
 
     #[test]
     fn later_edits_build_on_earlier_ones_and_keep_the_first_base() {
