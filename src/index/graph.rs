@@ -62,12 +62,17 @@ pub struct Graph {
     refs: Vec<Vec<NameRef>>,
     /// Outgoing edges of each node merged per target: (target, summed base weight), by target.
     /// An edge A → B for name N exists when A references N and B (≠ A) defines it.
-    adjacency: Vec<Vec<(u32, f64)>>,
+    /// Weights are summed in f64 and stored as f32: ranking streams every edge once per
+    /// iteration, and half the bytes make it markedly faster.
+    adjacency: Vec<Vec<Edge>>,
     /// Edges of each node that carry rank (short names carry none), counted per
     /// (name, target) before merging, for the statistics.
     edges: Vec<usize>,
     dead: usize,
 }
+
+/// A merged outgoing edge: target node and weight.
+type Edge = (u32, f32);
 
 /// What a map request boosts.
 #[derive(Debug, Default)]
@@ -269,7 +274,7 @@ impl Graph {
     }
 
     /// A node's outgoing edges for one request: the precomputed ones, with mentioned names reweighted.
-    fn edges_for(&self, from: usize, mentioned: &[u32]) -> Option<Vec<(u32, f64)>> {
+    fn edges_for(&self, from: usize, mentioned: &[u32]) -> Option<Vec<Edge>> {
         let mut extra: Vec<(u32, u32, f64)> = Vec::new();
         for &m in mentioned {
             let Ok(i) = self.refs[from].binary_search_by_key(&m, |r| r.name) else { continue };
@@ -282,7 +287,7 @@ impl Graph {
         if extra.is_empty() {
             return None;
         }
-        extra.extend(self.adjacency[from].iter().map(|&(to, w)| (to, u32::MAX, w)));
+        extra.extend(self.adjacency[from].iter().map(|&(to, w)| (to, u32::MAX, f64::from(w))));
         Some(merge_edges(extra))
     }
 
@@ -313,16 +318,16 @@ impl Graph {
         // `BACKWARD` of its weight, so a node's outgoing total is its forward sum plus
         // that share of what points at it, and one pass over the forward edges moves
         // rank both ways.
-        let forward: Vec<Option<Vec<(u32, f64)>>> = (0..n).map(|a| self.edges_for(a, &ranking.mentioned)).collect();
+        let forward: Vec<Option<Vec<Edge>>> = (0..n).map(|a| self.edges_for(a, &ranking.mentioned)).collect();
         let row = |a: usize| forward[a].as_deref().unwrap_or(&self.adjacency[a]);
         let mut in_sum = vec![0.0; n];
         for a in 0..n {
             for &(to, w) in row(a) {
-                in_sum[to as usize] += w;
+                in_sum[to as usize] += f64::from(w);
             }
         }
         for (a, (out, inward)) in ranking.out_sum.iter_mut().zip(&in_sum).enumerate() {
-            *out = row(a).iter().map(|e| e.1).sum::<f64>() + BACKWARD * inward;
+            *out = row(a).iter().map(|e| f64::from(e.1)).sum::<f64>() + BACKWARD * inward;
         }
         let out_sum = &ranking.out_sum;
 
@@ -340,8 +345,10 @@ impl Graph {
             }
             for a in 0..n {
                 let mut back = 0.0;
+                let give = share[a];
                 for &(to, w) in row(a) {
-                    next[to as usize] += share[a] * w;
+                    let w = f64::from(w);
+                    next[to as usize] += give * w;
                     back += share[to as usize] * w;
                 }
                 next[a] += back * BACKWARD;
@@ -384,7 +391,7 @@ impl Graph {
 
 /// Sorts (target, name, weight) edges and sums the weights per target.
 /// The fixed order keeps floating-point sums reproducible.
-fn merge_edges(mut edges: Vec<(u32, u32, f64)>) -> Vec<(u32, f64)> {
+fn merge_edges(mut edges: Vec<(u32, u32, f64)>) -> Vec<Edge> {
     edges.sort_unstable_by_key(|e| (e.0, e.1));
     let mut out: Vec<(u32, f64)> = Vec::new();
     for (to, _, w) in edges {
@@ -393,7 +400,7 @@ fn merge_edges(mut edges: Vec<(u32, u32, f64)>) -> Vec<(u32, f64)> {
             _ => out.push((to, w)),
         }
     }
-    out
+    out.into_iter().map(|(to, w)| (to, w as f32)).collect()
 }
 
 /// Elements in exactly one of two sorted, deduplicated slices.

@@ -128,7 +128,8 @@ pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personaliza
             p.files.insert(id);
         }
     }
-    for (i, file) in graph.files.iter().enumerate().filter(|&(i, _)| graph.alive[i]) {
+    let named = graph.files.iter().enumerate().filter(|&(i, _)| graph.alive[i] && !mentions.paths.is_empty());
+    for (i, file) in named {
         let s = file.to_string_lossy();
         if mentions.paths.iter().any(|m| s == m.as_str() || s.ends_with(&format!("/{m}")) || m.ends_with(&*s)) {
             p.files.insert(i);
@@ -146,22 +147,17 @@ pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personaliza
 /// Scores every definition outside the focus and returns the best `limit`, best first:
 /// each file's rank is shared among its definitions by how much rank reached it through
 /// each name, so the definitions other files actually use rise to the top.
-pub fn rank_definitions(
-    graph: &Graph,
-    files: &BTreeMap<PathBuf, FileEntry>,
-    p: &Personalization,
-    focus: &HashSet<usize>,
-    limit: usize,
-) -> Vec<RankedDef> {
+pub fn rank_definitions(graph: &Graph, p: &Personalization, focus: &HashSet<usize>, limit: usize) -> Vec<RankedDef> {
     let ranking = graph.rank(p);
     let mut out = Vec::new();
     let mut flows: Vec<f64> = Vec::new();
-    for (file, path) in graph.files.iter().enumerate() {
+    // A live node's file is always in the index: the graph is patched along with it.
+    for file in 0..graph.files.len() {
         if !graph.alive[file] || focus.contains(&file) {
             continue;
         }
         let names = graph.def_names(file);
-        if names.is_empty() || !files.contains_key(path) {
+        if names.is_empty() {
             continue;
         }
         flows.clear();
@@ -266,19 +262,6 @@ pub fn count_tokens(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
 }
 
-/// Estimated tokens of the map of the first `k` ranked definitions: each distinct
-/// line is tokenized once and cached, and a block's estimate is the sum of its lines,
-/// so a search step costs hash lookups rather than tokenizing the whole text again.
-struct Estimator<'a> {
-    graph: &'a Graph,
-    files: &'a BTreeMap<PathBuf, FileEntry>,
-    ranked: &'a [RankedDef],
-    /// Tokens per (file, line); line 0 is the block's path header.
-    lines: HashMap<(usize, u32), usize>,
-    known: &'a mut LineTokens,
-    elision: usize,
-}
-
 /// Token counts of map lines, kept from one map to the next: most lines recur.
 #[derive(Debug, Default)]
 pub struct LineTokens {
@@ -291,69 +274,88 @@ pub struct LineTokens {
 const LINE_TOKENS_MAX: usize = 200_000;
 
 impl LineTokens {
-    fn count(&mut self, text: &str) -> usize {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+    /// Tokens of the line made of `parts` joined; the text is only built on a cache miss.
+    fn count(&mut self, parts: &[&str]) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hasher};
+        let mut hasher = BuildHasherDefault::<DefaultHasher>::default().build_hasher();
+        for part in parts {
+            hasher.write(part.as_bytes());
+        }
+        let key = hasher.finish();
         if let Some(&n) = self.counts.get(&key) {
             return n;
         }
         if self.counts.len() >= LINE_TOKENS_MAX {
             self.counts.clear();
         }
-        let n = count_tokens(text);
+        let n = count_tokens(&parts.concat());
         self.counts.insert(key, n);
         n
     }
 }
 
-impl Estimator<'_> {
-    fn tokens(&mut self, k: usize) -> usize {
-        let mut sum = 0;
-        for (i, (file, defs)) in group(&self.ranked[..k]).into_iter().enumerate() {
-            let path = &self.graph.files[file];
-            let Some(entry) = self.files.get(path) else { continue };
-            let tags = &entry.tags;
-            let mut shown: BTreeMap<u32, &str> = BTreeMap::new();
-            for &d in &defs {
-                let d = &tags.defs[d];
-                shown.insert(d.line, &d.signature);
-                for s in &d.scopes {
-                    if let Some(t) = tags.scope_lines.get(s) {
-                        shown.insert(*s, t);
-                    }
-                }
-            }
-            let known = &mut *self.known;
-            sum += usize::from(i > 0)
-                + *self.lines.entry((file, 0)).or_insert_with(|| known.count(&format!("{}:\n", path.display())));
-            let mut prev = 0;
-            for (&line, body) in &shown {
-                if line > prev + 1 {
-                    sum += self.elision;
-                }
-                sum +=
-                    *self.lines.entry((file, line)).or_insert_with(|| known.count(&format!("{LINE_PREFIX}{body}\n")));
-                prev = line;
-            }
-            if prev < tags.lines {
-                sum += self.elision;
-            }
-        }
-        sum
-    }
+/// One file's block while estimates are built: its shown lines and their token sum.
+#[derive(Default)]
+struct BlockEstimate {
+    lines: BTreeSet<u32>,
+}
 
-    /// The largest `k` whose estimate fits `budget` (binary search; the estimate is near-monotone).
-    fn largest_fitting(&mut self, mut lo: usize, mut hi: usize, budget: usize) -> usize {
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.tokens(mid) <= budget {
-                lo = mid;
-            } else {
-                hi = mid - 1;
+/// Estimated tokens of the map of the first `k` ranked definitions, for every `k` from 0
+/// to `ranked.len()`. Each distinct line is tokenized once (and remembered in `known`
+/// between maps), and a block's estimate is the sum of its lines, so the whole table
+/// costs one pass over the definitions.
+fn prefix_estimates(
+    graph: &Graph,
+    files: &BTreeMap<PathBuf, FileEntry>,
+    ranked: &[RankedDef],
+    known: &mut LineTokens,
+) -> Vec<usize> {
+    let elision = count_tokens(&format!("{ELISION}\n"));
+    let mut blocks: HashMap<usize, (BlockEstimate, Option<&FileEntry>)> = HashMap::new();
+    let mut total = 0;
+    let mut out = Vec::with_capacity(ranked.len() + 1);
+    out.push(0);
+    for r in ranked {
+        let first = blocks.is_empty();
+        let (block, entry) = blocks.entry(r.file).or_insert_with(|| {
+            let path = &graph.files[r.file];
+            let entry = files.get(path);
+            if entry.is_some() {
+                // The blank line between blocks, then the path header.
+                total += usize::from(!first) + known.count(&[&path.to_string_lossy(), ":\n"]);
             }
+            (BlockEstimate::default(), entry)
+        });
+        let Some(tags) = entry.map(|e| &e.tags) else {
+            out.push(total);
+            continue;
+        };
+        let d = &tags.defs[r.def];
+        let scopes = d.scopes.iter().filter_map(|s| tags.scope_lines.get(s).map(|t| (*s, t.as_str())));
+        for (line, body) in std::iter::once((d.line, d.signature.as_str())).chain(scopes) {
+            if block.lines.contains(&line) {
+                continue;
+            }
+            // An elision marks each gap before a shown line, and the rest of the file after the last.
+            let gaps = |prev: u32, next: Option<u32>| match next {
+                Some(n) => usize::from(n > prev + 1),
+                None => usize::from(prev < tags.lines),
+            };
+            let prev = block.lines.range(..line).next_back().copied();
+            let next = block.lines.range(line..).next().copied();
+            let before = if prev.is_none() && next.is_none() { 0 } else { gaps(prev.unwrap_or(0), next) };
+            let after = gaps(prev.unwrap_or(0), Some(line)) + gaps(line, next);
+            total = total + after * elision - before * elision + known.count(&[LINE_PREFIX, body, "\n"]);
+            block.lines.insert(line);
         }
-        lo
+        out.push(total);
     }
+    out
+}
+
+/// The largest `k` ≤ `hi` whose estimate fits `budget`.
+fn largest_fitting(estimates: &[usize], hi: usize, budget: usize) -> usize {
+    (0..=hi).rev().find(|&k| estimates[k] <= budget).unwrap_or(0)
 }
 
 /// Exact-count attempts before falling back to stepping down one definition at a time.
@@ -383,11 +385,10 @@ pub fn fit(
         }
     }
     // Every definition adds at least one line of at least one token, so more than `budget` never fits.
-    let hi = ranked.len().min(budget);
-    let elision = count_tokens(&format!("{ELISION}\n"));
-    let mut est = Estimator { graph, files, ranked, lines: HashMap::new(), known, elision };
+    let ranked = &ranked[..ranked.len().min(budget)];
+    let estimates = prefix_estimates(graph, files, ranked, known);
     let mut target = budget;
-    let mut k = est.largest_fitting(0, hi, target);
+    let mut k = largest_fitting(&estimates, ranked.len(), target);
     let mut rounds = 0;
     while k > 0 {
         let (text, shown) = render(graph, files, &ranked[..k]);
@@ -399,10 +400,37 @@ pub fn fit(
         if rounds < FIT_ROUNDS {
             // Aim lower by the overshoot and search again below the failed size.
             target = target.saturating_sub(tokens - budget);
-            k = est.largest_fitting(0, k - 1, target);
+            k = largest_fitting(&estimates, k - 1, target);
         } else {
             k -= 1;
         }
     }
     RepoMap::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{Index, IndexOptions};
+
+    /// The per-line estimates must add up exactly as the rendered map's lines do, for
+    /// every prefix: that is what lets the fit search trust them.
+    #[test]
+    fn prefix_estimates_add_up_like_the_rendered_lines() {
+        for dir in ["tests/fixtures/index/repo", "src/index"] {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let (index, _) = Index::build(&IndexOptions::new(&root), &|_, _| {}).expect("index");
+            let req = MapRequest { tokens: 4096, focus: vec![], mentions: "Parser rank".into() };
+            let (p, focus) = personalize(&index.graph, Path::new(""), &req);
+            let ranked = rank_definitions(&index.graph, &p, &focus, usize::MAX);
+            assert!(ranked.len() > 10, "{dir}: only {} definitions", ranked.len());
+            let est = prefix_estimates(&index.graph, &index.files, &ranked, &mut LineTokens::default());
+            assert_eq!(est.len(), ranked.len() + 1);
+            for k in 0..=ranked.len() {
+                let (text, _) = render(&index.graph, &index.files, &ranked[..k]);
+                let want: usize = text.split_inclusive('\n').map(count_tokens).sum();
+                assert_eq!(est[k], want, "{dir}: first {k} definitions");
+            }
+        }
+    }
 }

@@ -305,7 +305,7 @@ impl Index {
         let req_rel = MapRequest { focus, ..req.clone() };
         let (p, focus) = map::personalize(&self.graph, Path::new(""), &req_rel);
         // More definitions than tokens never fit: each one takes a line of at least a token.
-        let ranked = map::rank_definitions(&self.graph, &self.files, &p, &focus, req.tokens);
+        let ranked = map::rank_definitions(&self.graph, &p, &focus, req.tokens);
         let rank_time = started.elapsed();
         let started = Instant::now();
         let mut known = self.line_tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
