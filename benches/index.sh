@@ -6,6 +6,8 @@
 # duplicating directories when there is not enough source, then prints per corpus:
 # files, lines, cold wall time on 2 threads, bare 1-thread parse time and their ratio,
 # warm-from-cache time and ratio, one-file update + map time, and peak RSS.
+# Cold and bare runs are repeated ROUNDS times (default 5), interleaved, and medians
+# are shown: a shared machine drifts by tens of percent from one minute to the next.
 #
 # Usage: benches/index.sh [small_lines] [large_lines]   (defaults 50000 500000)
 set -euo pipefail
@@ -14,6 +16,7 @@ cd "$(dirname "$0")/.."
 SMALL=${1:-50000}
 LARGE=${2:-500000}
 THREADS=2
+ROUNDS=${ROUNDS:-5}
 WORK=${TMPDIR:-/tmp}/tandem-index-bench
 REGISTRY=${CARGO_HOME:-$HOME/.cargo}/registry/src
 
@@ -58,17 +61,18 @@ field() { sed -n "s/^$1: //p" "$2" | head -n1; }
 
 run() {
     local name=$1 dir=$2 out=$WORK/$1.out rss=$WORK/$1.rss
-    "$BIN" "$dir" "$THREADS" >"$out"
+    "$BIN" "$dir" "$THREADS" --rounds "$ROUNDS" >"$out"
     # Peak memory of a cold build + map alone (the full run also holds a second index).
     /usr/bin/time -v "$BIN" "$dir" "$THREADS" --cold-only >/dev/null 2>"$rss"
     local kb
     kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$rss")
     echo "== $name corpus ($dir)"
     printf '  files %s, lines %s\n' "$(field files "$out")" "$(field lines "$out")"
-    printf '  cold (index + map, %s threads): %s ms\n' "$THREADS" "$(field cold_ms "$out")"
+    printf '  cold (index + map, %s threads): %s ms   (median of %s: %s)\n' "$THREADS" "$(field cold_ms "$out")" \
+        "$ROUNDS" "$(field cold_rounds_ms "$out")"
     printf '    phases: %s\n' "$(field cold_phases_ms "$out")"
-    printf '  bare parse (1 thread): %s ms   cold/bare: %s   (target <= 0.75)\n' \
-        "$(field bare_parse_1t_ms "$out")" "$(field cold_over_bare "$out")"
+    printf '  bare parse (1 thread): %s ms   (%s)\n' "$(field bare_parse_1t_ms "$out")" "$(field bare_parse_1t_rounds_ms "$out")"
+    printf '  cold/bare: %s   (median of the rounds'"'"' ratios; target <= 0.75)\n' "$(field cold_over_bare "$out")"
     printf '  bare parse (%s threads): %s ms   speedup %s (what the machine gives a perfect split)\n' \
         "$THREADS" "$(field "bare_parse_${THREADS}t_ms" "$out")" "$(field bare_speedup "$out")"
     printf '  warm from cache: %s ms   warm/cold: %s   (target <= 0.10)\n' \

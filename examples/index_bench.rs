@@ -1,8 +1,11 @@
 //! Index benchmark: cold build with N threads, bare single-threaded parse of the same
 //! files, warm start from the cache, one-file update + map, and map rendering.
 //!
-//! Usage: `cargo run --release --example index_bench -- <dir> [threads] [--no-bare] [--cold-only]`
+//! Usage: `cargo run --release --example index_bench -- <dir> [threads] [--rounds N] [--no-bare] [--cold-only]`
 //! (`--cold-only` stops after the cold build and map, for measuring peak memory.)
+//! The cold build and the bare parses run `--rounds` times (default 3), interleaved,
+//! and their medians are printed: shared machines drift by tens of percent between
+//! minutes, and interleaving exposes both to the same drift.
 //! Output is `key: value` lines so `benches/index.sh` can pick figures out.
 
 use std::path::{Path, PathBuf};
@@ -22,24 +25,54 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn list(times: &[Duration]) -> String {
+    times.iter().map(|t| ms(*t)).collect::<Vec<_>>().join(" ")
+}
+
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = PathBuf::from(args.first().ok_or("usage: index_bench <dir> [threads] [--no-bare]")?);
     let threads: usize = args.get(1).filter(|a| !a.starts_with("--")).map_or(Ok(2), |t| t.parse())?;
     let cold_only = args.iter().any(|a| a == "--cold-only");
     let bare = !cold_only && !args.iter().any(|a| a == "--no-bare");
+    let rounds: usize = match args.iter().position(|a| a == "--rounds") {
+        Some(i) => args.get(i + 1).ok_or("--rounds needs a number")?.parse()?,
+        None if cold_only => 1,
+        None => 3,
+    };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let cache_dir = std::env::temp_dir().join(format!("index_bench.{}", std::process::id()));
     let cache = cache_dir.join("index.bin");
 
     // Cold: no cache, the whole pipeline plus one map, as a first start would do.
     let mut opts = IndexOptions::new(&root);
-    let started = Instant::now();
-    let (index, _) = pool.install(|| Index::build(&opts, &|_, _| {}))?;
-    let map = index.map(&MapRequest { tokens: 2048, focus: vec![], mentions: String::new() });
-    let cold = started.elapsed();
+    let (mut colds, mut bares, mut splits) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
+    for _ in 0..rounds.max(1) {
+        let started = Instant::now();
+        let (index, _) = pool.install(|| Index::build(&opts, &|_, _| {}))?;
+        let map = index.map(&MapRequest { tokens: 2048, focus: vec![], mentions: String::new() });
+        colds.push(started.elapsed());
+        if bare {
+            let files: Vec<PathBuf> = index.files().map(Path::to_path_buf).collect();
+            drop(last.take());
+            bares.push(bare_parse(&root, &files)?);
+            // The same parse split over the pool: what this machine's threads give at best.
+            splits.push(pool.install(|| bare_parse_parallel(&root, &files))?);
+        }
+        last = Some((index, map));
+    }
+    let (index, map) = last.ok_or("no rounds")?;
+    let cold = median(&colds);
     let s = index.stats();
     println!("threads: {threads}");
+    println!("rounds: {}", colds.len());
     println!("files: {}", s.files());
     println!("lines: {}", s.lines);
     println!("definitions: {}", s.definitions);
@@ -54,20 +87,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ms(s.times.render)
     );
     println!("cold_ms: {}", ms(cold));
+    println!("cold_rounds_ms: {}", list(&colds));
     println!("map_tokens: {}", map.tokens);
     if cold_only {
         return Ok(());
     }
 
     if bare {
-        let files: Vec<PathBuf> = index.files().map(Path::to_path_buf).collect();
-        let bare_time = bare_parse(&root, &files)?;
-        println!("bare_parse_1t_ms: {}", ms(bare_time));
-        println!("cold_over_bare: {:.3}", cold.as_secs_f64() / bare_time.as_secs_f64());
-        // The same parse split over the pool: what this machine's threads give at best.
-        let split = pool.install(|| bare_parse_parallel(&root, &files))?;
-        println!("bare_parse_{threads}t_ms: {}", ms(split));
-        println!("bare_speedup: {:.2}", bare_time.as_secs_f64() / split.as_secs_f64());
+        let ratio = |a: &[Duration], b: &[Duration]| {
+            let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64()).collect();
+            r.sort_by(f64::total_cmp);
+            r[r.len() / 2]
+        };
+        println!("bare_parse_1t_ms: {}", ms(median(&bares)));
+        println!("bare_parse_1t_rounds_ms: {}", list(&bares));
+        // The median of the rounds' own ratios: each round's pair saw the same machine.
+        println!("cold_over_bare: {:.3}", ratio(&colds, &bares));
+        println!("bare_parse_{threads}t_ms: {}", ms(median(&splits)));
+        println!("bare_speedup: {:.2}", ratio(&bares, &splits));
     }
     drop(index);
 
@@ -135,9 +172,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Tree-sitter parsing alone on the current rayon pool, largest files first.
+/// Tree-sitter parsing alone on every thread of the current rayon pool, largest files
+/// first, each thread taking the next file as it finishes one (as the index does).
 fn bare_parse_parallel(root: &Path, files: &[PathBuf]) -> Result<Duration, String> {
-    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let mut texts = Vec::with_capacity(files.len());
     for f in files {
         let Some(lang) = Lang::from_path(f) else { continue };
@@ -145,11 +183,15 @@ fn bare_parse_parallel(root: &Path, files: &[PathBuf]) -> Result<Duration, Strin
         texts.push((lang, String::from_utf8_lossy(&bytes).into_owned()));
     }
     texts.sort_by_key(|(_, t)| std::cmp::Reverse(t.len()));
+    let next = AtomicUsize::new(0);
     let started = Instant::now();
-    texts.par_iter().for_each_init(Parser::new, |parser, (lang, text)| {
-        if let Some(grammar) = lang.grammar() {
-            let _ = parser.set_language(&grammar);
-            std::hint::black_box(parser.parse(text, None));
+    rayon::broadcast(|_| {
+        let mut parser = Parser::new();
+        while let Some((lang, text)) = texts.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if let Some(grammar) = lang.grammar() {
+                let _ = parser.set_language(&grammar);
+                std::hint::black_box(parser.parse(text, None));
+            }
         }
     });
     Ok(started.elapsed())

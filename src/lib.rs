@@ -14,5 +14,6 @@ pub mod logging;
 pub mod metrics;
 pub mod patch;
 pub mod session;
+pub mod tokens;
 pub mod tools;
 pub mod ui;

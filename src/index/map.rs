@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::cache::FileEntry;
 use super::graph::{Graph, MENTION_BOOST, Personalization};
 use super::lang::Lang;
+use crate::tokens;
 
 /// Marks lines left out between shown lines.
 pub const ELISION: &str = "⋮";
@@ -249,19 +250,6 @@ pub fn render(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[Ran
     (text, shown)
 }
 
-/// Builds the tokenizer's tables now, so the first map that needs them does not wait.
-pub fn preload_tokenizer() {
-    tiktoken_rs::o200k_base_singleton();
-}
-
-/// Token count with the o200k_base encoding (GPT-4o family); close enough for other models' budgets.
-pub fn count_tokens(text: &str) -> usize {
-    if text.is_empty() {
-        return 0;
-    }
-    tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
-}
-
 /// Token counts of map lines, kept from one map to the next: most lines recur.
 #[derive(Debug, Default)]
 pub struct LineTokens {
@@ -288,7 +276,7 @@ impl LineTokens {
         if self.counts.len() >= LINE_TOKENS_MAX {
             self.counts.clear();
         }
-        let n = count_tokens(&parts.concat());
+        let n = tokens::count(&parts.concat());
         self.counts.insert(key, n);
         n
     }
@@ -301,16 +289,17 @@ struct BlockEstimate {
 }
 
 /// Estimated tokens of the map of the first `k` ranked definitions, for every `k` from 0
-/// to `ranked.len()`. Each distinct line is tokenized once (and remembered in `known`
-/// between maps), and a block's estimate is the sum of its lines, so the whole table
-/// costs one pass over the definitions.
+/// up to the first estimate over `limit` (or `ranked.len()`). Each distinct line is
+/// tokenized once (and remembered in `known` between maps), and a block's estimate is
+/// the sum of its lines, so the whole table costs one pass over the definitions.
 fn prefix_estimates(
     graph: &Graph,
     files: &BTreeMap<PathBuf, FileEntry>,
     ranked: &[RankedDef],
+    limit: usize,
     known: &mut LineTokens,
 ) -> Vec<usize> {
-    let elision = count_tokens(&format!("{ELISION}\n"));
+    let elision = tokens::count(&format!("{ELISION}\n"));
     let mut blocks: HashMap<usize, (BlockEstimate, Option<&FileEntry>)> = HashMap::new();
     let mut total = 0;
     let mut out = Vec::with_capacity(ranked.len() + 1);
@@ -349,13 +338,16 @@ fn prefix_estimates(
             block.lines.insert(line);
         }
         out.push(total);
+        if total > limit {
+            break;
+        }
     }
     out
 }
 
 /// The largest `k` ≤ `hi` whose estimate fits `budget`.
 fn largest_fitting(estimates: &[usize], hi: usize, budget: usize) -> usize {
-    (0..=hi).rev().find(|&k| estimates[k] <= budget).unwrap_or(0)
+    (0..=hi.min(estimates.len() - 1)).rev().find(|&k| estimates[k] <= budget).unwrap_or(0)
 }
 
 /// Exact-count attempts before falling back to stepping down one definition at a time.
@@ -374,8 +366,7 @@ pub fn fit(
     known: &mut LineTokens,
 ) -> RepoMap {
     // A token covers at least one byte, so a map of at most `budget` bytes
-    // fits without counting. Small repositories then never load the
-    // tokenizer, whose tables take ~50 MB and ~0.25 s to build.
+    // fits without counting: a small repository's whole map usually does.
     // (A definition line is rarely under 8 bytes: with more definitions than
     // that allows, the whole map cannot fit and is not rendered.)
     if ranked.len() <= budget / 8 {
@@ -386,13 +377,15 @@ pub fn fit(
     }
     // Every definition adds at least one line of at least one token, so more than `budget` never fits.
     let ranked = &ranked[..ranked.len().min(budget)];
-    let estimates = prefix_estimates(graph, files, ranked, known);
+    // Past the first prefix over the budget nothing fits: a definition adds at least
+    // a line, and only the few tokens of an elision it replaces come back.
+    let estimates = prefix_estimates(graph, files, ranked, budget, known);
     let mut target = budget;
     let mut k = largest_fitting(&estimates, ranked.len(), target);
     let mut rounds = 0;
     while k > 0 {
         let (text, shown) = render(graph, files, &ranked[..k]);
-        let tokens = count_tokens(&text);
+        let tokens = tokens::count(&text);
         if tokens <= budget {
             return RepoMap { text, tokens, files: shown, definitions: k };
         }
@@ -424,11 +417,14 @@ mod tests {
             let (p, focus) = personalize(&index.graph, Path::new(""), &req);
             let ranked = rank_definitions(&index.graph, &p, &focus, usize::MAX);
             assert!(ranked.len() > 10, "{dir}: only {} definitions", ranked.len());
-            let est = prefix_estimates(&index.graph, &index.files, &ranked, &mut LineTokens::default());
+            let est = prefix_estimates(&index.graph, &index.files, &ranked, usize::MAX, &mut LineTokens::default());
             assert_eq!(est.len(), ranked.len() + 1);
+            let cut = prefix_estimates(&index.graph, &index.files, &ranked, 100, &mut LineTokens::default());
+            assert!(cut.last() > Some(&100) && cut[..cut.len() - 1].iter().all(|&e| e <= 100), "{cut:?}");
+            assert_eq!(cut[..], est[..cut.len()]);
             for k in 0..=ranked.len() {
                 let (text, _) = render(&index.graph, &index.files, &ranked[..k]);
-                let want: usize = text.split_inclusive('\n').map(count_tokens).sum();
+                let want: usize = text.split_inclusive('\n').map(tokens::count).sum();
                 assert_eq!(est[k], want, "{dir}: first {k} definitions");
             }
         }

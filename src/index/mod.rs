@@ -24,8 +24,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 pub use cache::FORMAT_VERSION as CACHE_FORMAT_VERSION;
 pub use lang::Lang;
 pub use lookup::{OutlineItem, SymbolHit};
@@ -40,8 +38,6 @@ use walk::{Candidate, WalkConfig};
 
 /// Default per-file size limit: bigger sources are almost always generated.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024;
-/// Source bytes above which the first map will surely need the tokenizer.
-const TOKENIZER_PRELOAD_BYTES: u64 = 256 * 1024;
 
 /// Errors that stop an index from being built or saved. Per-file problems are
 /// not errors: those files are skipped and listed in the statistics.
@@ -166,11 +162,6 @@ impl Index {
         let started = Instant::now();
         let total = walked.candidates.len();
         progress(0, total);
-        // The tokenizer takes a quarter of a second to load; a repository this big will
-        // need it for its first map, so it loads on a thread of its own during parsing.
-        if walked.candidates.iter().map(|c| c.size).sum::<u64>() > TOKENIZER_PRELOAD_BYTES {
-            std::thread::spawn(map::preload_tokenizer);
-        }
         let outcomes = process_all(opts, &walked.candidates, |rel| cached.get(rel), progress);
         let mut files = BTreeMap::new();
         let mut skipped = walked.skipped;
@@ -382,15 +373,21 @@ fn process_all<'a>(
     // Largest files first, so no thread is left parsing a big file while the others idle.
     let mut order: Vec<usize> = (0..cands.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(cands[i].size));
+    // Every thread of the pool takes the next file from one counter. A parallel iterator
+    // splits the list into ranges up front, and on this size-sorted list that leaves one
+    // thread with most of the bytes: measured 30-50% slower on two cores.
+    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let mut outcomes: Vec<(usize, Outcome)> = order
-        .par_iter()
-        .map_init(Extractor::default, |ex, &i| {
-            let outcome = process(opts, &cands[i], previous(&cands[i].rel), ex);
+    let per_thread: Vec<Vec<(usize, Outcome)>> = rayon::broadcast(|_| {
+        let mut ex = Extractor::default();
+        let mut out = Vec::new();
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            out.push((i, process(opts, &cands[i], previous(&cands[i].rel), &mut ex)));
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, cands.len());
-            (i, outcome)
-        })
-        .collect();
+        }
+        out
+    });
+    let mut outcomes: Vec<(usize, Outcome)> = per_thread.into_iter().flatten().collect();
     outcomes.sort_unstable_by_key(|o| o.0);
     outcomes.into_iter().map(|(_, o)| o).collect()
 }
