@@ -31,8 +31,7 @@ pub struct MapRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepoMap {
     pub text: String,
-    /// Tokens in `text`, always ≤ the requested budget. When the whole map
-    /// fit by its byte length, this is that length: an upper bound.
+    /// Tokens in `text` (o200k_base), always ≤ the requested budget.
     pub tokens: usize,
     /// Files shown, highest-ranked first.
     pub files: Vec<PathBuf>,
@@ -366,13 +365,13 @@ pub fn fit(
     known: &mut LineTokens,
 ) -> RepoMap {
     // A token covers at least one byte, so a map of at most `budget` bytes
-    // fits without counting: a small repository's whole map usually does.
+    // fits without a search: a small repository's whole map usually does.
     // (A definition line is rarely under 8 bytes: with more definitions than
     // that allows, the whole map cannot fit and is not rendered.)
     if ranked.len() <= budget / 8 {
         let (all, shown) = render(graph, files, ranked);
         if all.len() <= budget {
-            return RepoMap { tokens: all.len(), text: all, files: shown, definitions: ranked.len() };
+            return RepoMap { tokens: tokens::count(&all), text: all, files: shown, definitions: ranked.len() };
         }
     }
     // Every definition adds at least one line of at least one token, so more than `budget` never fits.

@@ -68,7 +68,11 @@ pub fn render_stats(stats: &IndexStats) -> String {
     let _ = writeln!(s, "partial:      {} (syntax errors)", stats.partial_files);
     let _ = writeln!(s, "other files:  {} (no tag support)", stats.other_files);
     let reasons: Vec<String> = stats.skipped_by_reason().iter().map(|(r, n)| format!("{r} {n}")).collect();
-    let _ = writeln!(s, "skipped:      {} ({})", stats.skipped.len(), reasons.join(", "));
+    if reasons.is_empty() {
+        let _ = writeln!(s, "skipped:      0");
+    } else {
+        let _ = writeln!(s, "skipped:      {} ({})", stats.skipped.len(), reasons.join(", "));
+    }
     for sk in stats.skipped.iter().take(20) {
         let _ = writeln!(s, "  {}: {}", sk.path.display(), sk.reason);
     }
