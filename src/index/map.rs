@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::cache::FileEntry;
 use super::graph::{Graph, MENTION_BOOST, Personalization};
 use super::lang::Lang;
+use super::tags::FileTags;
 use crate::tokens;
 
 /// Marks lines left out between shown lines.
@@ -108,13 +109,23 @@ pub fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// One candidate line of the map: a definition in a file.
+/// One candidate entry of the map: a definition in a file, or (`def: None`) the path
+/// of a file that defines nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct RankedDef {
     pub file: usize,
-    pub def: usize,
+    pub def: Option<usize>,
     pub score: f64,
 }
+
+/// Score of a file without definitions against its rank. Such files (tests made of
+/// macro calls, entry points, scripts) are listed by path, as Aider lists untagged
+/// files. Nothing references them, so their rank comes only from the names they use,
+/// flowing back at `BACKWARD` weight, and understates them; a path costs a line.
+/// Tuned with `benches/map_quality.sh`: on ripgrep, whose integration tests are all
+/// `rgtest!` calls, 1.0 recovered few of them, 5.0 most, 20.0 began to crowd out
+/// definitions at 1024 tokens; serde and clap did not move.
+const PATH_ONLY: f64 = 5.0;
 
 /// Builds the personalization for a request: focus files, files named in the text,
 /// and files defining mentioned identifiers.
@@ -158,6 +169,7 @@ pub fn rank_definitions(graph: &Graph, p: &Personalization, focus: &HashSet<usiz
         }
         let names = graph.def_names(file);
         if names.is_empty() {
+            out.push(RankedDef { file, def: None, score: ranking.rank[file] * PATH_ONLY });
             continue;
         }
         flows.clear();
@@ -171,7 +183,7 @@ pub fn rank_definitions(graph: &Graph, p: &Personalization, focus: &HashSet<usiz
             if !p.names.is_empty() && p.names.contains(id) {
                 score *= MENTION_BOOST;
             }
-            out.push(RankedDef { file, def, score });
+            out.push(RankedDef { file, def: Some(def), score });
         }
     }
     let order =
@@ -194,7 +206,7 @@ fn group(ranked: &[RankedDef]) -> Vec<(usize, Vec<usize>)> {
             groups.push((r.file, Vec::new()));
             groups.len() - 1
         });
-        groups[i].1.push(r.def);
+        groups[i].1.extend(r.def);
     }
     groups
 }
@@ -314,27 +326,12 @@ fn prefix_estimates(
             }
             (BlockEstimate::default(), entry)
         });
-        let Some(tags) = entry.map(|e| &e.tags) else {
-            out.push(total);
-            continue;
-        };
-        let d = &tags.defs[r.def];
-        let scopes = d.scopes.iter().filter_map(|s| tags.scope_lines.get(s).map(|t| (*s, t.as_str())));
-        for (line, body) in std::iter::once((d.line, d.signature.as_str())).chain(scopes) {
-            if block.lines.contains(&line) {
-                continue;
-            }
-            // An elision marks each gap before a shown line, and the rest of the file after the last.
-            let gaps = |prev: u32, next: Option<u32>| match next {
-                Some(n) => usize::from(n > prev + 1),
-                None => usize::from(prev < tags.lines),
-            };
-            let prev = block.lines.range(..line).next_back().copied();
-            let next = block.lines.range(line..).next().copied();
-            let before = if prev.is_none() && next.is_none() { 0 } else { gaps(prev.unwrap_or(0), next) };
-            let after = gaps(prev.unwrap_or(0), Some(line)) + gaps(line, next);
-            total = total + after * elision - before * elision + known.count(&[LINE_PREFIX, body, "\n"]);
-            block.lines.insert(line);
+        match (entry.map(|e| &e.tags), r.def) {
+            (None, _) => {}
+            // A path alone: its header, then an elision for the whole file. A file
+            // without definitions has only this one entry, so its block stays empty.
+            (Some(tags), None) => total += usize::from(tags.lines > 0) * elision,
+            (Some(tags), Some(def)) => total = add_definition(block, tags, def, total, elision, known),
         }
         out.push(total);
         if total > limit {
@@ -342,6 +339,36 @@ fn prefix_estimates(
         }
     }
     out
+}
+
+/// The estimate after adding definition `def` of `tags` to its file's `block`.
+fn add_definition(
+    block: &mut BlockEstimate,
+    tags: &FileTags,
+    def: usize,
+    mut total: usize,
+    elision: usize,
+    known: &mut LineTokens,
+) -> usize {
+    let d = &tags.defs[def];
+    let scopes = d.scopes.iter().filter_map(|s| tags.scope_lines.get(s).map(|t| (*s, t.as_str())));
+    for (line, body) in std::iter::once((d.line, d.signature.as_str())).chain(scopes) {
+        if block.lines.contains(&line) {
+            continue;
+        }
+        // An elision marks each gap before a shown line, and the rest of the file after the last.
+        let gaps = |prev: u32, next: Option<u32>| match next {
+            Some(n) => usize::from(n > prev + 1),
+            None => usize::from(prev < tags.lines),
+        };
+        let prev = block.lines.range(..line).next_back().copied();
+        let next = block.lines.range(line..).next().copied();
+        let before = if prev.is_none() && next.is_none() { 0 } else { gaps(prev.unwrap_or(0), next) };
+        let after = gaps(prev.unwrap_or(0), Some(line)) + gaps(line, next);
+        total = total + after * elision - before * elision + known.count(&[LINE_PREFIX, body, "\n"]);
+        block.lines.insert(line);
+    }
+    total
 }
 
 /// The largest `k` ≤ `hi` whose estimate fits `budget`.
@@ -409,13 +436,23 @@ mod tests {
     /// every prefix: that is what lets the fit search trust them.
     #[test]
     fn prefix_estimates_add_up_like_the_rendered_lines() {
-        for dir in ["tests/fixtures/index/repo", "src/index"] {
+        // Besides two real trees, one where a test file defines nothing and is listed by path.
+        let scratch = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(scratch.path().join("tests")).expect("mkdir");
+        let lib = (0..30).map(|i| format!("pub fn parse_{i}() -> usize {{ {i} }}\n")).collect::<String>();
+        std::fs::write(scratch.path().join("lib.rs"), lib).expect("write");
+        std::fs::write(scratch.path().join("tests/calls.rs"), "check!(parse_1(), parse_2());\n").expect("write");
+        let scratch_dir = scratch.path().to_string_lossy().into_owned();
+        for dir in ["tests/fixtures/index/repo", "src/index", scratch_dir.as_str()] {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             let (index, _) = Index::build(&IndexOptions::new(&root), &|_, _| {}).expect("index");
             let req = MapRequest { tokens: 4096, focus: vec![], mentions: "Parser rank".into() };
             let (p, focus) = personalize(&index.graph, Path::new(""), &req);
             let ranked = rank_definitions(&index.graph, &p, &focus, usize::MAX);
             assert!(ranked.len() > 10, "{dir}: only {} definitions", ranked.len());
+            if dir == scratch_dir {
+                assert!(ranked.iter().any(|r| r.def.is_none()), "the test file is listed by path");
+            }
             let est = prefix_estimates(&index.graph, &index.files, &ranked, usize::MAX, &mut LineTokens::default());
             assert_eq!(est.len(), ranked.len() + 1);
             let cut = prefix_estimates(&index.graph, &index.files, &ranked, 100, &mut LineTokens::default());
