@@ -32,7 +32,8 @@ pub struct MapRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepoMap {
     pub text: String,
-    /// Tokens in `text` (o200k_base), always ≤ the requested budget.
+    /// Tokens in `text` (o200k_base), always ≤ the requested budget. When the
+    /// whole map fit by its byte length, this is that length: an upper bound.
     pub tokens: usize,
     /// Files shown, highest-ranked first.
     pub files: Vec<PathBuf>,
@@ -392,13 +393,14 @@ pub fn fit(
     known: &mut LineTokens,
 ) -> RepoMap {
     // A token covers at least one byte, so a map of at most `budget` bytes
-    // fits without a search: a small repository's whole map usually does.
+    // fits without counting: a small repository's whole map usually does, and
+    // then the tokenizer's tables and regex (a few MB) are never touched.
     // (A definition line is rarely under 8 bytes: with more definitions than
     // that allows, the whole map cannot fit and is not rendered.)
     if ranked.len() <= budget / 8 {
         let (all, shown) = render(graph, files, ranked);
         if all.len() <= budget {
-            return RepoMap { tokens: tokens::count(&all), text: all, files: shown, definitions: ranked.len() };
+            return RepoMap { tokens: all.len(), text: all, files: shown, definitions: ranked.len() };
         }
     }
     // Every definition adds at least one line of at least one token, so more than `budget` never fits.
