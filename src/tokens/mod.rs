@@ -43,16 +43,6 @@ const PATTERN: &str = concat!(
 
 static PIECES: LazyLock<Regex> = LazyLock::new(|| Regex::new(PATTERN).expect("the o200k pattern compiles"));
 
-/// Number of ordinary tokens in the vocabulary.
-pub fn vocabulary_size() -> usize {
-    OFFSETS.len() / 4 - 1
-}
-
-/// Compiles the pre-tokenizer now rather than on the first count.
-pub fn preload() {
-    LazyLock::force(&PIECES);
-}
-
 /// Tokens in `text` under o200k_base, special tokens read as plain text
 /// (tiktoken's `encode_ordinary(text).len()`).
 pub fn count(text: &str) -> usize {
@@ -146,6 +136,11 @@ mod tests {
     use std::sync::LazyLock;
 
     static REFERENCE: LazyLock<tiktoken_rs::CoreBPE> = LazyLock::new(|| tiktoken_rs::o200k_base().expect("o200k_base"));
+
+    /// Number of ordinary tokens in the tables.
+    fn vocabulary_size() -> usize {
+        OFFSETS.len() / 4 - 1
+    }
 
     fn reference(text: &str) -> usize {
         REFERENCE.encode_ordinary(text).len()
