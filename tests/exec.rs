@@ -11,26 +11,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{git_repo, staged};
+use common::{LIB, git_repo, staged};
 use llm_server::{Reply, Server};
-
-const LIB: &str = "\
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
-
-// one
-// two
-// three
-// four
-// five
-// six
-// seven
-
-pub fn old_name() -> &'static str {
-    \"hello\"
-}
-";
 
 /// Read the file, then two `edit_file` calls on it in one round: one
 /// proposal of two hunks; then a closing answer.

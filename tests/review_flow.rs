@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Session, git_repo, staged};
+use common::{LIB, Session, git_repo, staged};
 
 /// A screen snapshot with the temporary repository's name and the
 /// figures that depend on timing masked.
@@ -21,24 +21,6 @@ macro_rules! assert_review_screen {
         });
     };
 }
-
-const LIB: &str = "\
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
-
-// one
-// two
-// three
-// four
-// five
-// six
-// seven
-
-pub fn old_name() -> &'static str {
-    \"hello\"
-}
-";
 
 /// Two `edit_file` calls on one file in one round: one review of two hunks.
 const SCRIPT: &str = r#"

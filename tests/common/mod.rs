@@ -232,3 +232,23 @@ pub fn staged(root: &std::path::Path, path: &str) -> Option<String> {
     let blob = repo.find_blob(entry.id).expect("blob");
     Some(String::from_utf8(blob.content().to_vec()).expect("utf-8"))
 }
+
+/// A `src/lib.rs` with two edit sites far enough apart to make two hunks:
+/// `a + b` near the top and `old_name` near the bottom.
+pub const LIB: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+// one
+// two
+// three
+// four
+// five
+// six
+// seven
+
+pub fn old_name() -> &'static str {
+    \"hello\"
+}
+";
