@@ -500,6 +500,16 @@ mod tests {
         }
     }
 
+    /// A temporary directory laid out as `opts` reads it: the user's
+    /// `config/config.toml` holding `user`, and an empty project `repo/.tandem/`.
+    fn config_dirs(user: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("repo/.tandem")).expect("mkdir");
+        std::fs::write(dir.path().join("config/config.toml"), user).expect("write");
+        dir
+    }
+
     #[test]
     fn defaults_alone_load_without_diagnostics() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -525,14 +535,7 @@ mod tests {
 
     #[test]
     fn layers_apply_in_order_user_project_env_flag() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
-        std::fs::create_dir_all(dir.path().join("repo/.tandem")).expect("mkdir");
-        std::fs::write(
-            dir.path().join("config/config.toml"),
-            "[ui]\ntheme = \"light\"\nframe_rate = 20\nhints = false\n",
-        )
-        .expect("write");
+        let dir = config_dirs("[ui]\ntheme = \"light\"\nframe_rate = 20\nhints = false\n");
         std::fs::write(dir.path().join("repo/.tandem/config.toml"), "[ui]\nframe_rate = 25\n").expect("write");
         let env = |k: &str| (k == "TANDEM_UI_HINTS").then(|| "true".to_string());
         let mut o = opts(&env, dir.path());
@@ -549,10 +552,7 @@ mod tests {
 
     #[test]
     fn out_of_range_value_is_an_error_with_location_and_default_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
-        std::fs::write(dir.path().join("config/config.toml"), "[ui]\n\nframe_rate = 0\n[log]\nlevel = \"loud\"\n")
-            .expect("write");
+        let dir = config_dirs("[ui]\n\nframe_rate = 0\n[log]\nlevel = \"loud\"\n");
         let none = |_: &str| None;
         let s = load(&opts(&none, dir.path()));
         let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
@@ -608,14 +608,9 @@ mod tests {
 
     #[test]
     fn budget_values_load_and_bad_ones_are_errors_with_their_line() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
-        std::fs::create_dir_all(dir.path().join("repo/.tandem")).expect("mkdir");
-        std::fs::write(
-            dir.path().join("config/config.toml"),
+        let dir = config_dirs(
             "[budget]\nmax_cost_usd = 5\nmax_turns = 40\n\n[budget.max_tool_calls_per_minute]\nrun_command = 5\ndefault = 30\n",
-        )
-        .expect("write");
+        );
         let none = |_: &str| None;
         let s = load(&opts(&none, dir.path()));
         assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
