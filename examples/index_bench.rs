@@ -25,9 +25,9 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort();
+fn median<T: Copy>(values: &[T], order: impl Fn(&T, &T) -> std::cmp::Ordering) -> T {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(order);
     sorted[sorted.len() / 2]
 }
 
@@ -54,22 +54,26 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut opts = IndexOptions::new(&root);
     let (mut colds, mut bares, mut splits) = (Vec::new(), Vec::new(), Vec::new());
     let mut last = None;
+    let mut sources = Vec::new();
     for _ in 0..rounds.max(1) {
         let started = Instant::now();
         let (index, _) = pool.install(|| Index::build(&opts, &|_, _| {}))?;
         let map = index.map(&MapRequest { tokens: 2048, focus: vec![], mentions: String::new() });
         colds.push(started.elapsed());
         if bare {
-            let files: Vec<PathBuf> = index.files().map(Path::to_path_buf).collect();
+            if sources.is_empty() {
+                let files: Vec<PathBuf> = index.files().map(Path::to_path_buf).collect();
+                sources = read_sources(&root, &files)?;
+            }
             drop(last.take());
-            bares.push(bare_parse(&root, &files)?);
+            bares.push(bare_parse(&sources)?);
             // The same parse split over the pool: what this machine's threads give at best.
-            splits.push(pool.install(|| bare_parse_parallel(&root, &files))?);
+            splits.push(pool.install(|| bare_parse_parallel(&sources))?);
         }
         last = Some((index, map));
     }
     let (index, map) = last.ok_or("no rounds")?;
-    let cold = median(&colds);
+    let cold = median(&colds, Duration::cmp);
     let s = index.stats();
     println!("threads: {threads}");
     println!("rounds: {}", colds.len());
@@ -95,15 +99,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     if bare {
         let ratio = |a: &[Duration], b: &[Duration]| {
-            let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64()).collect();
-            r.sort_by(f64::total_cmp);
-            r[r.len() / 2]
+            let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64()).collect();
+            median(&r, f64::total_cmp)
         };
-        println!("bare_parse_1t_ms: {}", ms(median(&bares)));
+        println!("bare_parse_1t_ms: {}", ms(median(&bares, Duration::cmp)));
         println!("bare_parse_1t_rounds_ms: {}", list(&bares));
         // The median of the rounds' own ratios: each round's pair saw the same machine.
         println!("cold_over_bare: {:.3}", ratio(&colds, &bares));
-        println!("bare_parse_{threads}t_ms: {}", ms(median(&splits)));
+        println!("bare_parse_{threads}t_ms: {}", ms(median(&splits, Duration::cmp)));
         println!("bare_speedup: {:.2}", ratio(&bares, &splits));
     }
     drop(index);
@@ -172,10 +175,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Tree-sitter parsing alone on every thread of the current rayon pool, largest files
-/// first, each thread taking the next file as it finishes one (as the index does).
-fn bare_parse_parallel(root: &Path, files: &[PathBuf]) -> Result<Duration, String> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// The indexed files' text with their language, largest first, read once for the
+/// bare parses so only parsing is timed.
+fn read_sources(root: &Path, files: &[PathBuf]) -> Result<Vec<(Lang, String)>, String> {
     let mut texts = Vec::with_capacity(files.len());
     for f in files {
         let Some(lang) = Lang::from_path(f) else { continue };
@@ -183,36 +185,40 @@ fn bare_parse_parallel(root: &Path, files: &[PathBuf]) -> Result<Duration, Strin
         texts.push((lang, String::from_utf8_lossy(&bytes).into_owned()));
     }
     texts.sort_by_key(|(_, t)| std::cmp::Reverse(t.len()));
+    Ok(texts)
+}
+
+/// Parses one file, switching the parser's language only when it changes.
+fn parse(parser: &mut Parser, current: &mut Option<Lang>, lang: Lang, text: &str) {
+    if *current != Some(lang) {
+        let Some(grammar) = lang.grammar() else { return };
+        parser.set_language(&grammar).expect("a compiled-in grammar loads");
+        *current = Some(lang);
+    }
+    std::hint::black_box(parser.parse(text, None));
+}
+
+/// Tree-sitter parsing alone on every thread of the current rayon pool, each thread
+/// taking the next file as it finishes one (as the index does).
+fn bare_parse_parallel(sources: &[(Lang, String)]) -> Result<Duration, String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     rayon::broadcast(|_| {
-        let mut parser = Parser::new();
-        while let Some((lang, text)) = texts.get(next.fetch_add(1, Ordering::Relaxed)) {
-            if let Some(grammar) = lang.grammar() {
-                let _ = parser.set_language(&grammar);
-                std::hint::black_box(parser.parse(text, None));
-            }
+        let (mut parser, mut current) = (Parser::new(), None);
+        while let Some((lang, text)) = sources.get(next.fetch_add(1, Ordering::Relaxed)) {
+            parse(&mut parser, &mut current, *lang, text);
         }
     });
     Ok(started.elapsed())
 }
 
-/// Tree-sitter parsing alone, one thread, no queries; files are read first so only parsing is timed.
-fn bare_parse(root: &Path, files: &[PathBuf]) -> Result<Duration, Box<dyn std::error::Error>> {
-    let mut texts = Vec::with_capacity(files.len());
-    for f in files {
-        let Some(lang) = Lang::from_path(f) else { continue };
-        texts.push((lang, String::from_utf8_lossy(&std::fs::read(root.join(f))?).into_owned()));
-    }
-    let mut parser = Parser::new();
-    let mut current = None;
+/// Tree-sitter parsing alone, one thread, no queries.
+fn bare_parse(sources: &[(Lang, String)]) -> Result<Duration, String> {
+    let (mut parser, mut current) = (Parser::new(), None);
     let started = Instant::now();
-    for (lang, text) in &texts {
-        if current != Some(*lang) {
-            parser.set_language(&lang.grammar().ok_or("grammar disabled")?)?;
-            current = Some(*lang);
-        }
-        std::hint::black_box(parser.parse(text, None));
+    for (lang, text) in sources {
+        parse(&mut parser, &mut current, *lang, text);
     }
     Ok(started.elapsed())
 }

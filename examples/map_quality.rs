@@ -195,7 +195,7 @@ fn names(tags: Option<&FileTags>, defs: bool) -> BTreeSet<String> {
     } else {
         t.ref_names.iter().map(String::as_str).collect()
     };
-    all.into_iter().filter(|n| n.chars().count() >= 3).map(str::to_string).collect()
+    all.into_iter().filter(|n| n.chars().count() >= tandem::index::MIN_NAME_LEN).map(str::to_string).collect()
 }
 
 /// Why files were missed at the largest budget, from the tags alone: for each missed

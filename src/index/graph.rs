@@ -14,7 +14,7 @@ const MAX_ITERATIONS: usize = 100;
 /// Convergence: L1 change below this per node, the tolerance networkx's pagerank (Aider's) uses.
 const CONVERGED: f64 = 1e-6;
 /// Names shorter than this (`i`, `T`, `id`) match too much to mean anything, unless the user says them.
-const MIN_NAME_LEN: usize = 3;
+pub const MIN_NAME_LEN: usize = 3;
 /// Multiplier for edges and definitions whose name the user mentioned.
 pub const MENTION_BOOST: f64 = 10.0;
 /// A name referenced from more files than this is treated as vocabulary (`new`, `fmt`), not a specific link.

@@ -140,11 +140,12 @@ pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personaliza
             p.files.insert(id);
         }
     }
-    let named = graph.files.iter().enumerate().filter(|&(i, _)| graph.alive[i] && !mentions.paths.is_empty());
-    for (i, file) in named {
-        let s = file.to_string_lossy();
-        if mentions.paths.iter().any(|m| s == m.as_str() || s.ends_with(&format!("/{m}")) || m.ends_with(&*s)) {
-            p.files.insert(i);
+    if !mentions.paths.is_empty() {
+        for (i, file) in graph.files.iter().enumerate().filter(|&(i, _)| graph.alive[i]) {
+            let s = file.to_string_lossy();
+            if mentions.paths.iter().any(|m| s == m.as_str() || s.ends_with(&format!("/{m}")) || m.ends_with(&*s)) {
+                p.files.insert(i);
+            }
         }
     }
     for ident in &mentions.idents {
@@ -294,12 +295,6 @@ impl LineTokens {
     }
 }
 
-/// One file's block while estimates are built: its shown lines and their token sum.
-#[derive(Default)]
-struct BlockEstimate {
-    lines: BTreeSet<u32>,
-}
-
 /// Estimated tokens of the map of the first `k` ranked definitions, for every `k` from 0
 /// up to the first estimate over `limit` (or `ranked.len()`). Each distinct line is
 /// tokenized once (and remembered in `known` between maps), and a block's estimate is
@@ -312,7 +307,9 @@ fn prefix_estimates(
     known: &mut LineTokens,
 ) -> Vec<usize> {
     let elision = tokens::count(&format!("{ELISION}\n"));
-    let mut blocks: HashMap<usize, (BlockEstimate, Option<&FileEntry>)> = HashMap::new();
+    // Each file's shown lines so far, and its entry (looked up once; `render` skips a
+    // missing one the same way).
+    let mut blocks: HashMap<usize, (BTreeSet<u32>, Option<&FileEntry>)> = HashMap::new();
     let mut total = 0;
     let mut out = Vec::with_capacity(ranked.len() + 1);
     out.push(0);
@@ -325,7 +322,7 @@ fn prefix_estimates(
                 // The blank line between blocks, then the path header.
                 total += usize::from(!first) + known.count(&[&path.to_string_lossy(), ":\n"]);
             }
-            (BlockEstimate::default(), entry)
+            (BTreeSet::new(), entry)
         });
         match (entry.map(|e| &e.tags), r.def) {
             (None, _) => {}
@@ -344,7 +341,7 @@ fn prefix_estimates(
 
 /// The estimate after adding definition `def` of `tags` to its file's `block`.
 fn add_definition(
-    block: &mut BlockEstimate,
+    block: &mut BTreeSet<u32>,
     tags: &FileTags,
     def: usize,
     mut total: usize,
@@ -354,7 +351,7 @@ fn add_definition(
     let d = &tags.defs[def];
     let scopes = d.scopes.iter().filter_map(|s| tags.scope_lines.get(s).map(|t| (*s, t.as_str())));
     for (line, body) in std::iter::once((d.line, d.signature.as_str())).chain(scopes) {
-        if block.lines.contains(&line) {
+        if block.contains(&line) {
             continue;
         }
         // An elision marks each gap before a shown line, and the rest of the file after the last.
@@ -362,12 +359,12 @@ fn add_definition(
             Some(n) => usize::from(n > prev + 1),
             None => usize::from(prev < tags.lines),
         };
-        let prev = block.lines.range(..line).next_back().copied();
-        let next = block.lines.range(line..).next().copied();
+        let prev = block.range(..line).next_back().copied();
+        let next = block.range(line..).next().copied();
         let before = if prev.is_none() && next.is_none() { 0 } else { gaps(prev.unwrap_or(0), next) };
         let after = gaps(prev.unwrap_or(0), Some(line)) + gaps(line, next);
         total = total + after * elision - before * elision + known.count(&[LINE_PREFIX, body, "\n"]);
-        block.lines.insert(line);
+        block.insert(line);
     }
     total
 }

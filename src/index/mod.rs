@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub use cache::FORMAT_VERSION as CACHE_FORMAT_VERSION;
+pub use graph::MIN_NAME_LEN;
 pub use lang::Lang;
 pub use lookup::{OutlineItem, SymbolHit};
 pub use map::{MapRequest, Mentions, RepoMap, extract_mentions};
