@@ -78,7 +78,7 @@ pub fn resolve(config: &ChecksConfig, root: &Path) -> Commands {
 
 /// Commands for the kind of project at `root`: Cargo, npm, Go or Python,
 /// checked in that order.
-pub fn detect(root: &Path) -> Commands {
+fn detect(root: &Path) -> Commands {
     if root.join("Cargo.toml").is_file() {
         return Commands {
             test: Some(Check::detected("cargo test", "Cargo.toml")),

@@ -131,7 +131,7 @@ impl App {
 }
 
 /// The chat of a journal, as the app shows it.
-pub fn transcript(entries: &[Entry]) -> Vec<Message> {
+fn transcript(entries: &[Entry]) -> Vec<Message> {
     let mut out: Vec<Message> = Vec::new();
     for e in entries {
         match e {

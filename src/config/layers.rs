@@ -373,28 +373,11 @@ impl Layered {
                 out.push_str(&format!("[{sec}]\n"));
                 section = sec.to_string();
             }
-            let line = format!("{key} = {}", inline(&entry.value));
+            // `Value`'s Display writes tables inline, on one line.
+            let line = format!("{key} = {}", entry.value);
             out.push_str(&format!("{line:<32} # {}\n", entry.source));
         }
         out
-    }
-}
-
-/// A value as TOML on one line: tables inline.
-fn inline(v: &Value) -> String {
-    match v {
-        Value::Table(t) => {
-            let parts: Vec<String> = t
-                .iter()
-                .map(|(k, v)| {
-                    let bare = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                    let key = if bare { k.clone() } else { Value::String(k.clone()).to_string() };
-                    format!("{key} = {}", inline(v))
-                })
-                .collect();
-            if parts.is_empty() { "{}".into() } else { format!("{{ {} }}", parts.join(", ")) }
-        }
-        other => other.to_string(),
     }
 }
 

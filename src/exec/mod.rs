@@ -379,7 +379,12 @@ fn summary(reviewer: &Reviewer, usage: &crate::llm::Usage, cost: Option<f64>) ->
             shell_quote(reviewer.patch_path())
         ));
     }
-    let count = |o: Outcome| reviewer.results.iter().filter(|r| r.outcome == o).count();
+    // A file written in several rounds is one file.
+    let count = |o: Outcome| {
+        let paths: std::collections::BTreeSet<_> =
+            reviewer.results.iter().filter(|r| r.outcome == o).map(|r| &r.path).collect();
+        paths.len()
+    };
     let (staged, applied, refused) = (count(Outcome::Staged), count(Outcome::Applied), count(Outcome::Refused));
     if staged > 0 {
         parts.push(format!("{} written and staged", plural(staged, "file")));

@@ -141,10 +141,12 @@ impl Budget {
         Self { limits, ..Self::default() }
     }
 
+    #[cfg(test)]
     pub fn turns(&self) -> u32 {
         self.turns
     }
 
+    #[cfg(test)]
     pub fn cost(&self) -> Cost {
         self.cost
     }

@@ -25,10 +25,12 @@ impl Latencies {
         self.sorted.insert(at, d);
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.sorted.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()
     }

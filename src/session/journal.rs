@@ -211,15 +211,13 @@ impl Summary {
             })
             .unwrap_or_default();
         let turns = entries.iter().filter(|e| matches!(e, Entry::User { .. })).count();
-        let mut cost = Some(0.0);
+        let mut cost = crate::metrics::stats::Cost::default();
         for e in entries {
             if let Entry::Usage { cost: c, .. } = e {
-                cost = match (cost, c) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    _ => None,
-                };
+                cost.add(*c);
             }
         }
+        let cost = cost.total();
         let first_prompt = entries
             .iter()
             .find_map(|e| match e {

@@ -213,13 +213,6 @@ pub struct CommandRun {
     pub ending: Ending,
 }
 
-impl CommandRun {
-    /// The exit code, when the command exited by itself.
-    pub fn exit_code(&self) -> Option<i32> {
-        self.ending.exit_code()
-    }
-}
-
 /// Run `command` with `sh -c` in `root`, in a process group of its own that
 /// is killed at the time limit or when `ctx.cancel` fires; output is passed
 /// to `ctx.progress` as it arrives and capped (head and tail) in the result.
@@ -482,11 +475,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ctx = ToolContext::new(CancellationToken::new());
         let run = run_shell(dir.path(), "exit 4", Duration::from_secs(5), "; unused", &ctx).await;
-        assert_eq!(run.exit_code(), Some(4));
+        assert_eq!(run.ending.exit_code(), Some(4));
         assert_eq!(run.ending.short(), "exit 4");
         let run = run_shell(dir.path(), "sleep 100", Duration::from_secs(1), "; raise the limit", &ctx).await;
         assert_eq!(run.ending, Ending::TimedOut(Duration::from_secs(1)));
-        assert_eq!(run.exit_code(), None);
+        assert_eq!(run.ending.exit_code(), None);
         assert!(
             run.output.content.starts_with("timed out after 1 s, killed; raise the limit\n"),
             "{}",
