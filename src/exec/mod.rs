@@ -441,4 +441,21 @@ mod tests {
         on_agent_event(request(0, None), &mut out, &mut tally);
         assert_eq!((tally.usage.input_tokens, tally.cost.total(), tally.requests), (10, None, 2));
     }
+
+    #[test]
+    fn a_file_written_in_two_rounds_counts_once_in_the_summary() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = Reviewer::new(
+            crate::config::Policy::AutoEdit,
+            dir.path().into(),
+            Vec::new(),
+            None,
+            dir.path().join("p.patch"),
+        );
+        for path in ["a.rs", "a.rs", "b.rs"] {
+            r.results.push(review::FileResult { path: path.into(), outcome: Outcome::Staged });
+        }
+        let text = summary(&r, &crate::llm::Usage::default(), Some(0.0));
+        assert!(text.contains("2 files written and staged"), "{text}");
+    }
 }
