@@ -1,0 +1,11 @@
+//! Attacks on tandem's promise that nothing runs, is written, or leaves the
+//! machine without the user's say-so: a malicious model, hostile repository
+//! files, broken servers, concurrent processes and keys typed ahead. Each
+//! family prints how many attacks it tried; any that gets through fails the
+//! run.
+
+mod harness;
+
+fn main() -> std::process::ExitCode {
+    harness::run(&[])
+}
