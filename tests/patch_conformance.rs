@@ -3,6 +3,12 @@
 //! be absent), `patch` (the patch text), and either `after/` (the files it
 //! must leave, compared byte for byte) or `error` (a part of the message it
 //! must fail with).
+//!
+//! The cases follow what Codex's own parser and scenarios accept
+//! (codex-rs/apply-patch: blank lines between chunks are skipped, markers
+//! may be padded with whitespace) and what Aider's editblock requires of
+//! indentation (a quote may be off by one uniform prefix only); the files
+//! and patches are our own.
 
 use std::collections::BTreeMap;
 use std::fs;

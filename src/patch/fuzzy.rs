@@ -72,8 +72,22 @@ pub(crate) fn find(hay: &[&str], needle: &[&str], from: usize) -> Option<(Level,
     })
 }
 
-/// Every start of `needle` in `hay` at or after `from`, at one level.
+/// Every start of `needle` in `hay` at or after `from`, at one level. At
+/// the levels that ignore indentation, a start counts only when one
+/// uniform shift ([`Reindent::between`]) turns the needle's indentation
+/// into the hay's: a needle indented unevenly says something else about
+/// the code's structure than the file does.
 pub(crate) fn find_at(hay: &[&str], needle: &[&str], from: usize, level: Level) -> Vec<usize> {
+    let n = needle.len();
+    let loose = find_loose(hay, needle, from, level);
+    if !level.reindents() {
+        return loose;
+    }
+    loose.into_iter().filter(|&at| Reindent::between(&hay[at..at + n], needle).is_some()).collect()
+}
+
+/// Every start where the keys of `needle`'s lines equal the hay's.
+fn find_loose(hay: &[&str], needle: &[&str], from: usize, level: Level) -> Vec<usize> {
     let Some(last) = hay.len().checked_sub(needle.len()) else { return Vec::new() };
     if needle.is_empty() || from > last {
         return Vec::new();
@@ -82,6 +96,16 @@ pub(crate) fn find_at(hay: &[&str], needle: &[&str], from: usize, level: Level) 
     // Keys are computed once per line, not once per comparison.
     let keys: Vec<Cow<'_, str>> = hay[from..].iter().map(|l| level.key(l)).collect();
     (0..=last - from).filter(|&at| keys[at..at + needle.len()] == needle[..]).map(|at| at + from).collect()
+}
+
+/// The first start at or after `from` where `needle` would match if each
+/// line's indentation were ignored on its own, though no uniform shift
+/// makes it match: for an error that says so.
+pub(crate) fn find_uneven(hay: &[&str], needle: &[&str], from: usize) -> Option<usize> {
+    let n = needle.len();
+    find_loose(hay, needle, from, Level::Unicode)
+        .into_iter()
+        .find(|&at| Reindent::between(&hay[at..at + n], needle).is_none())
 }
 
 /// Starts from `starts` that do not overlap the one before, each match
@@ -96,8 +120,9 @@ pub(crate) fn disjoint(starts: &[usize], len: usize) -> Vec<usize> {
     out
 }
 
-/// A shift of indentation: what a quote's indentation lacks or has in
-/// excess compared with the file's.
+/// A shift of indentation: the prefix a quote's lines have in place of
+/// the file's. Every non-blank line of the quote is `remove` + rest where
+/// the file has `add` + the same rest.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Reindent {
     remove: String,
@@ -105,33 +130,43 @@ pub(crate) struct Reindent {
 }
 
 impl Reindent {
-    /// From the first non-blank line of a quote (`quoted`) and the file
-    /// lines it matched (`found`).
-    pub(crate) fn between(found: &[&str], quoted: &[&str]) -> Self {
-        let Some((f, q)) = found.iter().zip(quoted).find(|(_, q)| !q.trim().is_empty()) else {
-            return Reindent::default();
-        };
+    /// The shift that turns the indentation of every non-blank line of
+    /// `quoted` into that of the line of `found` beside it, if one shift
+    /// does (blank lines say nothing about indentation).
+    ///
+    /// It is read from the first non-blank line, keeping the longest
+    /// indentation both share at their ends: any other shift that fits
+    /// that line is this one with the same text added to `remove` and
+    /// `add`, and so fits no line this one does not.
+    pub(crate) fn between(found: &[&str], quoted: &[&str]) -> Option<Self> {
+        let mut pairs = found.iter().zip(quoted).filter(|(_, q)| !q.trim().is_empty());
+        let Some((f, q)) = pairs.next() else { return Some(Reindent::default()) };
         let (fi, qi) = (indentation(f), indentation(q));
-        let common = fi.chars().zip(qi.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum();
-        Reindent { remove: qi[common..].to_string(), add: fi[common..].to_string() }
+        let shared: usize =
+            fi.chars().rev().zip(qi.chars().rev()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum();
+        let shift = Reindent { remove: qi[..qi.len() - shared].to_string(), add: fi[..fi.len() - shared].to_string() };
+        pairs.all(|(f, q)| shift.indent(indentation(q)).is_some_and(|i| i == indentation(f))).then_some(shift)
     }
 
-    /// `line` moved by the shift; blank lines are left alone.
-    pub(crate) fn apply<'l>(&self, line: &'l str) -> Cow<'l, str> {
+    /// `line` moved by the shift; blank lines are left alone. `None` when
+    /// the line lacks the indentation the shift takes away: it would sit
+    /// outside the block the quote's lines are in.
+    pub(crate) fn apply<'l>(&self, line: &'l str) -> Option<Cow<'l, str>> {
         if line.trim().is_empty() || (self.remove.is_empty() && self.add.is_empty()) {
-            return Cow::Borrowed(line);
+            return Some(Cow::Borrowed(line));
         }
-        let rest = match line.strip_prefix(self.remove.as_str()) {
-            Some(rest) => rest,
-            // Less indented than the quote's first line (a closing brace, say):
-            // take off what whitespace there is, up to the same width.
-            None => {
-                let width = self.remove.chars().count();
-                let cut = line.char_indices().take(width).take_while(|(_, c)| c.is_whitespace()).last();
-                cut.map_or(line, |(i, c)| &line[i + c.len_utf8()..])
-            }
-        };
-        Cow::Owned(format!("{}{rest}", self.add))
+        let rest = line.strip_prefix(self.remove.as_str())?;
+        Some(Cow::Owned(format!("{}{rest}", self.add)))
+    }
+
+    fn indent(&self, indent: &str) -> Option<String> {
+        indent.strip_prefix(self.remove.as_str()).map(|rest| format!("{}{rest}", self.add))
+    }
+
+    /// The shift in words, for an error: what the quote has that the file
+    /// has not.
+    pub(crate) fn describe(&self) -> String {
+        format!("{:?} in place of {:?}", self.remove, self.add)
     }
 }
 
@@ -253,18 +288,47 @@ mod tests {
 
     #[test]
     fn reindent_deeper_shallower_and_tabs() {
-        let r = Reindent::between(&["        foo()"], &["foo()"]);
-        assert_eq!(r.apply("bar()"), "        bar()");
-        assert_eq!(r.apply("    nested()"), "            nested()");
-        assert_eq!(r.apply(""), "");
-        let r = Reindent::between(&["    foo()"], &["        foo()"]);
-        assert_eq!(r.apply("        bar()"), "    bar()");
-        assert_eq!(r.apply("  }"), "}");
-        let r = Reindent::between(&["\tfoo()"], &["    foo()"]);
-        assert_eq!(r.apply("    bar()"), "\tbar()");
-        assert_eq!(r.apply("        baz()"), "\t    baz()");
-        let r = Reindent::between(&["", "  x"], &["", "x"]);
-        assert_eq!(r.apply("y"), "  y");
+        let shift = |found: &[&str], quoted: &[&str]| Reindent::between(found, quoted).unwrap_or_default();
+        let apply = |r: &Reindent, line: &str| r.apply(line).map(Cow::into_owned);
+        let r = shift(&["        foo()"], &["foo()"]);
+        assert_eq!(apply(&r, "bar()").as_deref(), Some("        bar()"));
+        assert_eq!(apply(&r, "    nested()").as_deref(), Some("            nested()"));
+        assert_eq!(apply(&r, "").as_deref(), Some(""));
+        let r = shift(&["    foo()"], &["        foo()"]);
+        assert_eq!(apply(&r, "        bar()").as_deref(), Some("    bar()"));
+        assert_eq!(apply(&r, "    }").as_deref(), Some("}"));
+        // Shallower than what the shift takes away: outside the quote's block.
+        assert_eq!(apply(&r, "  }"), None);
+        let r = shift(&["\tfoo()"], &["    foo()"]);
+        assert_eq!(apply(&r, "    bar()").as_deref(), Some("\tbar()"));
+        assert_eq!(apply(&r, "        baz()").as_deref(), Some("\t    baz()"));
+        let r = shift(&["", "  x"], &["", "x"]);
+        assert_eq!(apply(&r, "y").as_deref(), Some("  y"));
+        // A tab-indented file quoted four spaces deeper: the spaces go, the
+        // tabs stay.
+        let r = shift(&["\tif x {", "\t\ty();"], &["    \tif x {", "    \t\ty();"]);
+        assert_eq!(apply(&r, "    \t\tz();").as_deref(), Some("\t\tz();"));
+    }
+
+    #[test]
+    fn a_shift_must_fit_every_line() {
+        let file = ["    if x > 0:", "        log(x)", "    return x"];
+        assert!(Reindent::between(&file, &["if x > 0:", "    log(x)", "return x"]).is_some());
+        assert!(Reindent::between(&file, &["    if x > 0:", "        log(x)", "        return x"]).is_none());
+        assert!(Reindent::between(&file, &["if x > 0:", "  log(x)", "return x"]).is_none());
+        // Blank lines fit any shift.
+        assert!(Reindent::between(&["  a", "", "  b"], &["a", "      ", "b"]).is_some());
+        // Tabs for spaces is not a shift.
+        assert!(Reindent::between(&["\ta", "\t\tb"], &["    a", "        b"]).is_none());
+    }
+
+    #[test]
+    fn uneven_quotes_are_not_found_but_named() {
+        let hay = ["def f(x):", "    if x > 0:", "        log(x)", "    return x"];
+        let quote = ["    if x > 0:", "        log(x)", "        return x"];
+        assert_eq!(find(&hay, &quote, 0), None);
+        assert_eq!(find_uneven(&hay, &quote, 0), Some(1));
+        assert_eq!(find(&hay, &["if x > 0:", "    log(x)"], 0), Some((Level::Indentation, vec![1])));
     }
 
     #[test]

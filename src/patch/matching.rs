@@ -4,7 +4,10 @@
 //! The quote is looked for exactly first (anywhere, even inside a line),
 //! then as whole lines ignoring trailing whitespace, then ignoring
 //! indentation, then with typographic punctuation and Unicode spaces read
-//! as ASCII. Errors are written for the model to correct its next call.
+//! as ASCII. Indentation may differ only by one uniform shift, which the
+//! new text is then given too; lines the new text keeps from the quote
+//! keep the file's own bytes. Errors are written for the model to correct
+//! its next call.
 
 use super::fuzzy::{self, Level, Reindent};
 use super::lines::{Doc, Eol};
@@ -43,6 +46,33 @@ pub enum EditError {
         /// 1-based line where the new text starts.
         line: usize,
     },
+    /// The quote's lines are there, but indented by different amounts than
+    /// the file's: matching them would move lines between blocks.
+    #[error(
+        "`old_text` matches lines {first}-{last} of {path} only if its lines are re-indented by different amounts, \
+         which would change which block each line is in; nothing was changed. Quote the lines with the file's own \
+         indentation:\n{excerpt}"
+    )]
+    UnevenIndentation {
+        path: String,
+        /// 1-based lines of the file the quote would match.
+        first: usize,
+        last: usize,
+        excerpt: String,
+    },
+    /// The quote matched with its indentation shifted, and a line of the
+    /// new text lacks the indentation that shift takes away.
+    #[error(
+        "`old_text` matches {path} with its indentation shifted ({shift}), but line {line} of `new_text` is \
+         indented less than that, so it would fall outside the block being edited; nothing was changed. Quote \
+         `old_text` and write `new_text` with the file's own indentation"
+    )]
+    NewTextIndentation {
+        path: String,
+        /// 1-based line of `new_text`.
+        line: usize,
+        shift: String,
+    },
     /// The quote is nowhere in the file, even loosely.
     #[error("`old_text` was not found in {path}. {hint}")]
     NotFound {
@@ -57,8 +87,9 @@ pub enum EditError {
 /// errors.
 ///
 /// The model writes `\n`; `new` is given the file's prevailing line ending.
-/// When the quote matched only ignoring indentation, `new` is re-indented
-/// by the difference between the file's indentation and the quote's.
+/// When the quote matched only ignoring indentation (which it may only by
+/// one uniform shift), `new` is shifted the same way; its lines that are
+/// the quote's lines unchanged stay the file's lines byte for byte.
 pub fn edit(path: &str, content: &str, old: &str, new: &str, replace_all: bool) -> Result<String, EditError> {
     let path = path.to_string();
     let doc = Doc::parse(content);
@@ -77,13 +108,24 @@ pub fn edit(path: &str, content: &str, old: &str, new: &str, replace_all: bool) 
         if starts.len() > 1 && !replace_all {
             return Err(EditError::Ambiguous { path, lines: starts.iter().map(|s| s + 1).collect() });
         }
-        return Ok(replace_lines(&doc, &quote, &fuzzy::disjoint(&starts, quote.lines.len()), level, new));
+        return replace_lines(&path, &doc, &quote, &fuzzy::disjoint(&starts, quote.lines.len()), level, new);
+    }
+    if let Some(at) = fuzzy::find_uneven(&hay, &quote.lines, 0) {
+        let last = at + quote.lines.len();
+        let excerpt = fuzzy::excerpt(&hay, at, quote.lines.len());
+        return Err(EditError::UnevenIndentation { path, first: at + 1, last, excerpt });
     }
     Err(not_found(path, content, doc.eol, &hay, &quote, new))
 }
 
 /// The edit as a plain substring replacement, if the quote (in the file's
 /// line endings) occurs verbatim; `Ok(None)` if it does not.
+///
+/// An occurrence that starts inside a line's indentation leaves part of
+/// that indentation outside the quote: when the quote or the new text
+/// spans lines, the quote's lines are then indented differently from the
+/// file's, and the edit is left to the line matching, which allows that
+/// only as one uniform shift.
 fn edit_exact(
     path: &str,
     content: &str,
@@ -94,6 +136,10 @@ fn edit_exact(
 ) -> Result<Option<String>, EditError> {
     let old = eol.convert(old);
     let starts: Vec<usize> = content.match_indices(old.as_str()).map(|(at, _)| at).collect();
+    let multiline = old.contains('\n') || new.contains('\n');
+    if multiline && starts.iter().any(|&at| inside_indentation(content, at)) {
+        return Ok(None);
+    }
     match starts.len() {
         0 => Ok(None),
         1 => Ok(Some(content.replacen(old.as_str(), &eol.convert(new), 1))),
@@ -103,6 +149,12 @@ fn edit_exact(
             lines: starts.iter().map(|&at| line_of(content, at)).collect(),
         }),
     }
+}
+
+/// Whether byte `at` is inside a line's indentation, past its start.
+fn inside_indentation(content: &str, at: usize) -> bool {
+    let start = content[..at].rfind('\n').map_or(0, |i| i + 1);
+    at > start && content[start..at].chars().all(|c| c == ' ' || c == '\t')
 }
 
 /// A quote split into the whole lines it names.
@@ -123,11 +175,22 @@ impl<'a> Quote<'a> {
 }
 
 /// `doc` with each match (a run of whole lines starting at one of `starts`)
-/// replaced by `new`, re-indented when the match was loose about it.
-fn replace_lines(doc: &Doc<'_>, quote: &Quote<'_>, starts: &[usize], level: Level, new: &str) -> String {
+/// replaced by `new`. Lines of `new` that are lines of the quote, unchanged,
+/// are the file's lines as they were (with their whitespace, typography
+/// and endings); the others are shifted as the quote was, when the match
+/// was loose about indentation.
+fn replace_lines(
+    path: &str,
+    doc: &Doc<'_>,
+    quote: &Quote<'_>,
+    starts: &[usize],
+    level: Level,
+    new: &str,
+) -> Result<String, EditError> {
     let eol = doc.eol.as_str();
     let hay = doc.texts();
-    let new_lines: Vec<&str> = new.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let new = Quote::of(new);
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &quote.lines, &new.lines);
     let mut out = String::new();
     let mut next = 0;
     for &at in starts {
@@ -137,9 +200,40 @@ fn replace_lines(doc: &Doc<'_>, quote: &Quote<'_>, starts: &[usize], level: Leve
             out.push_str(line.eol);
         }
         let reindent =
-            if level.reindents() { Reindent::between(&hay[at..end], &quote.lines) } else { Reindent::default() };
-        let shifted: Vec<_> = new_lines.iter().map(|l| reindent.apply(l)).collect();
-        out.push_str(&shifted.join(eol));
+            if level.reindents() { Reindent::between(&hay[at..end], &quote.lines) } else { Some(Reindent::default()) };
+        let Some(reindent) = reindent else {
+            let excerpt = fuzzy::excerpt(&hay, at, quote.lines.len());
+            return Err(EditError::UnevenIndentation { path: path.to_string(), first: at + 1, last: end, excerpt });
+        };
+        // Per line of the new text: the file's line it keeps, if any.
+        let mut kept: Vec<Option<usize>> = vec![None; new.lines.len()];
+        for op in &ops {
+            if let similar::DiffOp::Equal { old_index, new_index, len } = *op {
+                for k in 0..len {
+                    kept[new_index + k] = Some(at + old_index + k);
+                }
+            }
+        }
+        for (j, (line, kept)) in new.lines.iter().zip(&kept).enumerate() {
+            let ending = match kept {
+                Some(i) => {
+                    out.push_str(&doc.lines[*i].text);
+                    Some(doc.lines[*i].eol).filter(|e| !e.is_empty()).unwrap_or(eol)
+                }
+                None => {
+                    let shifted = reindent.apply(line).ok_or_else(|| EditError::NewTextIndentation {
+                        path: path.to_string(),
+                        line: j + 1,
+                        shift: reindent.describe(),
+                    })?;
+                    out.push_str(&shifted);
+                    eol
+                }
+            };
+            if j + 1 < new.lines.len() || new.ends_with_newline {
+                out.push_str(ending);
+            }
+        }
         if !quote.ends_with_newline {
             out.push_str(doc.lines[end - 1].eol);
         }
@@ -149,7 +243,7 @@ fn replace_lines(doc: &Doc<'_>, quote: &Quote<'_>, starts: &[usize], level: Leve
         out.push_str(&line.text);
         out.push_str(line.eol);
     }
-    out
+    Ok(out)
 }
 
 /// The error for a quote found nowhere: either the edit is already in the
@@ -225,7 +319,8 @@ mod tests {
     #[test]
     fn trailing_whitespace_level() {
         let content = "fn a() {   \n    body();\t\n}\n";
-        assert_eq!(ok(content, "fn a() {\n    body();\n", "fn b() {\n    body();\n"), "fn b() {\n    body();\n}\n");
+        // The line the edit keeps keeps its trailing tab.
+        assert_eq!(ok(content, "fn a() {\n    body();\n", "fn b() {\n    body();\n"), "fn b() {\n    body();\t\n}\n");
     }
 
     #[test]
@@ -237,6 +332,46 @@ mod tests {
         // Over-indented quote: the new text comes back out.
         let old = "            one();\n";
         assert_eq!(ok(content, old, "            uno();\n"), "impl A {\n    fn a() {\n        uno();\n    }\n}\n");
+    }
+
+    #[test]
+    fn a_quote_indented_unevenly_is_refused_with_the_files_lines() {
+        // The `return` quoted at the `if` body's depth: re-indenting from the
+        // first line put the file's `return` into the `if`.
+        let content = "def check(x):\n    if x > 0:\n        log(x)\n    return x\n";
+        let old = "    if x > 0:\n        log(x)\n        return x\n";
+        assert_eq!(
+            err(content, old, "    if x > 0:\n        log(x, 1)\n        return x\n"),
+            "`old_text` matches lines 2-4 of f.rs only if its lines are re-indented by different amounts, which \
+             would change which block each line is in; nothing was changed. Quote the lines with the file's own \
+             indentation:\n2 |     if x > 0:\n3 |         log(x)\n4 |     return x\n"
+        );
+    }
+
+    #[test]
+    fn new_lines_shallower_than_the_shift_are_refused() {
+        let content = "fn a() {\n    one();\n}\n";
+        let message = err(content, "        one();\n", "        one();\n  two();\n");
+        assert!(message.contains("line 2 of `new_text` is indented less than that"), "{message}");
+    }
+
+    #[test]
+    fn an_exact_match_inside_the_indentation_is_a_shift() {
+        // "  x" occurs inside "    x": as a substring edit the inserted line
+        // would sit two columns left of the line it follows.
+        let content = "fn a() {\n    x();\n    y();\n}\n";
+        assert_eq!(ok(content, "  x();", "  x();\n  z();"), "fn a() {\n    x();\n    z();\n    y();\n}\n");
+        // On one line it stays a plain substring edit.
+        assert_eq!(ok(content, "  x();", "  w();"), "fn a() {\n    w();\n    y();\n}\n");
+    }
+
+    #[test]
+    fn lines_the_edit_keeps_keep_their_bytes() {
+        let content = "say(“hi”)   \r\n\tnext()\r\nend\r\n";
+        assert_eq!(
+            ok(content, "\tsay(\"hi\")\n\t\tnext()\n", "\tsay(\"hi\")\n\t\tnext()\n\t\tmore()\n"),
+            "say(“hi”)   \r\n\tnext()\r\n\tmore()\r\nend\r\n"
+        );
     }
 
     #[test]

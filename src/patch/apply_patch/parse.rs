@@ -104,6 +104,12 @@ impl Parser<'_> {
         PatchError::Syntax { line: self.at + 1, message }
     }
 
+    fn skip_blank_lines(&mut self) {
+        while self.at < self.end && self.lines[self.at].trim().is_empty() {
+            self.at += 1;
+        }
+    }
+
     /// The path of a `marker PATH` line at the current line.
     fn path(&self, marker: &str) -> Result<Option<String>, PatchError> {
         let Some(path) = self.lines[self.at].trim().strip_prefix(marker) else { return Ok(None) };
@@ -114,10 +120,13 @@ impl Parser<'_> {
         Ok(Some(path.to_string()))
     }
 
-    /// Markers in a file's lines start the line: a context line is indented
-    /// by its prefix, so ` *** Add File: x` is text.
-    fn is_file_marker(line: &str) -> bool {
-        let line = line.trim_end();
+    /// Whether `line` starts the next file's operation. Inside a chunk a
+    /// marker must start its line: a context line is indented by its
+    /// prefix, so ` *** Add File: x` there is text. Where no line of a file
+    /// can be (between chunks, and in an added file, whose lines all start
+    /// with `+`), a marker may be indented, as Codex's parser allows.
+    fn is_file_marker(line: &str, in_chunk: bool) -> bool {
+        let line = if in_chunk { line.trim_end() } else { line.trim() };
         [ADD, DELETE, UPDATE].iter().any(|m| line.starts_with(m))
     }
 
@@ -126,7 +135,7 @@ impl Parser<'_> {
         let mut lines: Vec<String> = Vec::new();
         let mut blank_run = 0;
         let mut final_newline = true;
-        while self.at < self.end && !Self::is_file_marker(self.lines[self.at]) {
+        while self.at < self.end && !Self::is_file_marker(self.lines[self.at], false) {
             let line = self.lines[self.at];
             if let Some(text) = line.strip_prefix('+') {
                 lines.extend(std::iter::repeat_n(String::new(), blank_run));
@@ -153,6 +162,7 @@ impl Parser<'_> {
     fn update(&mut self, path: String) -> Result<FileOp, PatchError> {
         let start = self.at;
         self.at += 1;
+        self.skip_blank_lines();
         let mut move_to = None;
         if self.at < self.end
             && let Some(to) = self.path(MOVE)?
@@ -162,10 +172,14 @@ impl Parser<'_> {
         }
         let mut chunks: Vec<Chunk> = Vec::new();
         let mut open: Option<Chunk> = None;
-        while self.at < self.end && !Self::is_file_marker(self.lines[self.at]) {
+        while self.at < self.end && !Self::is_file_marker(self.lines[self.at], open.is_some()) {
             let line = self.lines[self.at];
             let trimmed = line.trim();
-            if line.trim_end() == END_OF_FILE {
+            if open.is_none() && trimmed.is_empty() {
+                // Between chunks (after `*** End of File`, or before the
+                // first one) a blank line separates; it is no line of the
+                // file, as Codex's parser skips it too.
+            } else if line.trim_end() == END_OF_FILE {
                 let Some(mut chunk) = open.take().filter(|c| !c.lines.is_empty()) else {
                     return Err(self.error(format!("`{END_OF_FILE}` must follow the lines of a chunk")));
                 };
@@ -390,6 +404,34 @@ mod tests {
              PATH`, found `*** Frobnicate: f`"
         );
         assert_eq!(error(""), "invalid patch at line 1: the patch is empty; it starts with `*** Begin Patch`");
+    }
+
+    #[test]
+    fn blank_lines_between_chunks_separate() {
+        // After `*** End of File`, after the update's header and its move:
+        // no chunk of blank lines, as Codex's parser skips them.
+        let patch = "*** Begin Patch\n*** Update File: f\n\n*** Move to: g\n  \n@@\n-a\n+b\n*** End of File\n\n\t\n\
+                     *** End Patch";
+        let Ok(Patch { ops }) = parse(patch) else { panic!("parses") };
+        let FileOp::Update { move_to, chunks: cs, .. } = &ops[0] else { panic!("an update") };
+        assert_eq!(move_to.as_deref(), Some("g"));
+        assert_eq!(cs.len(), 1);
+        assert_eq!(cs[0].lines, vec![line(LineKind::Removed, "a"), line(LineKind::Added, "b")]);
+        // Inside a chunk a blank line is a blank context line.
+        let cs = chunks("*** Begin Patch\n*** Update File: f\n@@\n a\n\n-b\n*** End Patch");
+        assert_eq!(cs[0].lines[1], line(LineKind::Context, ""));
+    }
+
+    #[test]
+    fn indented_markers_between_operations() {
+        let patch = "*** Begin Patch\n*** Add File: a\n+x\n  *** Update File: f\n@@\n-a\n+b\n*** End of File\n\
+                     \t*** Delete File: g\n*** End Patch";
+        let Ok(Patch { ops }) = parse(patch) else { panic!("parses") };
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[2], FileOp::Delete { path: "g".into() });
+        // Right after a chunk's lines an indented marker is a context line.
+        let cs = chunks("*** Begin Patch\n*** Update File: f\n@@\n-a\n+b\n *** Delete File: g\n*** End Patch");
+        assert_eq!(cs[0].lines[2], line(LineKind::Context, "*** Delete File: g"));
     }
 
     #[test]

@@ -47,7 +47,11 @@ pub(super) fn apply_chunks(path: &str, content: &str, chunks: &[Chunk]) -> Resul
             }
             missing = chunk.new_missing_newline;
         }
-        let reindent = if level.reindents() { Reindent::between(&hay[at..end], &old) } else { Reindent::default() };
+        let reindent =
+            if level.reindents() { Reindent::between(&hay[at..end], &old) } else { Some(Reindent::default()) };
+        let Some(reindent) = reindent else {
+            return Err(fail(uneven(&hay, at, old.len())));
+        };
         let mut next = at;
         let mut replacement = Vec::new();
         for line in lines {
@@ -58,7 +62,18 @@ pub(super) fn apply_chunks(path: &str, content: &str, chunks: &[Chunk]) -> Resul
                     next += 1;
                 }
                 LineKind::Removed => next += 1,
-                LineKind::Added => replacement.push(Line::new(reindent.apply(&line.text).into_owned(), eol)),
+                LineKind::Added => {
+                    let Some(text) = reindent.apply(&line.text) else {
+                        return Err(fail(format!(
+                            "its context and removed lines match with their indentation shifted ({}), but the added \
+                             line `{}` is indented less than that, so it would fall outside the block being edited; \
+                             write the chunk with the file's own indentation",
+                            reindent.describe(),
+                            line.text
+                        )));
+                    };
+                    replacement.push(Line::new(text.into_owned(), eol));
+                }
             }
         }
         edits.push((at, old.len(), replacement));
@@ -146,6 +161,9 @@ fn locate<'c>(hay: &[&str], chunk: &'c Chunk, anchor: Option<usize>, cursor: usi
 /// be told.
 fn not_found(hay: &[&str], chunk: &Chunk, old: &[&str], from: usize) -> String {
     let after = if from > 0 { format!(" after line {from}") } else { String::new() };
+    if let Some(at) = fuzzy::find_uneven(hay, old, from) {
+        return uneven(hay, at, old.len());
+    }
     if let Some((_, starts)) = fuzzy::find(hay, old, 0) {
         let line = starts[0] + 1;
         return if chunk.end_of_file && starts.iter().all(|&s| s >= from) {
@@ -172,6 +190,18 @@ fn not_found(hay: &[&str], chunk: &Chunk, old: &[&str], from: usize) -> String {
         );
     }
     format!("its context and removed lines were not found{after}. {}", closest_hint(hay, old))
+}
+
+/// The error for a chunk whose lines are at `at` only if each is
+/// re-indented on its own.
+fn uneven(hay: &[&str], at: usize, len: usize) -> String {
+    format!(
+        "its context and removed lines match lines {}-{} only if they are re-indented by different amounts, which \
+         would change which block each line is in; write them with the file's own indentation:\n{}",
+        at + 1,
+        at + len,
+        fuzzy::excerpt(hay, at, len).trim_end()
+    )
 }
 
 /// The first line at or after `from` that `text` names: a whole line at
