@@ -341,38 +341,48 @@ impl App {
     /// Let the user rewrite the focused hunk's new text in their editor.
     /// Runs on the loop's thread on purpose: the terminal belongs to the
     /// editor until it exits, and nothing can be drawn meanwhile.
+    ///
+    /// Anything but a successful edit leaves the hunk as it was: an editor
+    /// that fails or removes the file, and an empty buffer, which (as in
+    /// `git add -p`) cancels rather than deleting the hunk's lines.
     pub(super) fn edit_hunk<B: super::Host>(&mut self, host: &mut B) {
         let Some(text) = self.state.review.focused_new_side() else { return };
         let ext = self
             .state
             .review
             .focused()
-            .and_then(|(f, _)| f.shown_path().extension().map(|e| e.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "txt".into());
-        let path = std::env::temp_dir().join(format!("tandem-hunk-{}.{ext}", std::process::id()));
-        if let Err(e) = std::fs::write(&path, &text) {
-            self.state.error(format!("Cannot write the hunk to {} for editing: {e}", path.display()));
-            return;
-        }
-        let outcome = host.run_editor(&path);
-        let edited = std::fs::read_to_string(&path);
-        let _ = std::fs::remove_file(&path);
+            .and_then(|(f, _)| f.shown_path().extension().map(|e| e.to_string_lossy().into_owned()));
+        let file = match super::terminal::EditorFile::create(ext.as_deref(), &text) {
+            Ok(file) => file,
+            Err(e) => {
+                self.state.error(format!("Cannot write the hunk to a temporary file for editing: {e}"));
+                return;
+            }
+        };
+        let outcome = host.run_editor(file.path());
+        let edited = file.read_back();
+        // "Edit cancelled" first: the status line may cut what follows.
+        let cancelled = |why: String| format!("Edit cancelled: {why}; the hunk is as it was");
         match (outcome, edited) {
-            (Ok(status), Ok(edited)) if status.success() => {
-                if edited == text {
-                    self.flash("The hunk is unchanged", false);
-                } else {
-                    let lines: Vec<String> = edited.lines().map(str::to_string).collect();
-                    self.state.review.edit_focused(&lines);
-                    self.flash("Hunk edited and accepted: it is applied as you wrote it", false);
-                }
-            }
-            (Ok(status), _) => {
-                self.flash(format!("The editor exited with {status}; the hunk is unchanged"), true);
-            }
             (Err(e), _) => self.state.error(format!(
                 "Cannot start the editor ({e}). Set $EDITOR (or $VISUAL) to the editor to use, e.g. EDITOR=nano."
             )),
+            (Ok(status), _) if !status.success() => {
+                self.flash(cancelled(format!("the editor exited with {status}")), true)
+            }
+            (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.flash(cancelled("the editor removed the hunk's file".into()), true);
+            }
+            (Ok(_), Err(e)) => self.flash(cancelled(format!("cannot read the edited hunk back ({e})")), true),
+            (Ok(_), Ok(edited)) if edited.trim().is_empty() => {
+                self.flash(cancelled("the buffer was empty".into()), false)
+            }
+            (Ok(_), Ok(edited)) if edited == text => self.flash("The hunk is unchanged", false),
+            (Ok(_), Ok(edited)) => {
+                let lines: Vec<String> = edited.lines().map(str::to_string).collect();
+                self.state.review.edit_focused(&lines);
+                self.flash("Hunk edited and accepted: it is applied as you wrote it", false);
+            }
         }
     }
 

@@ -120,6 +120,61 @@ pub fn editor_command(path: &Path) -> std::process::Command {
     cmd
 }
 
+/// The file a hunk is edited in: `hunk.EXT` in a directory of its own
+/// that only the user can enter, removed with everything in it when this
+/// is dropped. A file in the shared temporary directory under a name
+/// another local user can guess (or see, by listing the directory) could
+/// be planted beforehand as a symlink, and the hunk written through it to
+/// any file of the user's; a private directory leaves nothing to plant,
+/// even while an editor saves by deleting and recreating the file.
+pub struct EditorFile {
+    /// Held for its removal on drop.
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl EditorFile {
+    /// Hunks are small; an edited one larger than this is not read back.
+    const MAX_BYTES: u64 = 16 << 20;
+
+    /// `text` in a new private file. `ext` (the edited file's extension,
+    /// for the editor's highlighting) is used only when it is a plain word.
+    pub fn create(ext: Option<&str>, text: &str) -> io::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let ext = ext.filter(|e| !e.is_empty() && e.len() <= 16 && e.bytes().all(|b| b.is_ascii_alphanumeric()));
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(0o700);
+        let dir = tempfile::Builder::new().prefix("tandem-hunk-").permissions(private).tempdir()?;
+        let path = dir.path().join(format!("hunk.{}", ext.unwrap_or("txt")));
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        file.write_all(text.as_bytes())?;
+        Ok(EditorFile { _dir: dir, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the editor left: only a regular file, never read through a
+    /// symlink nor waited on as a FIFO, and not larger than a hunk can be.
+    pub fn read_back(&self) -> io::Result<String> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;
+        let file = std::fs::OpenOptions::new().read(true).custom_flags(flags.bits()).open(&self.path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::other("it is no longer a regular file"));
+        }
+        if meta.len() > Self::MAX_BYTES {
+            return Err(io::Error::other(format!("it is larger than {} MiB", Self::MAX_BYTES >> 20)));
+        }
+        let mut text = String::new();
+        file.take(Self::MAX_BYTES).read_to_string(&mut text)?;
+        Ok(text)
+    }
+}
+
 impl Host for TestBackend {}
 
 impl Host for CrosstermBackend<FrameWriter> {
@@ -267,4 +322,49 @@ pub fn input_stream() -> impl futures::Stream<Item = io::Result<crossterm::event
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!("cannot start the input thread: {e}"));
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_hunk_file_is_private_and_goes_away() {
+        let file = EditorFile::create(Some("rs"), "x\n").expect("create");
+        let path = file.path().to_path_buf();
+        let dir = path.parent().expect("dir").to_path_buf();
+        assert_eq!(path.file_name().and_then(|n| n.to_str()), Some("hunk.rs"));
+        let mode = |p: &Path| std::fs::symlink_metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!((mode(&path), mode(&dir)), (0o600, 0o700));
+        assert_eq!(file.read_back().expect("read"), "x\n");
+        drop(file);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn odd_extensions_are_not_used() {
+        for ext in ["r\u{1b}s", "a b", "", "verylongextensionname"] {
+            let file = EditorFile::create(Some(ext), "").expect("create");
+            assert!(file.path().ends_with("hunk.txt"), "{ext:?}: {}", file.path().display());
+        }
+    }
+
+    #[test]
+    fn only_a_regular_file_is_read_back() {
+        let outside = tempfile::NamedTempFile::new().expect("outside");
+        std::fs::write(outside.path(), "secret").expect("write");
+        let file = EditorFile::create(None, "x").expect("create");
+        std::fs::remove_file(file.path()).expect("remove");
+        std::os::unix::fs::symlink(outside.path(), file.path()).expect("symlink");
+        assert!(file.read_back().is_err());
+        std::fs::remove_file(file.path()).expect("remove");
+        let made = std::process::Command::new("mkfifo").arg(file.path()).status().expect("mkfifo");
+        assert!(made.success());
+        // Opened without waiting for a writer, and refused.
+        assert!(file.read_back().is_err());
+        std::fs::remove_file(file.path()).expect("remove");
+        assert_eq!(file.read_back().map_err(|e| e.kind()), Err(io::ErrorKind::NotFound));
+    }
 }
