@@ -4,8 +4,9 @@
 //! family prints how many attacks it tried; any that gets through fails the
 //! run.
 
+mod edits;
 mod harness;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    harness::run(&[edits::MATCHING, edits::PATCH_FORMAT, edits::EDITOR, edits::ESCAPES])
 }

@@ -1,0 +1,187 @@
+//! What the families share: a terminal backend that records what reaches
+//! the terminal and runs a given editor, a real git repository, and the
+//! app with the real tools and a scripted model.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::{Backend, ClearType, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+use tandem::app::{self, App, Host, state::AppState};
+use tandem::config::{self, ColorDepth, LoadOptions, Paths};
+use tandem::git::RepoInfo;
+
+/// The editor a test hands the hunk to: it gets the path tandem chose.
+pub type Editor = Box<dyn FnMut(&Path) -> io::Result<ExitStatus>>;
+
+/// A backend that draws into `inner`, reports a fixed size (the byte
+/// buffer behind a `CrosstermBackend` has no terminal to ask), and runs
+/// `editor` where the real terminal would hand itself to `$EDITOR`.
+pub struct Recorder<B: Backend> {
+    pub inner: B,
+    size: Size,
+    pub editor: Option<Editor>,
+    /// Every path tandem asked the editor to open.
+    pub opened: Vec<PathBuf>,
+}
+
+impl<B: Backend> Recorder<B> {
+    pub fn new(inner: B, width: u16, height: u16) -> Self {
+        Recorder { inner, size: Size { width, height }, editor: None, opened: Vec::new() }
+    }
+}
+
+impl<B: Backend> Backend for Recorder<B> {
+    type Error = B::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
+        Ok(self.size)
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        Ok(WindowSize { columns_rows: self.size, pixels: Size { width: 0, height: 0 } })
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()
+    }
+}
+
+impl<B: Backend> Host for Recorder<B> {
+    fn run_editor(&mut self, path: &Path) -> io::Result<ExitStatus> {
+        self.opened.push(path.to_path_buf());
+        match self.editor.as_mut() {
+            Some(editor) => editor(path),
+            None => Err(io::Error::other("no editor in this test")),
+        }
+    }
+}
+
+/// An editor that is a real process: `sh -c SCRIPT sh PATH`, as tandem
+/// runs `$EDITOR`.
+pub fn shell_editor(script: &str) -> Editor {
+    let script = script.to_string();
+    Box::new(move |path: &Path| std::process::Command::new("sh").arg("-c").arg(&script).arg("sh").arg(path).status())
+}
+
+/// A git repository in a temporary directory with `files` committed.
+pub fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    init_repo(dir.path(), files);
+    dir
+}
+
+/// Make `dir` a git repository with `files` committed.
+pub fn init_repo(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let repo = git2::Repository::init(dir).expect("init");
+    let mut index = repo.index().expect("index");
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).expect("add");
+    index.write().expect("write index");
+    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
+    let sig = git2::Signature::now("test", "test@example.invalid").expect("sig");
+    repo.commit(Some("HEAD"), &sig, &sig, "initial", &tree, &[]).expect("commit");
+}
+
+/// The content of `path` in the repository's index (what is staged).
+pub fn staged(root: &Path, path: &str) -> Option<String> {
+    let repo = git2::Repository::open(root).ok()?;
+    let index = repo.index().ok()?;
+    let entry = index.get_path(Path::new(path), 0)?;
+    let blob = repo.find_blob(entry.id).ok()?;
+    String::from_utf8(blob.content().to_vec()).ok()
+}
+
+/// The app working in `root` with the shipped defaults, the real tools and
+/// a scripted model, driven through the real event loop on `backend`.
+pub struct Session<B: Backend> {
+    pub rt: tokio::runtime::Runtime,
+    pub app: App,
+    pub term: Terminal<Recorder<B>>,
+}
+
+impl<B: Backend> Session<B> {
+    pub fn new(script: &str, root: &Path, backend: Recorder<B>) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let none = |_: &str| None;
+        let opts = LoadOptions {
+            paths: Paths::default(),
+            config_file: None,
+            project_root: None,
+            theme_flag: None,
+            keymap_flag: Some("default".to_string()),
+            profile_flag: None,
+            policy_flag: None,
+            env: &none,
+            color_depth: ColorDepth::TrueColor,
+        };
+        let s = config::load(&opts);
+        let mut app =
+            App::new(AppState::new(s.config, s.keymap, s.theme, RepoInfo::discover(root), s.diagnostics), None);
+        let provider = tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script");
+        let profile = tandem::llm::select::Profile {
+            name: "script".into(),
+            kind: "script".into(),
+            model: "test".into(),
+            context_window: 100_000,
+            max_output_tokens: 1000,
+            prices: Default::default(),
+            available_models: Vec::new(),
+        };
+        {
+            let _guard = rt.enter();
+            app.enable_tools();
+            app.attach_agent(Arc::new(provider), profile);
+        }
+        let term = Terminal::new(backend).expect("terminal");
+        Session { rt, app, term }
+    }
+
+    /// Type `script` and run until the app is idle.
+    pub fn keys(&mut self, script: &str) {
+        let events = app::input::parse_script(script).expect("key script");
+        let stream = futures::stream::iter(events.into_iter().map(Ok));
+        self.rt.block_on(app::run(&mut self.app, &mut self.term, stream, None)).expect("event loop");
+    }
+
+    pub fn backend(&mut self) -> &mut Recorder<B> {
+        self.term.backend_mut()
+    }
+}
+
+impl Session<ratatui::backend::TestBackend> {
+    /// The last frame's text.
+    pub fn screen(&self) -> String {
+        tandem::ui::buffer_text(self.term.backend().inner.buffer())
+    }
+}
