@@ -2,6 +2,7 @@
 //! selection and index as the app; the policy answers for the user (see
 //! [`review`]), and the run is reported as text or JSON lines ([`output`]).
 
+mod controls;
 pub mod output;
 pub mod review;
 
@@ -98,7 +99,9 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
     for d in &settings.diagnostics {
         tracing::warn!("{d}");
         if d.is_error() {
-            eprintln!("tandem: {d}");
+            // A diagnostic quotes the configuration, which a cloned
+            // repository writes.
+            eprintln!("tandem: {}", controls::strip(&d.to_string()));
         }
     }
     tracing::info!(root = %repo.root.display(), policy = settings.config.tools.policy.name(), "exec");

@@ -1,9 +1,17 @@
 //! What `tandem exec` prints: the events of a run, as JSON lines on stdout
 //! (`--json`), or for a person: the answer on stdout, the rest on stderr.
+//!
+//! Text for a person is stripped of control sequences ([`super::controls`])
+//! whether it goes to a terminal or not: `tandem exec > log` read later
+//! with `cat log` reaches a terminal all the same, and a program that
+//! needs the model's exact text reads `--json`. JSON lines keep every
+//! character, with the controls JSON leaves raw (DEL and C1) escaped too.
 
 use std::io::Write;
 
 use serde::Serialize;
+
+use super::controls::{self, Stripper};
 
 /// One event of a headless run; with `--json`, one line on stdout. The
 /// list and its fields are documented in `tandem exec --help` and the
@@ -84,6 +92,9 @@ pub struct Output {
     /// The answer on stdout has not ended its line: a line on stderr
     /// starts a new one first, so the two do not run together.
     mid_line: bool,
+    /// The answer arrives in pieces, and a sequence may be split between
+    /// two of them.
+    answer: Stripper,
     stdout: Box<dyn Write>,
     stderr: Box<dyn Write>,
 }
@@ -95,7 +106,7 @@ impl Output {
 
     /// Output to other writers than the process's (for tests).
     pub fn to(json: bool, stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Self {
-        Self { json, mid_line: false, stdout, stderr }
+        Self { json, mid_line: false, answer: Stripper::default(), stdout, stderr }
     }
 
     // Failures to write are ignored: a closed pipe (`tandem exec | head`)
@@ -106,7 +117,7 @@ impl Output {
     }
 
     fn err(&mut self, line: &str) {
-        let _ = writeln!(self.stderr, "{line}");
+        let _ = writeln!(self.stderr, "{}", controls::strip(line));
         let _ = self.stderr.flush();
     }
 
@@ -117,7 +128,8 @@ impl Output {
     pub fn event(&mut self, ev: &Event) {
         if self.json {
             // An event is plain data: serializing it cannot fail.
-            if let Ok(mut line) = serde_json::to_string(ev) {
+            if let Ok(line) = serde_json::to_string(ev) {
+                let mut line = escape_raw_controls(line);
                 line.push('\n');
                 self.out(line.as_bytes());
             }
@@ -128,9 +140,11 @@ impl Output {
         }
         match ev {
             Event::Text { text } => {
-                self.out(text.as_bytes());
-                if !text.is_empty() {
-                    self.mid_line = !text.ends_with('\n');
+                let mut shown = String::with_capacity(text.len());
+                self.answer.push(text, &mut shown);
+                self.out(shown.as_bytes());
+                if !shown.is_empty() {
+                    self.mid_line = !shown.ends_with('\n');
                 }
             }
             Event::ToolCall { summary, .. } => self.note(&format!("• {summary}")),
@@ -172,7 +186,7 @@ impl Output {
     pub fn result_line(&mut self, text: &str) {
         if !self.json {
             self.end_line();
-            self.out(format!("{text}\n").as_bytes());
+            self.out(format!("{}\n", controls::strip(text)).as_bytes());
         }
     }
 
@@ -183,6 +197,25 @@ impl Output {
             self.out(b"\n");
         }
     }
+}
+
+/// A JSON text with DEL and the C1 controls written as `\u` escapes:
+/// serde escapes only C0, and a terminal may act on the others. They can
+/// only be inside strings, where the escape means the same character.
+fn escape_raw_controls(line: String) -> String {
+    let raw = |c: char| ('\u{7f}'..='\u{9f}').contains(&c);
+    if !line.chars().any(raw) {
+        return line;
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Writers whose bytes a test reads back.
@@ -231,6 +264,33 @@ mod tests {
         o.result_line("/tmp/x.patch");
         assert_eq!(out.text(), "Let me look.\nDone.\n/tmp/x.patch\n");
         assert_eq!(err.text(), "• read src/a.rs\n  ✗ no such file\n  src/a.rs: NOT written: it changed\n");
+    }
+
+    #[test]
+    fn for_a_person_control_sequences_go_even_split_across_pieces() {
+        let (out, err) = (Captured::default(), Captured::default());
+        let mut o = Output::to(false, Box::new(out.clone()), Box::new(err.clone()));
+        o.event(&Event::Text { text: "copy \x1b]52;c;ZXZp".into() });
+        o.event(&Event::Text { text: "bA==\x07this\x1b".into() });
+        o.event(&Event::Text { text: "[2J\n".into() });
+        o.event(&Event::ToolCall { id: "c".into(), name: "read_file".into(), summary: "read \x1b[1Aa.rs".into() });
+        o.event(&Event::Error { message: "failed: \u{9b}2Jx\r".into() });
+        assert_eq!(out.text(), "copy this\n");
+        assert_eq!(err.text(), "• read a.rs\ntandem: failed: x\n");
+    }
+
+    #[test]
+    fn json_keeps_the_text_and_escapes_every_control() {
+        let (out, err) = (Captured::default(), Captured::default());
+        let mut o = Output::to(true, Box::new(out.clone()), Box::new(err.clone()));
+        let text = "a\x1b]52;c;x\x07\u{9b}1m\x7fb";
+        o.event(&Event::Text { text: text.into() });
+        o.event(&Event::Error { message: "bad \x1b[2J".into() });
+        let lines = out.text();
+        assert!(!lines.chars().any(|c| c.is_control() && c != '\n'), "{lines:?}");
+        let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap_or("")).expect("json");
+        assert_eq!(first["text"], text);
+        assert_eq!(err.text(), "tandem: bad \n");
     }
 
     #[test]
