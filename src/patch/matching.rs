@@ -51,13 +51,16 @@ pub enum EditError {
     #[error(
         "`old_text` matches lines {first}-{last} of {path} only if its lines are re-indented by different amounts, \
          which would change which block each line is in; nothing was changed. Quote the lines with the file's own \
-         indentation:\n{excerpt}"
+         indentation{tabs}:\n{excerpt}"
     )]
     UnevenIndentation {
         path: String,
         /// 1-based lines of the file the quote would match.
         first: usize,
         last: usize,
+        /// Says so when the file indents with tabs and the quote with
+        /// spaces, or the other way round.
+        tabs: &'static str,
         excerpt: String,
     },
     /// The quote matched with its indentation shifted, and a line of the
@@ -111,9 +114,7 @@ pub fn edit(path: &str, content: &str, old: &str, new: &str, replace_all: bool) 
         return replace_lines(&path, &doc, &quote, &fuzzy::disjoint(&starts, quote.lines.len()), level, new);
     }
     if let Some(at) = fuzzy::find_uneven(&hay, &quote.lines, 0) {
-        let last = at + quote.lines.len();
-        let excerpt = fuzzy::excerpt(&hay, at, quote.lines.len());
-        return Err(EditError::UnevenIndentation { path, first: at + 1, last, excerpt });
+        return Err(uneven(path, &hay, at, &quote.lines));
     }
     Err(not_found(path, content, doc.eol, &hay, &quote, new))
 }
@@ -201,10 +202,7 @@ fn replace_lines(
         }
         let reindent =
             if level.reindents() { Reindent::between(&hay[at..end], &quote.lines) } else { Some(Reindent::default()) };
-        let Some(reindent) = reindent else {
-            let excerpt = fuzzy::excerpt(&hay, at, quote.lines.len());
-            return Err(EditError::UnevenIndentation { path: path.to_string(), first: at + 1, last: end, excerpt });
-        };
+        let Some(reindent) = reindent else { return Err(uneven(path.to_string(), &hay, at, &quote.lines)) };
         // Per line of the new text: the file's line it keeps, if any.
         let mut kept: Vec<Option<usize>> = vec![None; new.lines.len()];
         for op in &ops {
@@ -244,6 +242,26 @@ fn replace_lines(
         out.push_str(line.eol);
     }
     Ok(out)
+}
+
+/// The error for a quote whose lines are at `at` only if each is
+/// re-indented on its own.
+fn uneven(path: String, hay: &[&str], at: usize, quoted: &[&str]) -> EditError {
+    let tabs = tabs_hint(&hay[at..at + quoted.len()], quoted);
+    let excerpt = fuzzy::excerpt(hay, at, quoted.len());
+    EditError::UnevenIndentation { path, first: at + 1, last: at + quoted.len(), tabs, excerpt }
+}
+
+/// Words for an error when the file's lines (`found`) are indented with
+/// tabs and the quote's with spaces, or the other way round: the most
+/// common way a quote is indented unevenly.
+pub(crate) fn tabs_hint(found: &[&str], quoted: &[&str]) -> &'static str {
+    let uses = |lines: &[&str], c: char| lines.iter().any(|l| l[..l.len() - l.trim_start().len()].contains(c));
+    match (uses(found, '\t'), uses(quoted, '\t')) {
+        (true, false) => " (it indents these lines with tabs)",
+        (false, true) if uses(found, ' ') => " (it indents these lines with spaces, not tabs)",
+        _ => "",
+    }
 }
 
 /// The error for a quote found nowhere: either the edit is already in the
@@ -346,6 +364,13 @@ mod tests {
              would change which block each line is in; nothing was changed. Quote the lines with the file's own \
              indentation:\n2 |     if x > 0:\n3 |         log(x)\n4 |     return x\n"
         );
+    }
+
+    #[test]
+    fn spaces_for_tabs_are_named() {
+        let content = "func f() {\n\tif x {\n\t\treturn\n\t}\n}\n";
+        let message = err(content, "    if x {\n        return\n    }\n", "    if y {\n        return\n    }\n");
+        assert!(message.contains("own indentation (it indents these lines with tabs):\n2 | \tif x {"), "{message}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::{Chunk, PatchError};
 use crate::patch::fuzzy::{self, Level, Reindent};
 use crate::patch::lines::{Doc, Line};
-use crate::patch::matching::closest_hint;
+use crate::patch::matching::{closest_hint, tabs_hint};
 use crate::patch::{HunkLine, LineKind};
 
 /// `content` with `chunks` applied, keeping its line endings and, unless a
@@ -50,7 +50,7 @@ pub(super) fn apply_chunks(path: &str, content: &str, chunks: &[Chunk]) -> Resul
         let reindent =
             if level.reindents() { Reindent::between(&hay[at..end], &old) } else { Some(Reindent::default()) };
         let Some(reindent) = reindent else {
-            return Err(fail(uneven(&hay, at, old.len())));
+            return Err(fail(uneven(&hay, &old, at)));
         };
         let mut next = at;
         let mut replacement = Vec::new();
@@ -162,7 +162,7 @@ fn locate<'c>(hay: &[&str], chunk: &'c Chunk, anchor: Option<usize>, cursor: usi
 fn not_found(hay: &[&str], chunk: &Chunk, old: &[&str], from: usize) -> String {
     let after = if from > 0 { format!(" after line {from}") } else { String::new() };
     if let Some(at) = fuzzy::find_uneven(hay, old, from) {
-        return uneven(hay, at, old.len());
+        return uneven(hay, old, at);
     }
     if let Some((_, starts)) = fuzzy::find(hay, old, 0) {
         let line = starts[0] + 1;
@@ -194,12 +194,14 @@ fn not_found(hay: &[&str], chunk: &Chunk, old: &[&str], from: usize) -> String {
 
 /// The error for a chunk whose lines are at `at` only if each is
 /// re-indented on its own.
-fn uneven(hay: &[&str], at: usize, len: usize) -> String {
+fn uneven(hay: &[&str], old: &[&str], at: usize) -> String {
+    let len = old.len();
     format!(
         "its context and removed lines match lines {}-{} only if they are re-indented by different amounts, which \
-         would change which block each line is in; write them with the file's own indentation:\n{}",
+         would change which block each line is in; write them with the file's own indentation{}:\n{}",
         at + 1,
         at + len,
+        tabs_hint(&hay[at..at + len], old),
         fuzzy::excerpt(hay, at, len).trim_end()
     )
 }
