@@ -308,8 +308,8 @@ fn exec_cases(f: &mut Family) {
         let bytes = reading.join().map_err(|_| "the reader panicked".to_string())?;
         // The terminal turns each newline into CR LF on its own.
         let text = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
-        if !status.success() {
-            return Err(format!("exec failed: {text:?}"));
+        if !status.success() || !text.contains("xy") {
+            return Err(format!("exec failed, or its answer is missing: {text:?}"));
         }
         clean(text.as_bytes())
     });

@@ -85,8 +85,14 @@ const C_TABS: &str = "static int\nparse_args(int argc, char **argv)\n{\n\tint i;
 /// Tabs for blocks, spaces to align a continued line: Go after gofmt.
 const GO_MIXED: &str = "func (s *Server) handle(w http.ResponseWriter, r *http.Request) {\n\tif err := s.check(r.Context(),\n\t        r.URL.Path); err != nil {\n\t\thttp.Error(w, err.Error(), http.StatusForbidden)\n\t\treturn\n\t}\n\ts.serve(w, r)\n}\n";
 
+/// Markdown, where indentation nests lists, with what models drop when
+/// they quote: typographic quotes and dashes, an ellipsis, a no-break
+/// space, trailing spaces (a hard line break).
+const MARKDOWN: &str = "# Changelog \u{2014} v2.1\n\n- \u{201c}Fast\u{201d} mode is on by default.  \n  - Don\u{2019}t set `FAST=0` unless you must\u{2026}\n  - Caches up to 10\u{a0}MB.\n- Fixed a crash \u{2013} thanks, Zo\u{eb}!\n";
+
 /// Each source with a comment to append to a line and a line to insert.
-const SOURCES: [(&str, &str, &str, &str); 6] = [
+const SOURCES: [(&str, &str, &str, &str); 7] = [
+    ("markdown", MARKDOWN, " (edited)", "- inserted"),
     ("python", PYTHON, "  # edited", "log.debug(\"here\")"),
     ("rust", RUST, " // edited", "trace!(\"here\");"),
     ("yaml", YAML, " # edited", "# inserted"),
@@ -99,13 +105,36 @@ fn indentation(line: &str) -> &str {
     &line[..line.len() - line.trim_start().len()]
 }
 
+/// A line as a model tends to quote it: typography as ASCII, no trailing
+/// whitespace (what codex's `seek_sequence` normalises, and tandem too).
+fn plain(line: &str) -> String {
+    let mut out = String::new();
+    for c in line.trim_end().chars() {
+        match c {
+            '\u{2018}' | '\u{2019}' => out.push('\''),
+            '\u{201c}' | '\u{201d}' => out.push('"'),
+            '\u{2013}' | '\u{2014}' => out.push('-'),
+            '\u{2026}' => out.push_str("..."),
+            '\u{a0}' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Two lines' text is the same once indentation, trailing whitespace and
+/// typography are set aside.
+fn same_text(a: &str, b: &str) -> bool {
+    plain(a).trim() == plain(b).trim()
+}
+
 /// Whether the quote's lines are the file's lines at `at` with one prefix
 /// change: some `remove` and `add` such that every non-blank line's
 /// indentation is `remove + rest` in the quote and `add + rest` in the file.
 /// Tried by brute force over every split of the first non-blank line.
 fn uniform_at(file: &[&str], quote: &[&str], at: usize) -> bool {
     let window = &file[at..at + quote.len()];
-    if window.iter().zip(quote).any(|(f, q)| f.trim() != q.trim()) {
+    if window.iter().zip(quote).any(|(f, q)| !same_text(f, q)) {
         return false;
     }
     let Some(first) = quote.iter().position(|q| !q.trim().is_empty()) else { return true };
@@ -129,7 +158,7 @@ fn uniform_places(file: &[&str], quote: &[&str]) -> Vec<usize> {
 /// Where the quote's lines match whatever their indentation.
 fn loose_places(file: &[&str], quote: &[&str]) -> Vec<usize> {
     (0..=file.len().saturating_sub(quote.len()))
-        .filter(|&at| file[at..at + quote.len()].iter().zip(quote).all(|(f, q)| f.trim() == q.trim()))
+        .filter(|&at| file[at..at + quote.len()].iter().zip(quote).all(|(f, q)| same_text(f, q)))
         .collect()
 }
 
@@ -176,22 +205,20 @@ impl Change {
     }
 }
 
-/// The file with the change made to its line `at + changed`, in the file's
-/// own indentation, and every other line as it was.
-fn expected(file: &str, at: usize, changed: usize, change: Change) -> String {
+/// The file with the change made to its line `at + changed` (which becomes
+/// the quote's line, changed, in the file's own indentation), and every
+/// other line as it was, byte for byte.
+fn expected(file: &str, quote: &[&str], at: usize, changed: usize, change: Change) -> String {
     let mut out = String::new();
     for (i, line) in file.split_inclusive('\n').enumerate() {
-        out.push_str(line);
         if i != at + changed {
+            out.push_str(line);
             continue;
         }
-        let text = line.trim_end_matches('\n');
+        let indent = indentation(line);
         match change {
-            Change::Append(suffix) => {
-                out.truncate(out.len() - line.len());
-                out.push_str(&format!("{text}{suffix}\n"));
-            }
-            Change::Insert(new) => out.push_str(&format!("{}{new}\n", indentation(text))),
+            Change::Append(suffix) => out.push_str(&format!("{indent}{}{suffix}\n", quote[changed].trim_start())),
+            Change::Insert(new) => out.push_str(&format!("{line}{indent}{new}\n")),
         }
     }
     out
@@ -215,10 +242,12 @@ fn judge(
     match result {
         Err(e) if must => Err(format!("refused a uniformly shifted quote: {e}")),
         Err(_) => Ok(()),
-        Ok(out) if must && out != expected(file, uniform[0], changed, change) => {
+        Ok(out) if must && out != expected(file, &quote, uniform[0], changed, change) => {
             Err(format!("applied as\n{out}\nnot as the change at line {}", uniform[0] + 1))
         }
-        Ok(out) if loose_places(&lines, &quote).iter().any(|&p| out == expected(file, p, changed, change)) => Ok(()),
+        Ok(out) if loose_places(&lines, &quote).iter().any(|&p| out == expected(file, &quote, p, changed, change)) => {
+            Ok(())
+        }
         Ok(out) => Err(format!("applied as\n{out}\nwhich is not the intended change (uniform places: {uniform:?})")),
     }
 }
@@ -256,11 +285,16 @@ fn shifts(window: &[&str]) -> Vec<(&'static str, Vec<String>)> {
     let map = |f: &dyn Fn(&str) -> String| {
         window.iter().map(|l| if l.trim().is_empty() { l.to_string() } else { f(l) }).collect()
     };
-    vec![
+    let mut all = vec![
         ("as in the file", map(&|l: &str| l.to_string())),
         ("dedented", map(&|l: &str| l[common.len()..].to_string())),
         ("four spaces deeper", map(&|l: &str| format!("    {l}"))),
-    ]
+    ];
+    if window.iter().any(|l| plain(l) != *l) {
+        all.push(("in plain ASCII", map(&|l: &str| plain(l))));
+        all.push(("in plain ASCII, dedented", map(&|l: &str| plain(&l[common.len()..]))));
+    }
+    all
 }
 
 fn edit_file(file: &str, quote: &[String], changed: usize, change: Change) -> Result<String, String> {
@@ -290,6 +324,29 @@ pub fn family() -> Family {
             Err(_) => Ok(()),
             Ok(out) if out.contains("\n    return x\n") => Ok(()),
             Ok(out) => Err(format!("the return moved:\n{out}")),
+        }
+    });
+
+    // From codex's seek_sequence tests: lines indented by four and three
+    // spaces, quoted with none. Codex matches them (and writes the model's
+    // lines as they are); here they differ in structure, so a changed line
+    // must not be written at a guessed depth.
+    let file = "    foo   \n   bar\t\nbaz\n";
+    let quote = vec!["foo".to_string(), "bar".to_string()];
+    for (changed, change) in [(0, Change::Append(" // x")), (1, Change::Insert("qux"))] {
+        f.check(format!("codex's trimmed match, line {} {}", changed + 1, change.label()), || {
+            judge(edit_file(file, &quote, changed, change), file, &quote, changed, change, false)?;
+            judge(patch(file, &quote, changed, change), file, &quote, changed, change, false)
+        });
+    }
+    // Also from there: a quote longer than the file finds nothing, and
+    // does not panic.
+    f.check("a quote longer than the file", || {
+        let long: Vec<String> = (0..5).map(|i| format!("line {i}")).collect();
+        let file = "line 0\nline 1\n";
+        match (edit_file(file, &long, 0, Change::Append("!")), patch(file, &long, 0, Change::Append("!"))) {
+            (Err(_), Err(_)) => Ok(()),
+            other => Err(format!("applied: {other:?}")),
         }
     });
 
