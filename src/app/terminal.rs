@@ -108,14 +108,16 @@ pub trait Host: ratatui::backend::Backend {
 }
 
 /// `$VISUAL`, else `$EDITOR`, else `vi`, run through the shell so that an
-/// editor given with arguments (`code --wait`) works.
+/// editor given with arguments (`code --wait`) works. The path is the
+/// shell's `$1`, never part of the command text; the shell is `/bin/sh`,
+/// not whichever `sh` comes first in `PATH`.
 pub fn editor_command(path: &Path) -> std::process::Command {
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|e| !e.trim().is_empty())
         .or_else(|| std::env::var("EDITOR").ok().filter(|e| !e.trim().is_empty()))
         .unwrap_or_else(|| "vi".into());
-    let mut cmd = std::process::Command::new("sh");
+    let mut cmd = std::process::Command::new("/bin/sh");
     cmd.arg("-c").arg(format!("{editor} \"$1\"")).arg("sh").arg(path);
     cmd
 }

@@ -110,6 +110,20 @@ pub fn family() -> Family {
         Ok(())
     });
 
+    f.check("an editor that leaves a FIFO in place of the file neither hangs tandem nor edits", || {
+        let o = run(shell_editor("rm -f \"$1\" && mkfifo \"$1\""), || {});
+        untouched(&o)
+    });
+    f.check("an editor that leaves a file larger than any hunk cancels the edit", || {
+        let o = run(shell_editor("head -c 17000000 /dev/zero | tr '\\0' x > \"$1\""), || {});
+        untouched(&o)?;
+        left_no_file(&o)
+    });
+    f.check("an editor that saves the text unchanged decides nothing", || {
+        let o = run(shell_editor("true"), || {});
+        untouched(&o)
+    });
+
     // A file outside the repository that must neither be written nor read.
     let victim_dir = tempfile::tempdir().expect("victim dir");
     let victim = victim_dir.path().join("victim.txt");
