@@ -97,7 +97,9 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
     let log = crate::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     for d in &settings.diagnostics {
         tracing::warn!("{d}");
-        if d.is_error() {
+        // Nobody is asked in a headless run: settings an untrusted
+        // repository asked for are reported along with the errors.
+        if d.is_error() || !settings.trust.held().is_empty() && d.message.contains("`tandem trust`") {
             eprintln!("tandem: {d}");
         }
     }

@@ -4,8 +4,18 @@
 //! family prints how many attacks it tried; any that gets through fails the
 //! run.
 
+#[path = "../common/mod.rs"]
+mod common;
+mod config;
 mod harness;
+#[path = "../llm_server/mod.rs"]
+mod llm_server;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    harness::run(&[
+        ("untrusted repository settings", config::untrusted_settings),
+        ("untrusted repository runs", config::untrusted_runs),
+        ("trust command", config::trust_command),
+        ("config values", config::config_values),
+    ])
 }
