@@ -42,6 +42,9 @@ pub struct Config {
 pub struct ToolsConfig {
     pub policy: Policy,
     pub allow_commands: Vec<String>,
+    /// Globs of files whose edits always wait for a hunk-by-hunk approval,
+    /// besides `.tandem/` (see `tools::protected`).
+    pub protected_paths: Vec<String>,
 }
 
 /// What may happen without asking the user.
@@ -304,6 +307,20 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
         let (src, line) = location(entry);
         diags.push(Diagnostic::error(src, line, format!("`tools.policy`: {e}; the default is used")));
         bad.push("tools.policy".into());
+    }
+    if let Some(entry) = layered.get("tools.protected_paths")
+        && let Some(patterns) = entry.value.as_array()
+    {
+        for p in patterns.iter().filter_map(|p| p.as_str()) {
+            if let Err(e) = globset::Glob::new(p) {
+                let (src, line) = location(entry);
+                diags.push(Diagnostic::error(
+                    src,
+                    line,
+                    format!("`tools.protected_paths`: `{p}` is not a valid pattern ({e}); it is left out"),
+                ));
+            }
+        }
     }
     if let Some(entry) = layered.get("log.level")
         && let Some(v) = entry.value.as_str()

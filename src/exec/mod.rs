@@ -210,7 +210,8 @@ impl Run {
             self.config.tools.allow_commands.clone(),
             audit,
             self.patch_path.clone(),
-        );
+        )
+        .with_protected(crate::tools::protected::Protected::new(&self.config.tools.protected_paths).0);
         let (approvals_tx, mut approvals) = mpsc::unbounded_channel();
         let map_tokens = self.config.index.map_tokens;
         let tools = crate::tools::toolbox::Toolbox::new(

@@ -250,7 +250,7 @@ text = "done"
 
 /// The real binary, in `repo`, with a home of its own.
 fn exec(repo: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    let mut cmd = Command::new(crate::harness::tandem_bin());
     cmd.arg("exec").args(args).current_dir(repo);
     cmd.env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
@@ -504,7 +504,7 @@ pub fn trust_command() -> Family {
         let repo = git_repo(&[(".tandem/config.toml", "[tools]\nallow_commands = [\"touch\"]\n")]);
         let home = tempfile::tempdir().expect("home");
         let run = |args: &[&str], stdin: &str| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_tandem"));
+            let mut cmd = Command::new(crate::harness::tandem_bin());
             cmd.args(args)
                 .current_dir(repo.path())
                 .env("HOME", home.path())

@@ -10,6 +10,7 @@ mod config;
 mod harness;
 #[path = "../llm_server/mod.rs"]
 mod llm_server;
+mod protected;
 
 fn main() -> std::process::ExitCode {
     harness::run(&[
@@ -17,5 +18,6 @@ fn main() -> std::process::ExitCode {
         ("untrusted repository runs", config::untrusted_runs),
         ("trust command", config::trust_command),
         ("config values", config::config_values),
+        ("protected paths in exec", protected::protected_in_exec),
     ])
 }
