@@ -5,7 +5,8 @@
 //! run.
 
 mod harness;
+mod paths;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    harness::run(&[("journal", paths::journal)])
 }
