@@ -8,5 +8,9 @@ mod harness;
 mod paths;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[("journal", paths::journal)])
+    harness::run(&[
+        ("tool paths", paths::tool_paths),
+        ("special files", paths::special_files),
+        ("journal", paths::journal),
+    ])
 }
