@@ -10,6 +10,7 @@ mod config;
 mod harness;
 #[path = "../llm_server/mod.rs"]
 mod llm_server;
+mod paths;
 mod protected;
 
 fn main() -> std::process::ExitCode {
@@ -19,5 +20,8 @@ fn main() -> std::process::ExitCode {
         ("trust command", config::trust_command),
         ("config values", config::config_values),
         ("protected paths in exec", protected::protected_in_exec),
+        ("tool paths", paths::tool_paths),
+        ("special files", paths::special_files),
+        ("journal", paths::journal),
     ])
 }
