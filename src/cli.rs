@@ -58,6 +58,13 @@ pub struct Common {
     #[arg(long)]
     pub demo: bool,
 
+    /// Trust this repository: apply its .tandem/ settings that run programs, lift
+    /// approvals or choose where API keys are sent, and remember that (as `tandem
+    /// trust` does). Without it, such settings of a repository you have not trusted
+    /// are ignored and reported.
+    #[arg(long, global = true)]
+    pub trust: bool,
+
     /// Resume the latest session of this repository: its chat is shown and the
     /// model has its conversation. `tandem sessions` lists the sessions.
     #[arg(long = "continue", short = 'c', conflicts_with = "resume")]
@@ -91,6 +98,20 @@ pub enum Command {
     /// turns, cost and first message. `tandem --resume ID` resumes one,
     /// `tandem --continue` the latest.
     Sessions(SessionsArgs),
+    /// Trust a repository: show what its .tandem/ settings would run, allow or
+    /// connect to, and apply them from now on. Until then tandem ignores those
+    /// settings (a cloned repository is someone else's code). A later change to
+    /// them asks again.
+    Trust(TrustArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// The repository (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// Withdraw trust instead: the settings are ignored again.
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,8 +285,79 @@ pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -
         policy_flag: common.policy.clone(),
         env: &env_var,
         color_depth: ColorDepth::detect(env_var),
+        trust: if common.trust { config::TrustMode::Grant } else { config::TrustMode::Stored },
     };
     (opts, repo)
+}
+
+/// Ask on the terminal, before the app starts, whether to trust the
+/// repository at `root` whose settings `held` were held back. Keys typed
+/// before the question was shown are discarded, and only a typed `y` or
+/// `yes` and Enter trusts: a stray key must not grant what a repository asks.
+pub fn ask_trust(root: &std::path::Path, held: &[config::trust::Held]) -> anyhow::Result<bool> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} has settings in .tandem/ that can run programs, lift approvals or send your", root.display())?;
+    writeln!(out, "API keys elsewhere:")?;
+    for h in held {
+        writeln!(out, "  {h}")?;
+    }
+    writeln!(out, "tandem ignores them unless you trust this repository. Trust only repositories whose")?;
+    write!(out, "authors you trust. Trust it and apply them? (`tandem trust --revoke` undoes it) [y/N] ")?;
+    out.flush()?;
+    drop(out);
+    let stdin = std::io::stdin();
+    // Whatever was typed before the question appeared is not an answer to it.
+    let _ = nix::sys::termios::tcflush(&stdin, nix::sys::termios::FlushArg::TCIFLUSH);
+    let mut line = String::new();
+    stdin.read_line(&mut line)?;
+    let answer = line.trim().to_ascii_lowercase();
+    let trusted = answer == "y" || answer == "yes";
+    println!(
+        "{}",
+        if trusted {
+            "Trusted: the settings apply."
+        } else {
+            "Not trusted: the settings are ignored, and tandem will not ask again until they change."
+        }
+    );
+    Ok(trusted)
+}
+
+/// `tandem trust [PATH] [--revoke]`.
+pub fn trust(common: &Common, args: &TrustArgs, paths: &Paths) -> anyhow::Result<()> {
+    let (mut opts, repo) = load_options(common, args.path.as_ref(), paths.clone());
+    let data_dir = paths
+        .data_dir
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("there is no data directory to record trust in (is HOME set?)"))?;
+    let store = config::TrustStore::in_dir(data_dir);
+    let root = repo.root.display();
+    if args.revoke {
+        if store.forget(&repo.root)? {
+            println!("{root} is no longer trusted: its settings that need trust are ignored again.");
+        } else {
+            println!("{root} was not trusted; nothing changed.");
+        }
+        return Ok(());
+    }
+    opts.trust = config::TrustMode::Stored;
+    let settings = config::load(&opts);
+    match &settings.trust {
+        config::TrustState::NotNeeded => {
+            println!("{root}: its .tandem/ files set nothing that needs trust; nothing to do.");
+        }
+        config::TrustState::Trusted => println!("{root} is already trusted."),
+        config::TrustState::Untrusted { held, fingerprint, .. } => {
+            store.record(&repo.root, fingerprint, true)?;
+            println!("Trusted {root}. These settings apply from now on:");
+            for h in held {
+                println!("  {h}");
+            }
+            println!("If they change, tandem asks again. `tandem trust --revoke` withdraws trust.");
+        }
+    }
+    Ok(())
 }
 
 /// `tandem config show`.

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Some(Command::Index(args)) => return report(cli::index(&cli.common, args, &paths)),
         Some(Command::Exec(args)) => return tandem::exec::run(&cli.common, args, paths),
         Some(Command::Sessions(args)) => return report(cli::sessions(args, &paths)),
+        Some(Command::Trust(args)) => return report(cli::trust(&cli.common, args, &paths)),
         None => {}
     }
     match run_tui(&cli, paths) {
@@ -71,7 +72,20 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     if !terminal {
         return Err(no_terminal());
     }
-    let settings = config::load(&opts);
+    let mut settings = config::load(&opts);
+    if let config::TrustState::Untrusted { held, fingerprint, declined: false } = &settings.trust {
+        let trusted = cli::ask_trust(&repo.root, held)?;
+        if let Some(dir) = paths.data_dir.as_deref()
+            && let Err(e) = config::TrustStore::in_dir(dir).record(&repo.root, fingerprint, trusted)
+        {
+            eprintln!("tandem: could not record the answer: {e}");
+        }
+        if trusted {
+            let mut opts = opts;
+            opts.trust = config::TrustMode::Grant;
+            settings = config::load(&opts);
+        }
+    }
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");
     for d in &settings.diagnostics {

@@ -387,3 +387,46 @@ fn a_killed_session_continues_with_its_transcript_and_conversation() {
     s.send(b"\x11");
     s.wait_exit();
 }
+
+/// A repository whose `.tandem/config.toml` lifts approvals: tandem asks
+/// before the app starts, the answer is remembered, and a `no` keeps the
+/// settings out without asking again.
+#[test]
+fn an_untrusted_repository_is_asked_about_once() {
+    let setup = |repo: &std::path::Path| {
+        git2::Repository::init(repo).expect("git init");
+        std::fs::create_dir_all(repo.join(".tandem")).expect("mkdir");
+        std::fs::write(repo.join(".tandem/config.toml"), "[tools]\npolicy = \"full-auto\"\n").expect("write");
+    };
+    let mut s = Session::start_in(100, 30, &[], &[], setup);
+    s.wait_text("Trust it and apply them?");
+    assert!(s.contents().contains("tools.policy = \"full-auto\""), "{}", s.contents());
+    s.send(b"n\r");
+    s.wait_text("Diff approval");
+    s.wait_text("not trusted");
+    s.send(b"\x11");
+    s.wait_exit();
+    let Session { _dir: dir, .. } = s;
+    let store = std::fs::read_to_string(dir.path().join("data/tandem/trust.json")).expect("trust.json");
+    assert!(store.contains("\"trusted\": false"), "{store}");
+
+    // Declined: the app starts at once, and says how to trust.
+    let mut s = Session::start_at(dir, 100, 30, &[], &[]);
+    s.wait_text("Diff approval");
+    assert!(!s.contents().contains("Trust it and apply them?"), "{}", s.contents());
+    s.send(b"\x11");
+    s.wait_exit();
+    let Session { _dir: dir, .. } = s;
+
+    // Changed settings ask again; `y` trusts and applies them.
+    std::fs::write(dir.path().join("repo/.tandem/config.toml"), "[tools]\npolicy = \"auto-edit\"\n").expect("write");
+    let mut s = Session::start_at(dir, 100, 30, &[], &[]);
+    s.wait_text("Trust it and apply them?");
+    s.send(b"y\r");
+    s.wait_text("Diff approval");
+    s.send(b"\x11");
+    s.wait_exit();
+    let Session { _dir: dir, .. } = s;
+    let store = std::fs::read_to_string(dir.path().join("data/tandem/trust.json")).expect("trust.json");
+    assert!(store.contains("\"trusted\": true"), "{store}");
+}

@@ -15,14 +15,15 @@ pub fn read(path: &Path, limit: usize) -> Vec<String> {
     entries
 }
 
+/// Adds `entry` as one line, in one write, so a crash tears at most that
+/// line; a torn line left by an earlier crash is cut first, or `entry`
+/// would be glued onto it and lost.
 pub fn append(path: &Path, entry: &str) {
     let result = (|| -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
-        writeln!(f, "{line}")
+        let mut f = crate::session::open_append(path)?;
+        let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+        line.push('\n');
+        f.write_all(line.as_bytes())
     })();
     if let Err(e) = result {
         tracing::warn!("cannot save message history to {}: {e}", path.display());
@@ -45,5 +46,16 @@ mod tests {
         assert_eq!(read(&path, 10), ["one", "two\nlines", "three"]);
         assert_eq!(read(&path, 2), ["two\nlines", "three"]);
         assert!(read(&dir.path().join("none"), 5).is_empty());
+    }
+
+    #[test]
+    fn an_entry_after_a_torn_last_line_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.jsonl");
+        append(&path, "one");
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        write!(f, "\"tor").expect("write");
+        append(&path, "two");
+        assert_eq!(read(&path, 10), ["one", "two"]);
     }
 }

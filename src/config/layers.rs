@@ -54,12 +54,25 @@ fn is_open_entry(path: &str) -> bool {
     path.split_once('.').is_some_and(|(table, name)| OPEN_TABLES.contains(&table) && !name.contains('.'))
 }
 
+/// One file being laid over the values.
+struct Walk<'a> {
+    label: &'a str,
+    text: &'a str,
+    gate: Gate<'a>,
+    diags: &'a mut Vec<Diagnostic>,
+    held: &'a mut Vec<(String, Entry)>,
+}
+
 /// The effective value of every leaf key, by dotted path (`ui.theme`).
 #[derive(Debug, Clone)]
 pub struct Layered {
     defaults: BTreeMap<String, Value>,
     entries: BTreeMap<String, Entry>,
 }
+
+/// Decides, per key, whether a file's value is laid over the current ones or
+/// held back (an untrusted repository's keys that could run programs).
+type Gate<'a> = &'a dyn Fn(&str) -> bool;
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -157,7 +170,20 @@ impl Layered {
     /// Lay a TOML file over the current values. Unknown keys are warnings,
     /// values of the wrong type are errors; both leave the value unchanged.
     pub fn apply_file(&mut self, label: &str, text: &str) -> Vec<Diagnostic> {
+        self.apply_file_gated(label, text, &|_| true).0
+    }
+
+    /// Like [`apply_file`](Self::apply_file), but a key for which `gate` says
+    /// no is not applied: it is returned, checked like the others, so the
+    /// caller can apply it later with [`insert`](Self::insert) or report it.
+    pub fn apply_file_gated(
+        &mut self,
+        label: &str,
+        text: &str,
+        gate: Gate<'_>,
+    ) -> (Vec<Diagnostic>, Vec<(String, Entry)>) {
         let mut diags = Vec::new();
+        let mut held = Vec::new();
         let doc = match toml_edit::Document::parse(text) {
             Ok(doc) => doc,
             Err(e) => {
@@ -168,24 +194,34 @@ impl Layered {
                     line,
                     format!("not valid TOML: {msg}; the whole file was ignored"),
                 ));
-                return diags;
+                return (diags, held);
             }
         };
         let Some(root) = doc.as_item().as_table_like() else {
-            return diags;
+            return (diags, held);
         };
-        self.walk(label, text, "", root, &mut diags);
-        diags
+        let mut walk = Walk { label, text, gate, diags: &mut diags, held: &mut held };
+        self.walk(&mut walk, "", root);
+        (diags, held)
     }
 
-    fn walk(
-        &mut self,
-        label: &str,
-        text: &str,
-        prefix: &str,
-        table: &dyn toml_edit::TableLike,
-        diags: &mut Vec<Diagnostic>,
-    ) {
+    /// Set one key to an entry checked earlier (a held key, now allowed).
+    pub fn insert(&mut self, path: String, entry: Entry) {
+        self.entries.insert(path, entry);
+    }
+
+    /// Set `path` from a file, unless the gate holds it back.
+    fn set_from_file(&mut self, walk: &mut Walk<'_>, path: String, value: Value, line: Option<usize>) {
+        let entry = Entry { value, source: Source::File { path: walk.label.to_string(), line } };
+        if (walk.gate)(&path) {
+            self.entries.insert(path, entry);
+        } else {
+            walk.held.push((path, entry));
+        }
+    }
+
+    fn walk(&mut self, walk: &mut Walk<'_>, prefix: &str, table: &dyn toml_edit::TableLike) {
+        let (label, text) = (walk.label, walk.text);
         for (key, item) in table.iter() {
             let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
             let line = item.span().or_else(|| table.key(key).and_then(|k| k.span())).map(|s| line_of(text, s.start));
@@ -197,7 +233,7 @@ impl Layered {
                     sub.iter().filter_map(|(k, v)| Some((k.to_string(), plain(v.as_value()?)))).collect();
                 let expected = self.defaults.get(&path).cloned().unwrap_or(Value::Integer(0));
                 match values.iter().find(|(_, v)| !same_type(&expected, v)) {
-                    Some((name, v)) => diags.push(Diagnostic::error(
+                    Some((name, v)) => walk.diags.push(Diagnostic::error(
                         label,
                         line,
                         format!(
@@ -206,7 +242,7 @@ impl Layered {
                             type_name(v)
                         ),
                     )),
-                    None if values.len() < sub.len() => diags.push(Diagnostic::error(
+                    None if values.len() < sub.len() => walk.diags.push(Diagnostic::error(
                         label,
                         line,
                         format!(
@@ -214,25 +250,19 @@ impl Layered {
                             type_name(&expected)
                         ),
                     )),
-                    None => {
-                        let table = Value::Table(values.into_iter().collect());
-                        self.entries.insert(
-                            path,
-                            Entry { value: table, source: Source::File { path: label.to_string(), line } },
-                        );
-                    }
+                    None => self.set_from_file(walk, path, Value::Table(values.into_iter().collect()), line),
                 }
                 continue;
             }
             if let Some(sub) = item.as_table_like().filter(|_| is_section) {
-                self.walk(label, text, &path, sub, diags);
+                self.walk(walk, &path, sub);
                 continue;
             }
             let Some(expected) = self.expected(&path) else {
                 if is_section {
-                    diags.push(Diagnostic::error(label, line, format!("`{path}` must be a table ([{path}])")));
+                    walk.diags.push(Diagnostic::error(label, line, format!("`{path}` must be a table ([{path}])")));
                 } else {
-                    diags.push(Diagnostic::warning(
+                    walk.diags.push(Diagnostic::warning(
                         label,
                         line,
                         format!("unknown key `{path}` (ignored); `tandem config show` lists every key"),
@@ -241,7 +271,7 @@ impl Layered {
                 continue;
             };
             let Some(value) = item.as_value().map(plain) else {
-                diags.push(Diagnostic::error(
+                walk.diags.push(Diagnostic::error(
                     label,
                     line,
                     format!("`{path}` expects {}, found a table; the default is used", type_name(expected)),
@@ -249,7 +279,7 @@ impl Layered {
                 continue;
             };
             if !same_type(expected, &value) {
-                diags.push(Diagnostic::error(
+                walk.diags.push(Diagnostic::error(
                     label,
                     line,
                     format!(
@@ -265,7 +295,7 @@ impl Layered {
                 (Value::Float(_), Value::Integer(i)) => Value::Float(i as f64),
                 (_, v) => v,
             };
-            self.entries.insert(path, Entry { value, source: Source::File { path: label.to_string(), line } });
+            self.set_from_file(walk, path, value, line);
         }
     }
 

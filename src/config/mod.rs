@@ -10,6 +10,7 @@ pub mod keymap;
 pub mod keys;
 pub mod layers;
 pub mod theme;
+pub mod trust;
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,7 @@ pub use diagnostics::{Diagnostic, Severity};
 pub use keymap::Keymap;
 pub use layers::{Layered, Source};
 pub use theme::{ColorDepth, Theme};
+pub use trust::{TrustMode, TrustState, TrustStore};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../../assets/default-config.toml");
 
@@ -40,6 +42,9 @@ pub struct Config {
 pub struct ToolsConfig {
     pub policy: Policy,
     pub allow_commands: Vec<String>,
+    /// Globs of files whose edits always wait for a hunk-by-hunk approval,
+    /// besides `.tandem/` (see `tools::protected`).
+    pub protected_paths: Vec<String>,
 }
 
 /// What may happen without asking the user.
@@ -217,6 +222,8 @@ pub struct LoadOptions<'a> {
     pub policy_flag: Option<String>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub color_depth: ColorDepth,
+    /// `--trust`, or look the repository up in the trust store.
+    pub trust: TrustMode,
 }
 
 /// Everything configurable, loaded and checked.
@@ -228,6 +235,8 @@ pub struct Settings {
     pub diagnostics: Vec<Diagnostic>,
     /// The files that were read, in the order they were applied.
     pub files: Vec<PathBuf>,
+    /// Whether the repository's own settings were applied in full.
+    pub trust: TrustState,
 }
 
 impl Settings {
@@ -299,6 +308,20 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
         diags.push(Diagnostic::error(src, line, format!("`tools.policy`: {e}; the default is used")));
         bad.push("tools.policy".into());
     }
+    if let Some(entry) = layered.get("tools.protected_paths")
+        && let Some(patterns) = entry.value.as_array()
+    {
+        for p in patterns.iter().filter_map(|p| p.as_str()) {
+            if let Err(e) = globset::Glob::new(p) {
+                let (src, line) = location(entry);
+                diags.push(Diagnostic::error(
+                    src,
+                    line,
+                    format!("`tools.protected_paths`: `{p}` is not a valid pattern ({e}); it is left out"),
+                ));
+            }
+        }
+    }
     if let Some(entry) = layered.get("log.level")
         && let Some(v) = entry.value.as_str()
         && !LOG_LEVELS.contains(&v)
@@ -330,12 +353,82 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
         }
     }
     bad.extend(budget::check(layered, diags));
+    let not_finite: Vec<(String, layers::Entry)> = layered
+        .entries()
+        .filter(|(k, e)| e.value.as_float().is_some_and(|f| !f.is_finite()) && !bad.iter().any(|b| b == k))
+        .map(|(k, e)| (k.to_string(), e.clone()))
+        .collect();
+    for (key, entry) in not_finite {
+        let (src, line) = location(&entry);
+        diags.push(Diagnostic::error(
+            src,
+            line,
+            format!("`{key}` is {}; expected a finite number; the default is used", entry.value),
+        ));
+        bad.push(key);
+    }
     for key in bad {
         layered.reset(&key);
     }
 }
 
 pub const PROVIDER_KINDS: &[&str] = &["openai", "anthropic"];
+
+/// The typed configuration. A value whose TOML type is right can still not
+/// fit its field (`context_window = -1`, `max_output_tokens = 4294967296`,
+/// `allow_commands = [1]`): each value that was set is tried alone over the
+/// defaults, and one that does not fit is reported and put back to its
+/// default, so loading never fails.
+fn deserialize_checked(layered: &mut Layered, diags: &mut Vec<Diagnostic>) -> Config {
+    let typed = |l: &Layered| Config::deserialize(toml::Value::Table(l.to_table()));
+    if let Ok(config) = typed(layered) {
+        return config;
+    }
+    let base = defaults_layered();
+    let set: Vec<(String, layers::Entry)> = layered
+        .entries()
+        .filter(|(_, e)| e.source != Source::Default)
+        .map(|(k, e)| (k.to_string(), e.clone()))
+        .collect();
+    for (key, entry) in set {
+        let mut alone = base.clone();
+        alone.insert(key.clone(), entry.clone());
+        if let Err(e) = typed(&alone) {
+            let (src, line) = location(&entry);
+            diags.push(Diagnostic::error(
+                src,
+                line,
+                format!("`{key}` is {}, which does not fit: {e}; the default is used", entry.value),
+            ));
+            layered.reset(&key);
+        }
+    }
+    typed(layered).unwrap_or_else(|e| {
+        diags.push(Diagnostic::error(
+            "configuration",
+            None,
+            format!("the settings do not fit together ({e}); the built-in defaults are used"),
+        ));
+        *layered = base.clone();
+        defaults_config(&base)
+    })
+}
+
+fn defaults_layered() -> Layered {
+    match Layered::from_defaults(DEFAULT_CONFIG) {
+        Ok(l) => l,
+        // The defaults are built in and covered by tests; reaching this is a
+        // build defect, not a user error.
+        Err(e) => panic!("built-in default-config.toml does not parse: {e}"),
+    }
+}
+
+fn defaults_config(defaults: &Layered) -> Config {
+    match Config::deserialize(toml::Value::Table(defaults.to_table())) {
+        Ok(c) => c,
+        Err(e) => panic!("built-in default-config.toml does not match the Config struct: {e}"),
+    }
+}
 
 /// Directories searched for user themes (`NAME.toml`): project first.
 pub fn theme_dirs(paths: &Paths, project_root: Option<&Path>) -> Vec<PathBuf> {
@@ -373,15 +466,41 @@ pub fn keymap_override_files(paths: &Paths, project_root: Option<&Path>) -> Vec<
     files
 }
 
+/// The configuration files, environment and flags, without the keymap and
+/// theme: what [`load`] starts from.
+pub struct Layers {
+    pub config: Config,
+    pub layered: Layered,
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: Vec<PathBuf>,
+    pub trust: TrustState,
+}
+
 pub fn load(opts: &LoadOptions<'_>) -> Settings {
+    let Layers { config, layered, diagnostics: mut diags, mut files, trust } = load_layers(opts);
+    let project = opts.project_root.as_deref();
+    // The repository's key bindings decide what the approval keys do: only
+    // once it is trusted.
+    let keymap_project = project.filter(|_| !matches!(trust, TrustState::Untrusted { .. }));
+    let mut overrides = Vec::new();
+    for path in keymap_override_files(&opts.paths, keymap_project) {
+        if let Some(text) = read_optional(&path, false, &mut diags) {
+            overrides.push((path.display().to_string(), text));
+            files.push(path);
+        }
+    }
+    let (keymap, kd) = Keymap::load(&config.ui.keymap, &keymap_dirs(&opts.paths, keymap_project), &overrides);
+    diags.extend(kd);
+    let (theme, td) = Theme::load(&config.ui.theme, &theme_dirs(&opts.paths, project), opts.color_depth);
+    diags.extend(td);
+
+    Settings { config, layered, keymap, theme, diagnostics: diags, files, trust }
+}
+
+pub fn load_layers(opts: &LoadOptions<'_>) -> Layers {
     let mut diags = Vec::new();
     let mut files = Vec::new();
-    let mut layered = match Layered::from_defaults(DEFAULT_CONFIG) {
-        Ok(l) => l,
-        // The defaults are built in and covered by tests; reaching this is a
-        // build defect, not a user error.
-        Err(e) => panic!("built-in default-config.toml does not parse: {e}"),
-    };
+    let mut layered = defaults_layered();
 
     let user_file = opts.config_file.clone().or_else(|| opts.paths.user_config_file());
     if let Some(path) = user_file
@@ -390,13 +509,18 @@ pub fn load(opts: &LoadOptions<'_>) -> Settings {
         diags.extend(layered.apply_file(&path.display().to_string(), &text));
         files.push(path);
     }
+    let mut pending = trust::Pending::default();
     if let Some(root) = &opts.project_root {
         let path = root.join(".tandem").join("config.toml");
         if let Some(text) = read_optional(&path, false, &mut diags) {
-            diags.extend(layered.apply_file(&path.display().to_string(), &text));
+            let (d, held) = layered.apply_file_gated(&path.display().to_string(), &text, &trust::is_harmless);
+            diags.extend(d);
+            pending.keys = held;
             files.push(path);
         }
+        pending.files = project_keymap_files(root);
     }
+    let trust = decide_trust(opts, pending, &mut layered, &mut diags);
     diags.extend(layered.apply_env(opts.env));
     if let Some(theme) = &opts.theme_flag
         && let Err(d) = layered.apply_flag("ui.theme", "--theme", theme)
@@ -419,26 +543,60 @@ pub fn load(opts: &LoadOptions<'_>) -> Settings {
         diags.push(d);
     }
     check_values(&mut layered, &mut diags);
+    let config = deserialize_checked(&mut layered, &mut diags);
+    Layers { config, layered, diagnostics: diags, files, trust }
+}
 
-    let config = match Config::deserialize(toml::Value::Table(layered.to_table())) {
-        Ok(c) => c,
-        Err(e) => panic!("effective configuration does not match the Config struct: {e}"),
-    };
+/// The repository's key-binding files, with their text: the single-key
+/// overrides and the named keymaps.
+fn project_keymap_files(root: &Path) -> Vec<(PathBuf, String)> {
+    let dir = root.join(".tandem");
+    let mut paths = vec![dir.join("keymap.toml")];
+    paths.extend(toml_files(&dir.join("keymaps")));
+    paths.into_iter().filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t))).collect()
+}
 
-    let project = opts.project_root.as_deref();
-    let mut overrides = Vec::new();
-    for path in keymap_override_files(&opts.paths, project) {
-        if let Some(text) = read_optional(&path, false, &mut diags) {
-            overrides.push((path.display().to_string(), text));
-            files.push(path);
-        }
+/// Apply the held keys if the repository is trusted (by `--trust`, which
+/// also records it, or by the store); otherwise report them.
+fn decide_trust(
+    opts: &LoadOptions<'_>,
+    pending: trust::Pending,
+    layered: &mut Layered,
+    diags: &mut Vec<Diagnostic>,
+) -> TrustState {
+    if pending.is_empty() {
+        return TrustState::NotNeeded;
     }
-    let (keymap, kd) = Keymap::load(&config.ui.keymap, &keymap_dirs(&opts.paths, project), &overrides);
-    diags.extend(kd);
-    let (theme, td) = Theme::load(&config.ui.theme, &theme_dirs(&opts.paths, project), opts.color_depth);
-    diags.extend(td);
-
-    Settings { config, layered, keymap, theme, diagnostics: diags, files }
+    let Some(root) = opts.project_root.as_deref() else { return TrustState::NotNeeded };
+    let fingerprint = pending.fingerprint();
+    let store = opts.paths.data_dir.as_deref().map(TrustStore::in_dir);
+    let recorded = store.as_ref().map_or(trust::Recorded::Unknown, |s| s.lookup(root, &fingerprint));
+    let trusted = match opts.trust {
+        TrustMode::Grant => {
+            if recorded != trust::Recorded::Trusted
+                && let Some(store) = &store
+                && let Err(e) = store.record(root, &fingerprint, true)
+            {
+                diags.push(Diagnostic::warning(
+                    store.path().display().to_string(),
+                    None,
+                    format!("could not record that this repository is trusted: {e}"),
+                ));
+            }
+            true
+        }
+        TrustMode::Stored => recorded == trust::Recorded::Trusted,
+    };
+    if trusted {
+        for (key, entry) in pending.keys {
+            layered.insert(key, entry);
+        }
+        return TrustState::Trusted;
+    }
+    let held = pending.describe();
+    let source = root.join(".tandem").display().to_string();
+    diags.push(Diagnostic::warning(source, None, trust::held_message(&held)));
+    TrustState::Untrusted { held, fingerprint, declined: recorded == trust::Recorded::Declined }
 }
 
 /// Validate every configuration, keymap and theme file tandem would read,
@@ -497,6 +655,7 @@ mod tests {
             policy_flag: None,
             env,
             color_depth: ColorDepth::TrueColor,
+            trust: TrustMode::Stored,
         }
     }
 
@@ -690,7 +849,11 @@ mod tests {
             "[checks]\ntest_cmd = \"make test\"\nauto_test = true\nmax_fix_rounds = 0\n",
         )
         .expect("write");
-        let s = load(&opts(&none, dir.path()));
+        // A repository's commands apply once it is trusted.
+        let mut o = opts(&none, dir.path());
+        o.trust = TrustMode::Grant;
+        let s = load(&o);
+        assert_eq!(s.trust, TrustState::Trusted);
         let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
         assert_eq!(msgs.len(), 1, "{msgs:#?}");
         assert!(msgs[0].contains("`checks.max_fix_rounds` is 0; expected a value from 1 to 100"), "{msgs:?}");

@@ -98,9 +98,11 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
     let log = crate::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     for d in &settings.diagnostics {
         tracing::warn!("{d}");
-        if d.is_error() {
-            // A diagnostic quotes the configuration, which a cloned
-            // repository writes.
+        // Nobody is asked in a headless run: settings an untrusted
+        // repository asked for are reported along with the errors. A
+        // diagnostic quotes the configuration, which a cloned repository
+        // writes: control sequences are taken out.
+        if d.is_error() || !settings.trust.held().is_empty() && d.message.contains("`tandem trust`") {
             eprintln!("tandem: {}", controls::strip(&d.to_string()));
         }
     }
@@ -211,7 +213,8 @@ impl Run {
             self.config.tools.allow_commands.clone(),
             audit,
             self.patch_path.clone(),
-        );
+        )
+        .with_protected(crate::tools::protected::Protected::new(&self.config.tools.protected_paths).0);
         let (approvals_tx, mut approvals) = mpsc::unbounded_channel();
         let map_tokens = self.config.index.map_tokens;
         let tools = crate::tools::toolbox::Toolbox::new(

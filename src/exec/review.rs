@@ -12,6 +12,13 @@ use crate::git::{Approved, FileOutcome};
 use crate::patch::{ChangeKind, FileChange};
 use crate::session::audit::{AuditLog, HunkRecord, Record};
 use crate::tools::approval::{Approval, FileVerdict, command_allowed, hunk_line};
+use crate::tools::protected::Protected;
+
+/// Why edits were recorded in the patch file instead of being written.
+enum Deferred {
+    Suggest,
+    Protected,
+}
 
 /// What became of a file, for the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +31,9 @@ pub struct Reviewer {
     policy: Policy,
     root: PathBuf,
     allow_commands: Vec<String>,
+    /// Files whose edits wait for the user whatever the policy: into the
+    /// patch file, never written.
+    protected: Protected,
     audit: Option<AuditLog>,
     /// Where the suggest policy's patch goes.
     patch_path: PathBuf,
@@ -49,6 +59,7 @@ impl Reviewer {
             policy,
             root,
             allow_commands,
+            protected: Protected::default(),
             audit,
             patch_path,
             gathered: Gathered::default(),
@@ -56,6 +67,12 @@ impl Reviewer {
             results: Vec::new(),
             failed: false,
         }
+    }
+
+    /// Protect these files as well as `.tandem/`.
+    pub fn with_protected(mut self, protected: Protected) -> Self {
+        self.protected = protected;
+        self
     }
 
     pub fn patch_path(&self) -> &Path {
@@ -85,9 +102,15 @@ impl Reviewer {
                     self.audit(Record::proposal(f, self.policy));
                 }
                 let verdicts = if self.policy == Policy::Suggest {
-                    self.propose(files, out)
+                    self.propose(files, out, &Deferred::Suggest)
                 } else {
-                    self.apply(files, out).await
+                    let (protected, open): (Vec<FileChange>, Vec<FileChange>) =
+                        files.into_iter().partition(|f| self.protected.change(f).is_some());
+                    let mut verdicts = if open.is_empty() { Vec::new() } else { self.apply(open, out).await };
+                    if !protected.is_empty() {
+                        verdicts.extend(self.propose(protected, out, &Deferred::Protected));
+                    }
+                    verdicts
                 };
                 let _ = reply.send(verdicts);
             }
@@ -115,8 +138,9 @@ impl Reviewer {
         answer
     }
 
-    /// Suggest: gather the edits into the patch file, write nothing else.
-    fn propose(&mut self, files: Vec<FileChange>, out: &mut Output) -> Vec<FileVerdict> {
+    /// Gather the edits into the patch file, write nothing else: all of them
+    /// under suggest, those of protected files under the other policies.
+    fn propose(&mut self, files: Vec<FileChange>, out: &mut Output, why: &Deferred) -> Vec<FileVerdict> {
         for f in &files {
             self.gathered.add(f.clone());
         }
@@ -135,15 +159,21 @@ impl Reviewer {
             };
             let path = f.path.display().to_string();
             out.event(&Event::Decision { path, outcome, reason: reason.clone(), hunks: f.hunks.len() });
-            let why = format!("left for review in {patch}");
-            let deferred = f.hunks.iter().map(|h| HunkRecord::new(h, "deferred", Some(why.clone()))).collect();
+            let note = format!("left for review in {patch}");
+            let deferred = f.hunks.iter().map(|h| HunkRecord::new(h, "deferred", Some(note.clone()))).collect();
             self.audit(Record::decision(self.policy, &f.path, deferred));
+            let because = match why {
+                Deferred::Suggest => "tandem runs headless under the suggest policy".to_string(),
+                Deferred::Protected => format!(
+                    "the file is protected ({}): its edits always wait for the user's own review",
+                    self.protected.change(f).unwrap_or(".tandem/**")
+                ),
+            };
             let report = match &reason {
                 None => format!(
-                    "{}: NOT applied. tandem runs headless under the suggest policy: the {} hunk(s) were recorded \
-                     in a patch for the user to review, and the file on disk is unchanged. Do not propose them \
-                     again. Further edits of this file, made against it as it is on disk, are added to the same \
-                     patch.",
+                    "{}: NOT applied. {because}: the {} hunk(s) were recorded in a patch for the user to review, \
+                     and the file on disk is unchanged. Do not propose them again. Further edits of this file, \
+                     made against it as it is on disk, are added to the same patch.",
                     f.path.display(),
                     f.hunks.len()
                 ),

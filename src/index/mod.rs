@@ -31,7 +31,7 @@ pub use lookup::{OutlineItem, SymbolHit};
 pub use map::{MapRequest, Mentions, RepoMap, extract_mentions};
 pub use stats::{IndexStats, PhaseTimes, render_stats};
 pub use tags::{Def, DefKind, Extractor, FileTags, Ref};
-pub use walk::{SkipReason, Skipped, TANDEM_IGNORE};
+pub use walk::{IgnoreRules, OpenError, SkipReason, Skipped, TANDEM_IGNORE, check_regular, open_regular, special_kind};
 
 use cache::FileEntry;
 use graph::Graph;
@@ -401,7 +401,7 @@ fn process(opts: &IndexOptions, cand: &Candidate, previous: Option<&FileEntry>, 
     {
         return Outcome::Cached(prev.clone());
     }
-    let loaded = match walk::load(&opts.root.join(&cand.rel), opts.max_file_size) {
+    let loaded = match walk::load(&opts.root, &cand.rel, opts.max_file_size) {
         Ok(l) => l,
         Err(reason) => return Outcome::Skipped(reason),
     };

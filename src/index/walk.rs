@@ -1,13 +1,20 @@
 //! Finding the files to index and reading them defensively.
 
+mod open;
+mod rules;
+
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use ignore::WalkBuilder;
 use serde::{Deserialize, Serialize};
+
+pub use open::{OpenError, check_regular, open_regular, special_kind};
+pub use rules::IgnoreRules;
 
 use super::lang::Lang;
 
@@ -34,6 +41,10 @@ pub enum SkipReason {
     Vanished,
     /// Symlinks are not followed, so link cycles cannot trap the walk.
     Symlink,
+    /// A FIFO, socket or device: opening one could block or never end.
+    Special(String),
+    /// Its other names may be outside the repository.
+    HardLinked(u64),
     WalkError(String),
     /// The grammar returned no tree (cancelled or grammar missing).
     ParseFailed,
@@ -49,6 +60,8 @@ impl SkipReason {
             SkipReason::Unreadable(_) => "unreadable",
             SkipReason::Vanished => "vanished",
             SkipReason::Symlink => "symlink",
+            SkipReason::Special(_) => "special file",
+            SkipReason::HardLinked(_) => "hard-linked",
             SkipReason::WalkError(_) => "walk error",
             SkipReason::ParseFailed => "parse failed",
         }
@@ -61,6 +74,8 @@ impl fmt::Display for SkipReason {
             SkipReason::TooLarge { size, limit } => write!(f, "too large ({size} bytes > {limit})"),
             SkipReason::Minified { longest_line } => write!(f, "minified (a line of {longest_line} bytes)"),
             SkipReason::Unreadable(e) => write!(f, "unreadable ({e})"),
+            SkipReason::Special(kind) => write!(f, "{kind}, not a regular file"),
+            SkipReason::HardLinked(n) => write!(f, "hard-linked ({n} names)"),
             SkipReason::WalkError(e) => write!(f, "walk error ({e})"),
             other => f.write_str(other.label()),
         }
@@ -100,21 +115,38 @@ pub struct WalkConfig<'a> {
     pub include_hidden: bool,
 }
 
-fn builder(cfg: &WalkConfig, start: &Path) -> WalkBuilder {
-    let mut b = WalkBuilder::new(start);
+/// The repository's ignore rules as the index applies them.
+fn rules(cfg: &WalkConfig) -> IgnoreRules {
+    IgnoreRules::new(cfg.root, &[TANDEM_IGNORE])
+}
+
+fn is_git_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.eq_ignore_ascii_case(".git"))
+}
+
+fn builder(cfg: &WalkConfig, rules: IgnoreRules) -> WalkBuilder {
+    let mut b = WalkBuilder::new(cfg.root);
+    let rules = Arc::new(rules);
     b.hidden(!cfg.include_hidden)
         .follow_links(false)
-        // Projects outside git (or not yet `git init`ed) still mean their .gitignore.
-        .require_git(false)
-        .add_custom_ignore_filename(TANDEM_IGNORE)
-        .filter_entry(|e| e.file_name() != ".git");
+        // The ignore files are read by `rules`, which never opens a FIFO.
+        .git_ignore(false)
+        .ignore(false)
+        .git_exclude(false)
+        .git_global(false)
+        .filter_entry(move |e| {
+            if is_git_name(e.file_name()) {
+                return false;
+            }
+            e.depth() == 0 || !rules.is_ignored(e.path(), e.file_type().is_some_and(|t| t.is_dir()))
+        });
     b
 }
 
 /// Lists indexable files under the root, honouring ignore files.
 pub fn walk(cfg: &WalkConfig) -> WalkOutput {
     let mut out = WalkOutput::default();
-    for entry in builder(cfg, cfg.root).build() {
+    for entry in builder(cfg, rules(cfg)).build() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -153,12 +185,12 @@ fn walk_error_path(e: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
-/// Checks size limits and reads metadata for one relative path.
+/// Checks the file's type and size limits and reads metadata for one
+/// relative path. Only regular files with one name are candidates: the
+/// walk and the watcher's updates must never open a FIFO or a device.
 pub fn candidate(cfg: &WalkConfig, rel: PathBuf, lang: Lang) -> Result<Candidate, SkipReason> {
     let meta = fs::symlink_metadata(cfg.root.join(&rel)).map_err(io_reason)?;
-    if meta.file_type().is_symlink() {
-        return Err(SkipReason::Symlink);
-    }
+    check_regular(&meta).map_err(open_reason)?;
     if meta.len() > cfg.max_file_size {
         return Err(SkipReason::TooLarge { size: meta.len(), limit: cfg.max_file_size });
     }
@@ -172,6 +204,16 @@ pub fn mtime_ns(meta: &fs::Metadata) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+fn open_reason(e: OpenError) -> SkipReason {
+    match e {
+        OpenError::NotFound => SkipReason::Vanished,
+        OpenError::Symlink => SkipReason::Symlink,
+        OpenError::Special(kind) => SkipReason::Special(kind.to_string()),
+        OpenError::HardLinked(n) => SkipReason::HardLinked(n),
+        other => SkipReason::Unreadable(other.to_string()),
+    }
+}
+
 fn io_reason(e: io::Error) -> SkipReason {
     match e.kind() {
         io::ErrorKind::NotFound => SkipReason::Vanished,
@@ -181,23 +223,16 @@ fn io_reason(e: io::Error) -> SkipReason {
 
 /// Would the walk list `rel`? Used for files that appear after the initial build.
 ///
-/// Walks each ancestor directory one level deep, because ignore rules can hide a
-/// directory anywhere on the way down and the walker only applies them to children.
+/// Every directory on the way is checked too, because ignore rules can hide a
+/// directory anywhere on the way down and a walk would not enter it.
 pub fn is_walkable(cfg: &WalkConfig, rel: &Path) -> bool {
-    let mut dir = cfg.root.to_path_buf();
-    for comp in rel.components() {
-        let next = dir.join(comp);
-        let listed = builder(cfg, &dir)
-            .max_depth(Some(1))
-            .build()
-            .filter_map(Result::ok)
-            .any(|e| e.depth() == 1 && e.path() == next);
-        if !listed {
-            return false;
-        }
-        dir = next;
+    let hidden = |c: &std::ffi::OsStr| c.to_str().is_some_and(|n| n.starts_with('.'));
+    if rel.components().any(|c| is_git_name(c.as_os_str()) || (!cfg.include_hidden && hidden(c.as_os_str()))) {
+        return false;
     }
-    true
+    let abs = cfg.root.join(rel);
+    let is_dir = fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir());
+    !rules(cfg).is_ignored_or_any_parent(&abs, is_dir)
 }
 
 /// A file's text, ready to parse.
@@ -207,10 +242,12 @@ pub struct Loaded {
     pub size: u64,
 }
 
-/// Reads a file, refusing binary and minified content; invalid UTF-8 is replaced, not fatal.
-pub fn load(abs: &Path, limit: u64) -> Result<Loaded, SkipReason> {
+/// Reads the file at `rel` under `root`, refusing special files, binary and
+/// minified content; invalid UTF-8 is replaced, not fatal.
+pub fn load(root: &Path, rel: &Path, limit: u64) -> Result<Loaded, SkipReason> {
     let mut bytes = Vec::new();
-    let file = fs::File::open(abs).map_err(io_reason)?;
+    let canonical_root = fs::canonicalize(root).map_err(io_reason)?;
+    let (file, _) = open_regular(&canonical_root, &root.join(rel)).map_err(open_reason)?;
     // Read one byte past the limit so growth since the walk is noticed without reading a huge file.
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io_reason)?;
     if bytes.len() as u64 > limit {
@@ -230,4 +267,27 @@ pub fn load(abs: &Path, limit: u64) -> Result<Loaded, SkipReason> {
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
     Ok(Loaded { text, hash, size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_files_and_ignore_files_are_never_opened() {
+        let dir = tempfile::tempdir().expect("dir");
+        let root = dir.path();
+        std::fs::write(root.join("a.rs"), "fn a() {}\n").expect("write");
+        for fifo in ["pipe.rs", ".gitignore"] {
+            let made = std::process::Command::new("mkfifo").arg(root.join(fifo)).status().expect("mkfifo");
+            assert!(made.success());
+        }
+        let cfg = WalkConfig { root, max_file_size: 1 << 20, include_hidden: false };
+        let out = walk(&cfg);
+        let names: Vec<_> = out.candidates.iter().map(|c| c.rel.clone()).collect();
+        assert_eq!(names, [PathBuf::from("a.rs")]);
+        assert!(out.skipped.iter().any(|s| s.path == Path::new("pipe.rs") && s.reason.label() == "special file"));
+        assert!(matches!(load(root, Path::new("pipe.rs"), 1 << 20), Err(SkipReason::Special(_))));
+        assert!(load(root, Path::new("a.rs"), 1 << 20).is_ok());
+    }
 }

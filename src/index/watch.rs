@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use super::{IndexError, TANDEM_IGNORE};
+use super::{IgnoreRules, IndexError, TANDEM_IGNORE};
 
 /// Changes are gathered until the files have been quiet this long: an
 /// editor's save or a `git checkout` arrives as one batch.
@@ -23,26 +22,17 @@ pub struct WatchHandle {
     _watcher: notify::RecommendedWatcher,
 }
 
-fn ignore_rules(root: &Path) -> Gitignore {
-    let mut b = GitignoreBuilder::new(root);
-    for name in [".gitignore", ".ignore", TANDEM_IGNORE] {
-        let path = root.join(name);
-        if path.is_file() {
-            // A malformed line is skipped by the builder; the rest applies.
-            let _ = b.add(path);
-        }
-    }
-    b.build().unwrap_or_else(|_| Gitignore::empty())
-}
-
 /// Whether a changed path matters to the index: inside the root, not under
-/// `.git/`, not ignored by the root's ignore files.
-fn wanted(root: &Path, rules: &Gitignore, path: &Path) -> bool {
+/// `.git/`, not ignored by the ignore files on its way from the root. The
+/// rules are read as the walk reads them, so a FIFO named `.gitignore`
+/// cannot stall the watcher; the index's update refuses special files.
+fn wanted(root: &Path, rules: &IgnoreRules, path: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(root) else { return false };
-    if rel.components().next().is_some_and(|c| c.as_os_str() == ".git") {
+    if rel.components().next().is_some_and(|c| c.as_os_str().eq_ignore_ascii_case(".git")) {
         return false;
     }
-    !rules.matched_path_or_any_parents(rel, path.is_dir()).is_ignore()
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    !rules.is_ignored_or_any_parent(path, is_dir)
 }
 
 /// Watch `root` recursively and call `on_change` with each batch of changed
@@ -63,7 +53,7 @@ pub fn watch(root: &Path, on_change: impl Fn(Vec<PathBuf>) + Send + 'static) -> 
     })
     .map_err(err)?;
     watcher.watch(&root, RecursiveMode::Recursive).map_err(err)?;
-    let rules = ignore_rules(&root);
+    let rules = IgnoreRules::new(&root, &[TANDEM_IGNORE]);
     std::thread::Builder::new()
         .name("tandem-watch".into())
         .spawn(move || {

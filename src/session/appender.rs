@@ -1,7 +1,9 @@
 //! An append-only JSON-lines file written on a thread of its own, so the
 //! caller never waits on the disk. Shared by the audit log and the journal.
 
+use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -56,22 +58,20 @@ impl<T: Serialize + Send + 'static> Appender<T> {
                 let written = (|| -> std::io::Result<()> {
                     let f = match &mut file {
                         Some(f) => f,
-                        None => {
-                            if let Some(parent) = file_path.parent() {
-                                std::fs::create_dir_all(parent)?;
-                            }
-                            file.insert(std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?)
-                        }
+                        None => file.insert(open_append(&file_path)?),
                     };
                     let mut line = serde_json::to_vec(&value).map_err(std::io::Error::other)?;
                     line.push(b'\n');
                     f.write_all(&line)
                 })();
-                if let Err(e) = written
-                    && !warned
-                {
-                    tracing::warn!("cannot write the {what} {}: {e}", file_path.display());
-                    warned = true;
+                if let Err(e) = written {
+                    // A write that failed part way (a full disk) leaves a torn
+                    // line; opening again cuts it before the next line.
+                    file = None;
+                    if !warned {
+                        tracing::warn!("cannot write the {what} {}: {e}", file_path.display());
+                        warned = true;
+                    }
                 }
             }
         });
@@ -105,5 +105,80 @@ impl<T: Serialize + Send + 'static> Appender<T> {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Opens the JSON-lines file at `path` for appending, made with its
+/// directory when missing. A last line without its newline, torn by a crash
+/// or a full disk while it was written, is cut first: the next line would
+/// otherwise be glued onto it, and a reader would lose both. A last line
+/// that is whole but for its newline is kept and ended instead.
+pub fn open_append(path: &Path) -> std::io::Result<File> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    end_last_line(&mut file)?;
+    Ok(file)
+}
+
+/// A last line longer than this is cut without being read: it is no entry
+/// tandem writes.
+const MAX_TAIL: u64 = 8 * 1024 * 1024;
+
+/// Ends `file` with a newline: the last line is ended when it is complete
+/// JSON, cut when it is not.
+fn end_last_line(file: &mut File) -> std::io::Result<()> {
+    const CHUNK: u64 = 4096;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; CHUNK as usize];
+    let mut line_start = 0;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            line_start = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if line_start == len {
+        return Ok(());
+    }
+    if len - line_start <= MAX_TAIL {
+        let mut tail = vec![0u8; (len - line_start) as usize];
+        file.read_exact_at(&mut tail, line_start)?;
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&tail).is_ok() {
+            return file.write_all(b"\n");
+        }
+    }
+    tracing::warn!("cut a torn last line of {} bytes before appending", len - line_start);
+    file.set_len(line_start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_whole_lines_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.jsonl");
+        let long = "x".repeat(10_000);
+        for (before, after) in [
+            ("", ""),
+            ("{\"a\":1}\n", "{\"a\":1}\n"),
+            ("{\"a\":1}\n{\"b\":", "{\"a\":1}\n"),
+            ("{\"torn", ""),
+            ("{\"a\":1}\n{\"whole\":2}", "{\"a\":1}\n{\"whole\":2}\n"),
+            (&format!("{{\"a\":1}}\n{long}") as &str, "{\"a\":1}\n"),
+        ] {
+            std::fs::write(&path, before).expect("write");
+            let mut f = open_append(&path).expect("open");
+            f.write_all(b"{\"c\":2}\n").expect("append");
+            assert_eq!(std::fs::read_to_string(&path).expect("read"), format!("{after}{{\"c\":2}}\n"));
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The session journal: everything said and decided in a session, one JSON
 //! object per line in `DATA/sessions/<repo key>/<id>.jsonl`. Each entry is
 //! written and flushed on its own by a writer thread, so a crash loses at
-//! most the entry being written, and a torn last line is skipped on load.
+//! most the entry being written; a torn last line is skipped on load, and
+//! cut before the journal is appended to again.
 //! A journal is what `--continue` and `--resume` rebuild a session from.
 
 use std::path::{Path, PathBuf};
@@ -362,6 +363,21 @@ mod tests {
         let loaded = load(&path).expect("load");
         assert_eq!(loaded.skipped, 1);
         assert_eq!(conversation(&loaded.entries), sample());
+    }
+
+    #[test]
+    fn entries_recorded_after_resuming_a_torn_journal_survive() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = write(dir.path(), &sample());
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes.extend_from_slice(b"{\"type\":\"user\",\"te");
+        std::fs::write(&path, bytes).expect("tear");
+        let mut j = Journal::open(dir.path(), "s1", None);
+        j.record(Entry::User { text: "after".into() });
+        j.flush(std::time::Duration::from_secs(5));
+        let loaded = load(&path).expect("load");
+        assert_eq!(loaded.skipped, 0);
+        assert_eq!(loaded.entries.last(), Some(&Entry::User { text: "after".into() }));
     }
 
     #[test]

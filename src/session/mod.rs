@@ -5,6 +5,8 @@ mod appender;
 pub mod audit;
 pub mod journal;
 
+pub use appender::open_append;
+
 use std::path::{Path, PathBuf};
 
 /// This session's directory, `STATE/sessions/<start time>-<pid>/`. Not

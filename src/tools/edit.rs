@@ -2,6 +2,8 @@
 //! writes: each turns the model's edit into a proposal for the round, which
 //! the user reviews hunk by hunk once the round's calls have run.
 
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use super::args;
 use super::proposals::{Current, Proposals};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
+use crate::index::OpenError;
 use crate::llm::ToolSpec;
 
 /// Said after every proposal, so the model waits for the outcome instead of
@@ -25,15 +28,35 @@ const PENDING: &str = "Nothing is written yet: the user reviews the edits of thi
 /// `None` for a file that does not exist.
 type Contents = (Option<String>, Option<String>);
 
-fn read_text(abs: &Path, rel: &str) -> Result<Option<String>, String> {
-    match std::fs::read(abs) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| format!("{rel} is not UTF-8 text; tandem edits text files only")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if abs.is_dir() => Err(format!("{rel} is a directory, not a file ({e})")),
-        Err(e) => Err(format!("cannot read {rel}: {e}")),
+/// The file at `abs` as text, `None` when it does not exist. A file that
+/// cannot be edited is refused here, before any proposal is made: a FIFO,
+/// socket or device (never opened for reading, which could block), a
+/// hard-linked file, and a read-only one (no write permission for its
+/// owner), which the user has marked as not to be changed.
+fn read_text(ws: &Workspace, abs: &Path, rel: &str) -> Result<Option<String>, String> {
+    let (mut file, meta) = match ws.open(abs) {
+        Ok(opened) => opened,
+        Err(OpenError::NotFound) => return Ok(None),
+        Err(OpenError::Directory) => return Err(format!("{rel} is a directory, not a file")),
+        Err(e) => return Err(format!("{rel} {e}")),
+    };
+    if is_read_only(&meta) {
+        return Err(format!(
+            "{rel} is read-only (mode {:04o}), so tandem does not edit it; if it should change, the user can make \
+             it writable first (`chmod u+w {rel}`)",
+            meta.mode() & 0o7777
+        ));
     }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| format!("cannot read {rel}: {e}"))?;
+    String::from_utf8(bytes).map(Some).map_err(|_| format!("{rel} is not UTF-8 text; tandem edits text files only"))
+}
+
+/// Whether the file's owner may not write it: `chmod a-w` or mode 0444.
+/// The owner's bit rather than what this process may do, since root may
+/// write anything.
+fn is_read_only(meta: &std::fs::Metadata) -> bool {
+    meta.mode() & 0o200 == 0
 }
 
 /// Resolve `path` inside the workspace and read it through the round's
@@ -41,7 +64,7 @@ fn read_text(abs: &Path, rel: &str) -> Result<Option<String>, String> {
 fn contents(ws: &Workspace, proposals: &Proposals, path: &str) -> Result<(PathBuf, String, Contents), String> {
     let abs = ws.resolve(path).map_err(|e| e.to_string())?;
     let rel = ws.relative(&abs);
-    let disk = read_text(&abs, &rel)?;
+    let disk = read_text(ws, &abs, &rel)?;
     let current = match proposals.current(Path::new(&rel)) {
         Current::Untouched => disk.clone(),
         Current::Proposed(c) => c,
@@ -267,10 +290,12 @@ impl Tool for ApplyPatch {
                     Ok((_, rel, (_, disk))) => (rel, disk),
                     Err(e) => return ToolOutput::error(e),
                 };
+                // The destination of a move is checked as a file edited: a
+                // FIFO or a read-only file there is refused too.
                 let new_path = match &change.new_path {
-                    Some(to) => match ws.resolve(&to.display().to_string()) {
-                        Ok(abs) => Some(PathBuf::from(ws.relative(&abs))),
-                        Err(e) => return ToolOutput::error(e.to_string()),
+                    Some(to) => match contents(&ws, &proposals, &to.display().to_string()) {
+                        Ok((_, to_rel, _)) => Some(PathBuf::from(to_rel)),
+                        Err(e) => return ToolOutput::error(e),
                     },
                     None => None,
                 };
@@ -299,5 +324,37 @@ impl Tool for ApplyPatch {
             .map(|p| p.lines().filter(|l| l.starts_with("*** ") && l.contains("File:")).count())
             .unwrap_or(0);
         format!("patch {files} file(s)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::tools::test_files::tree;
+
+    async fn call(tool: &dyn Tool, args: Value) -> ToolOutput {
+        tool.run(args, ToolContext::new(tokio_util::sync::CancellationToken::new())).await
+    }
+
+    #[tokio::test]
+    async fn read_only_and_special_files_are_refused_up_front() {
+        let dir = tree(&[("ro.rs", "a\n"), ("rw.rs", "a\n")]);
+        std::fs::set_permissions(dir.path().join("ro.rs"), std::fs::Permissions::from_mode(0o444)).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(dir.path().join("pipe.rs")).status().unwrap();
+        assert!(made.success());
+        let ws = Arc::new(Workspace::new(dir.path()));
+        let proposals = Arc::new(Proposals::default());
+        let edit = EditFile::new(ws.clone(), proposals.clone());
+        let out = call(&edit, json!({"path": "ro.rs", "old_text": "a", "new_text": "b"})).await;
+        assert!(out.is_error && out.content.contains("read-only (mode 0444)"), "{}", out.content);
+        let out = call(&edit, json!({"path": "pipe.rs", "old_text": "a", "new_text": "b"})).await;
+        assert!(out.is_error && out.content.contains("FIFO"), "{}", out.content);
+        let patch = ApplyPatch::new(ws, proposals.clone());
+        let text = "*** Begin Patch\n*** Update File: rw.rs\n*** Move to: ro.rs\n@@\n-a\n+b\n*** End Patch";
+        let out = call(&patch, json!({"patch": text})).await;
+        assert!(out.is_error && out.content.contains("read-only"), "{}", out.content);
+        assert!(proposals.is_empty());
     }
 }

@@ -120,8 +120,11 @@ fn grep(workspace: &Workspace, args: &Args, cancel: &CancellationToken) -> ToolO
             }
             Ok(true)
         });
-        // An unreadable file is skipped rather than failing the search.
-        if searcher.search_path(&matcher, path, sink).is_err() {
+        // An unreadable file is skipped rather than failing the search, and
+        // so is one that stopped being a regular file inside the repository
+        // since the walk listed it (a FIFO would block the search).
+        let Ok((file, _)) = workspace.open(path) else { return };
+        if searcher.search_file(&matcher, &file, sink).is_err() {
             return;
         }
         if in_file > 0 {

@@ -131,6 +131,7 @@ pub mod edit;
 pub mod grep;
 pub mod list;
 pub mod proposals;
+pub mod protected;
 pub mod read;
 pub mod read_only;
 pub(crate) mod scope;

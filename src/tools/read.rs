@@ -1,6 +1,5 @@
 //! `read_file`: a text file, or part of one, with line numbers.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use super::args;
 use super::text::{MAX_LINE_BYTES, cut_line};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
+use crate::index::OpenError;
 use crate::llm::ToolSpec;
 
 /// Lines shown per call; the note at the end says where to continue.
@@ -97,25 +97,17 @@ fn read(workspace: &Workspace, args: &Args) -> ToolOutput {
         Err(e) => return ToolOutput::error(e.to_string()),
     };
     let rel = workspace.relative(&abs);
-    let meta = match std::fs::metadata(&abs) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+    let file = match workspace.open(&abs) {
+        Ok((file, _)) => file,
+        Err(OpenError::NotFound) => {
             return ToolOutput::error(format!("`{rel}` does not exist; use list_files to find the right path"));
         }
-        Err(e) => return ToolOutput::error(format!("cannot read `{rel}`: {e}")),
-    };
-    if meta.is_dir() {
-        return ToolOutput::error(format!(
-            "`{rel}` is a directory; use list_files with path `{rel}` to see its files, then read one of them"
-        ));
-    }
-    // Opening a FIFO or device could block forever or never end.
-    if !meta.is_file() {
-        return ToolOutput::error(format!("`{rel}` is not a regular file; read_file only reads files"));
-    }
-    let file = match File::open(&abs) {
-        Ok(f) => f,
-        Err(e) => return ToolOutput::error(format!("cannot read `{rel}`: {e}")),
+        Err(OpenError::Directory) => {
+            return ToolOutput::error(format!(
+                "`{rel}` is a directory; use list_files with path `{rel}` to see its files, then read one of them"
+            ));
+        }
+        Err(e) => return ToolOutput::error(format!("`{rel}` {e}")),
     };
     match render(file, start, args.end_line) {
         Ok(Rendered::Binary) => ToolOutput::error(format!(

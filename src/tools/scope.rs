@@ -29,9 +29,10 @@ impl Scope {
     }
 
     /// Calls `f(path, relative_path)` for each file in scope: ignored,
-    /// hidden and escaping files left out, directory by directory in file
-    /// name order. Unreadable directories are skipped, as git status would.
-    /// An error when `cancel` fires.
+    /// hidden, special and escaping files left out, directory by directory
+    /// in file name order; `path` is the one to open (a symlink's target
+    /// inside the repository). Unreadable directories are skipped, as git
+    /// status would. An error when `cancel` fires.
     pub(crate) fn for_each_file(
         &self,
         workspace: &Workspace,
@@ -45,12 +46,10 @@ impl Scope {
                 return Err(ToolOutput::error("cancelled"));
             }
             let Ok(entry) = entry else { continue };
-            if !workspace.is_usable_file(&entry) {
-                continue;
-            }
+            let Some(path) = workspace.usable_file(&entry) else { continue };
             let rel = workspace.relative(entry.path());
             if self.filter.matches(&rel) {
-                f(entry.path(), rel);
+                f(&path, rel);
             }
         }
         Ok(())
@@ -95,13 +94,19 @@ impl PathFilter {
 fn resolve_base(workspace: &Workspace, path: Option<&str>) -> Result<PathBuf, ToolOutput> {
     let Some(path) = path.filter(|p| !p.trim().is_empty()) else { return Ok(workspace.root().to_path_buf()) };
     let abs = workspace.resolve(path).map_err(|e| ToolOutput::error(e.to_string()))?;
-    if !abs.exists() {
-        return Err(ToolOutput::error(format!(
-            "`{}` does not exist; call list_files without a path to see the repository's files",
-            workspace.relative(&abs)
-        )));
+    let rel = workspace.relative(&abs);
+    match std::fs::symlink_metadata(&abs) {
+        Err(_) => Err(ToolOutput::error(format!(
+            "`{rel}` does not exist; call list_files without a path to see the repository's files"
+        ))),
+        Ok(meta) if meta.is_dir() => Ok(abs),
+        // A FIFO, device or hard-linked file is refused by name rather than
+        // walked past in silence.
+        Ok(meta) => match crate::index::check_regular(&meta) {
+            Ok(()) => Ok(abs),
+            Err(e) => Err(ToolOutput::error(format!("`{rel}` {e}"))),
+        },
     }
-    Ok(abs)
 }
 
 #[cfg(test)]

@@ -1,14 +1,21 @@
 //! The repository the tools work in, and the one place that decides which
-//! paths the model may touch: everything inside the root except `.git/`.
+//! paths the model may touch: everything inside the root except git's own
+//! directory, reached without a symbolic link that leads out, and spelt
+//! plainly (see [`names`]). Files are opened through [`Workspace::open`],
+//! which opens nothing but regular files.
 
-use std::ffi::OsStr;
+mod names;
+
+use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
-
 use std::sync::Arc;
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use ignore::{Match, WalkBuilder};
+use ignore::WalkBuilder;
+
+use crate::index::{IgnoreRules, OpenError};
+
+pub use names::{MAX_NAME_BYTES, MAX_PATH_BYTES, is_git_name};
 
 /// Why a path was refused. The messages go to the model, so each states the
 /// rule that was broken.
@@ -26,8 +33,29 @@ pub enum PathError {
          only files inside the repository can be used"
     )]
     SymlinkOutside(String),
-    #[error("`{0}` is inside `.git/`; git's own files are off limits (use run_command with git commands instead)")]
+    #[error("`{0}` goes through a symbolic link that leads back to itself; it names no file")]
+    SymlinkLoop(String),
+    #[error(
+        "`{0}` is inside git's own directory; git's files are off limits (use run_command with git commands instead)"
+    )]
     Git(String),
+    #[error(
+        "the path `{path}` contains {what}; tandem does not use such names, so that the file you see named \
+         is the file that changes"
+    )]
+    Unprintable { path: String, what: String },
+    #[error("the path is {len} bytes long; paths are limited to {MAX_PATH_BYTES} bytes")]
+    TooLong { len: usize },
+    #[error("the name `{name}` in the path is {len} bytes long; file systems allow {MAX_NAME_BYTES} bytes a name")]
+    NameTooLong { name: String, len: usize },
+    #[error("`{0}` contains a backslash; separate directories with `/`")]
+    Backslash(String),
+    #[error(
+        "`{0}` is not expanded: tandem does not expand `~` or `$VARIABLES` as a shell would, and files outside \
+         the repository are off limits; give a path relative to the repository root (write `./{0}` for a file \
+         of that name inside it)"
+    )]
+    NotExpanded(String),
     #[error("cannot resolve `{path}`: {reason}")]
     Io { path: String, reason: String },
 }
@@ -37,6 +65,10 @@ pub enum PathError {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    /// Git directories inside the root under another name than `.git`:
+    /// where a `.git` file (a worktree or `--separate-git-dir` checkout)
+    /// points.
+    git_dirs: Vec<PathBuf>,
 }
 
 impl Workspace {
@@ -46,7 +78,8 @@ impl Workspace {
     pub fn new(root: impl AsRef<Path>) -> Self {
         let root = root.as_ref();
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| std::path::absolute(root).unwrap_or(root.into()));
-        Self { root }
+        let git_dirs = linked_git_dirs(&root);
+        Self { root, git_dirs }
     }
 
     pub fn root(&self) -> &Path {
@@ -61,39 +94,51 @@ impl Workspace {
         if path.trim().is_empty() {
             return Err(PathError::Empty);
         }
+        names::check_spelling(path)?;
+        let shown = || names::shown(path);
         let given = Path::new(path);
         let joined = if given.is_absolute() { given.to_path_buf() } else { self.root.join(given) };
-        let lexical = normalize(&joined).ok_or_else(|| PathError::Outside(path.to_string()))?;
+        let lexical = normalize(&joined).ok_or_else(|| PathError::Outside(shown()))?;
         // The root is canonical but an absolute path from the model may not
         // be (e.g. `/tmp` being a symlink), so compare after canonicalizing
         // too, and only call it a symlink escape when the lexical form was
         // inside.
         let lexically_inside = lexical.starts_with(&self.root);
-        if lexically_inside && has_git_component(&lexical, &self.root) {
-            return Err(PathError::Git(path.to_string()));
+        if lexically_inside && self.is_git_path(&lexical) {
+            return Err(PathError::Git(shown()));
         }
         let resolved = canonicalize_existing_prefix(&lexical).map_err(|e| match e {
-            PrefixError::Dangling => {
-                if lexically_inside {
-                    PathError::SymlinkOutside(path.to_string())
-                } else {
-                    PathError::Outside(path.to_string())
-                }
-            }
-            PrefixError::Io(e) => PathError::Io { path: path.to_string(), reason: e.to_string() },
+            PrefixError::Dangling if lexically_inside => PathError::SymlinkOutside(shown()),
+            PrefixError::Loop if lexically_inside => PathError::SymlinkLoop(shown()),
+            PrefixError::Dangling | PrefixError::Loop => PathError::Outside(shown()),
+            PrefixError::Io(e) => PathError::Io { path: shown(), reason: e.to_string() },
         })?;
         if !resolved.starts_with(&self.root) {
             return Err(if lexically_inside {
-                PathError::SymlinkOutside(path.to_string())
+                PathError::SymlinkOutside(shown())
             } else {
-                PathError::Outside(path.to_string())
+                PathError::Outside(shown())
             });
         }
         // A symlink inside the repository may point into `.git`.
-        if has_git_component(&resolved, &self.root) {
-            return Err(PathError::Git(path.to_string()));
+        if self.is_git_path(&resolved) {
+            return Err(PathError::Git(shown()));
         }
         Ok(resolved)
+    }
+
+    /// Whether `abs` (under the root) is in git's own directory.
+    fn is_git_path(&self, abs: &Path) -> bool {
+        abs.strip_prefix(&self.root).is_ok_and(|rel| rel.components().any(|c| is_git_name(c.as_os_str())))
+            || self.git_dirs.iter().any(|d| abs.starts_with(d))
+    }
+
+    /// Opens the file at `abs` (from [`Workspace::resolve`] or a walk) to
+    /// read it: only a regular file with one name, still inside the root
+    /// when opened, and never a FIFO or a device, which could block or
+    /// never end.
+    pub fn open(&self, abs: &Path) -> Result<(File, Metadata), OpenError> {
+        crate::index::open_regular(&self.root, abs)
     }
 
     /// `abs` relative to the root with forward slashes, `.` for the root
@@ -111,87 +156,86 @@ impl Workspace {
 
     /// A walk under `base` that honours `.gitignore` and `.ignore` files
     /// from the root down (even without a `.git`, as in an unpacked
-    /// tarball), skips hidden entries and never enters `.git`. Ignore files
-    /// above the root are not read: a `.gitignore` of `*` in a home
-    /// directory kept in git would otherwise hide everything. `base` itself
-    /// is walked even when ignored, since it was asked for by name.
+    /// tarball), skips hidden entries, names that could not be shown
+    /// plainly, and never enters git's directory. Ignore files above the
+    /// root are not read: a `.gitignore` of `*` in a home directory kept in
+    /// git would otherwise hide everything. `base` itself is walked even
+    /// when ignored, since it was asked for by name. The ignore files are
+    /// read afresh for each walk, and never when they are not regular
+    /// files.
     pub fn walker(&self, base: &Path) -> WalkBuilder {
-        let above_base = Arc::new(self.ignores_above(base));
+        let rules = Arc::new(IgnoreRules::new(&self.root, &[]));
+        let git_dirs = self.git_dirs.clone();
         let mut builder = WalkBuilder::new(base);
-        builder.hidden(true).parents(false).require_git(false).follow_links(false).filter_entry(move |entry| {
-            if is_git_name(entry.file_name()) {
-                return false;
-            }
-            if entry.depth() == 0 {
-                return true;
-            }
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            // Deeper ignore files take precedence, as in git.
-            for ignore in above_base.iter().rev() {
-                match ignore.matched(entry.path(), is_dir) {
-                    Match::Ignore(_) => return false,
-                    Match::Whitelist(_) => return true,
-                    Match::None => {}
+        builder
+            .hidden(true)
+            .parents(false)
+            .follow_links(false)
+            .git_ignore(false)
+            .ignore(false)
+            .git_exclude(false)
+            .git_global(false)
+            .filter_entry(move |entry| {
+                if is_git_name(entry.file_name()) || git_dirs.iter().any(|d| entry.path() == d) {
+                    return false;
                 }
-            }
-            true
-        });
+                if entry.depth() == 0 {
+                    return true;
+                }
+                if entry.file_name().to_str().is_some_and(names::has_unprintable) {
+                    return false;
+                }
+                !rules.is_ignored(entry.path(), entry.file_type().is_some_and(|t| t.is_dir()))
+            });
         builder
     }
 
-    /// The ignore rules of the directories from the root down to `base`'s
-    /// parent, which a walk starting at `base` would not see; shallowest
-    /// first.
-    fn ignores_above(&self, base: &Path) -> Vec<Gitignore> {
-        let Ok(rel) = base.strip_prefix(&self.root) else { return Vec::new() };
-        let mut ignores = Vec::new();
-        if rel.as_os_str().is_empty() {
-            return ignores;
-        }
-        let mut add = |dir: &Path, file: PathBuf| {
-            if file.is_file() {
-                let mut builder = GitignoreBuilder::new(dir);
-                // A bad line is skipped by the builder; the rest still apply.
-                let _ = builder.add(file);
-                if let Ok(ignore) = builder.build() {
-                    ignores.push(ignore);
-                }
-            }
-        };
-        add(&self.root, self.root.join(".git/info/exclude"));
-        let mut dir = self.root.clone();
-        for component in rel.components() {
-            add(&dir, dir.join(".gitignore"));
-            add(&dir, dir.join(".ignore"));
-            dir.push(component);
-        }
-        ignores
-    }
-
-    /// Whether a walked entry should be offered: regular files, and symlinks
-    /// that resolve to a file inside the repository (so a link cannot be
-    /// used to read outside it).
-    pub fn is_usable_file(&self, entry: &ignore::DirEntry) -> bool {
-        let Some(kind) = entry.file_type() else { return false };
+    /// The path to open for a walked entry, when it should be offered:
+    /// regular files, and symlinks that resolve to a regular file inside
+    /// the repository (so a link cannot be used to read outside it).
+    pub fn usable_file(&self, entry: &ignore::DirEntry) -> Option<PathBuf> {
+        let kind = entry.file_type()?;
         if kind.is_file() {
-            return true;
+            return Some(entry.path().to_path_buf());
         }
         if !kind.is_symlink() {
-            return false;
+            return None;
         }
         let rel = self.relative(entry.path());
-        self.resolve(&rel).map(|p| p.is_file()).unwrap_or(false)
+        let target = self.resolve(&rel).ok()?;
+        std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()).then_some(target)
     }
 }
 
-fn is_git_name(name: &OsStr) -> bool {
-    // Case-insensitive because `.GIT` is the same directory on macOS and
-    // Windows file systems.
-    name.to_str().is_some_and(|n| n.eq_ignore_ascii_case(".git"))
+/// Where the root's `.git` file points, when it is a file and points inside
+/// the root: that directory is git's as much as `.git` would be. Its
+/// `commondir` (a linked worktree's shared directory) too.
+fn linked_git_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let Some(git_dir) = read_first_line(&root.join(".git"))
+        .and_then(|l| l.strip_prefix("gitdir:").map(|d| root.join(d.trim())))
+        .and_then(|d| std::fs::canonicalize(d).ok())
+    else {
+        return dirs;
+    };
+    if let Some(common) =
+        read_first_line(&git_dir.join("commondir")).and_then(|c| std::fs::canonicalize(git_dir.join(c.trim())).ok())
+    {
+        dirs.push(common);
+    }
+    dirs.push(git_dir);
+    dirs.retain(|d| d.starts_with(root) && d != root);
+    dirs
 }
 
-fn has_git_component(abs: &Path, root: &Path) -> bool {
-    abs.strip_prefix(root).is_ok_and(|rel| rel.components().any(|c| is_git_name(c.as_os_str())))
+fn read_first_line(path: &Path) -> Option<String> {
+    use std::io::{BufRead, BufReader, Read};
+    // The git directory may lie outside the root: only the file's type
+    // matters here, not its place.
+    let (file, _) = crate::index::open_regular(Path::new("/"), path).ok()?;
+    let mut line = String::new();
+    BufReader::new(file.take(4096)).read_line(&mut line).ok()?;
+    Some(line.trim_end().to_string())
 }
 
 /// Removes `.` and folds `..` without touching the file system; `None` when
@@ -213,9 +257,10 @@ fn normalize(path: &Path) -> Option<PathBuf> {
 }
 
 enum PrefixError {
-    /// A component exists but cannot be followed: a dangling or looping
-    /// symlink, whose target could be anywhere.
+    /// A component is a dangling symlink, whose target could be anywhere.
     Dangling,
+    /// A component is a symlink that leads, through others, back to itself.
+    Loop,
     Io(io::Error),
 }
 
@@ -236,7 +281,7 @@ fn canonicalize_existing_prefix(path: &Path) -> Result<PathBuf, PrefixError> {
     let mut resolved = match std::fs::canonicalize(existing) {
         Ok(p) => p,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(PrefixError::Dangling),
-        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => return Err(PrefixError::Dangling),
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => return Err(PrefixError::Loop),
         Err(e) => return Err(PrefixError::Io(e)),
     };
     resolved.extend(rest.iter().rev());
@@ -341,6 +386,52 @@ mod tests {
         let (repo, _out, ws) = setup();
         symlink(repo.path().join(".git"), repo.path().join("g")).unwrap();
         assert!(matches!(ws.resolve("g/config"), Err(PathError::Git(_))));
+    }
+
+    #[test]
+    fn symlink_loops_say_so() {
+        let (repo, _out, ws) = setup();
+        symlink("b", repo.path().join("a")).unwrap();
+        symlink("a", repo.path().join("b")).unwrap();
+        assert!(matches!(ws.resolve("a/x"), Err(PathError::SymlinkLoop(_))));
+    }
+
+    #[test]
+    fn spellings_of_git_and_of_a_shell_are_refused() {
+        let (_repo, _out, ws) = setup();
+        for p in [".git./config", "git~1/config", ".git::$INDEX_ALLOCATION/config", ".GIT /HEAD"] {
+            assert!(matches!(ws.resolve(p), Err(PathError::Git(_))), "{p}");
+        }
+        assert!(matches!(ws.resolve("~/.ssh/id_rsa"), Err(PathError::NotExpanded(_))));
+        assert!(matches!(ws.resolve("src/lib.rs\0"), Err(PathError::Unprintable { .. })));
+        assert!(matches!(ws.resolve(&"a/".repeat(2500)), Err(PathError::TooLong { .. })));
+        assert_eq!(ws.resolve("./~").unwrap(), ws.root().join("~"));
+    }
+
+    #[test]
+    fn a_git_directory_named_by_a_git_file_is_refused() {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.path().join("meta/hooks")).unwrap();
+        std::fs::write(repo.path().join("meta/config"), "x").unwrap();
+        std::fs::write(repo.path().join(".git"), "gitdir: meta\n").unwrap();
+        std::fs::write(repo.path().join("lib.rs"), "x").unwrap();
+        let ws = Workspace::new(repo.path());
+        assert!(matches!(ws.resolve("meta/config"), Err(PathError::Git(_))));
+        assert!(matches!(ws.resolve("./meta/hooks/pre-commit"), Err(PathError::Git(_))));
+        assert!(ws.resolve("lib.rs").is_ok());
+        let walked: Vec<_> = ws.walker(ws.root()).build().flatten().map(|e| ws.relative(e.path())).collect();
+        assert!(walked.iter().all(|p| !p.starts_with("meta")), "{walked:?}");
+    }
+
+    #[test]
+    fn only_regular_files_with_one_name_open() {
+        let (repo, out, ws) = setup();
+        std::fs::hard_link(out.path().join("secret"), repo.path().join("hard")).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(repo.path().join("pipe")).status().unwrap();
+        assert!(made.success());
+        assert!(ws.open(&ws.resolve("src/lib.rs").unwrap()).is_ok());
+        assert!(matches!(ws.open(&ws.resolve("hard").unwrap()), Err(OpenError::HardLinked(2))));
+        assert!(matches!(ws.open(&ws.resolve("pipe").unwrap()), Err(OpenError::Special(_))));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub fn app_with(keymap: &str) -> App {
         policy_flag: None,
         env: &none,
         color_depth: ColorDepth::TrueColor,
+        trust: config::TrustMode::Stored,
     };
     let s = config::load(&opts);
     assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);

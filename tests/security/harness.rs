@@ -8,6 +8,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The binary the end-to-end cases run: the one this build made, or the
+/// one `TANDEM_SECURITY_BIN` names, to show which attacks an older build
+/// lets through.
+pub fn tandem_bin() -> std::path::PathBuf {
+    std::env::var_os("TANDEM_SECURITY_BIN").map_or_else(|| env!("CARGO_BIN_EXE_tandem").into(), Into::into)
+}
+
 /// The cases of one family and the ones that did not hold.
 pub struct Family {
     pub name: &'static str,

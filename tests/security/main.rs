@@ -4,9 +4,29 @@
 //! family prints how many attacks it tried; any that gets through fails the
 //! run.
 
+#[path = "../common/mod.rs"]
+mod common;
+mod config;
 mod edits;
 mod harness;
+#[path = "../llm_server/mod.rs"]
+mod llm_server;
+mod paths;
+mod protected;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[edits::MATCHING, edits::PATCH_FORMAT, edits::EDITOR, edits::ESCAPES])
+    harness::run(&[
+        ("untrusted repository settings", config::untrusted_settings),
+        ("untrusted repository runs", config::untrusted_runs),
+        ("trust command", config::trust_command),
+        ("config values", config::config_values),
+        ("protected paths in exec", protected::protected_in_exec),
+        ("tool paths", paths::tool_paths),
+        ("special files", paths::special_files),
+        ("journal", paths::journal),
+        edits::MATCHING,
+        edits::PATCH_FORMAT,
+        edits::EDITOR,
+        edits::ESCAPES,
+    ])
 }

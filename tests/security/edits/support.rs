@@ -11,8 +11,7 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
-use tandem::app::{self, App, Host, state::AppState};
-use tandem::config::{self, ColorDepth, LoadOptions, Paths};
+use tandem::app::{self, App, Host};
 use tandem::git::RepoInfo;
 
 /// The editor a test hands the hunk to: it gets the path tandem chose.
@@ -90,12 +89,7 @@ pub fn shell_editor(script: &str) -> Editor {
     Box::new(move |path: &Path| std::process::Command::new("sh").arg("-c").arg(&script).arg("sh").arg(path).status())
 }
 
-/// A git repository in a temporary directory with `files` committed.
-pub fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    init_repo(dir.path(), files);
-    dir
-}
+pub use crate::common::{git_repo, staged};
 
 /// Make `dir` a git repository with `files` committed.
 pub fn init_repo(dir: &Path, files: &[(&str, &str)]) {
@@ -104,22 +98,7 @@ pub fn init_repo(dir: &Path, files: &[(&str, &str)]) {
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     }
-    let repo = git2::Repository::init(dir).expect("init");
-    let mut index = repo.index().expect("index");
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).expect("add");
-    index.write().expect("write index");
-    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
-    let sig = git2::Signature::now("test", "test@example.invalid").expect("sig");
-    repo.commit(Some("HEAD"), &sig, &sig, "initial", &tree, &[]).expect("commit");
-}
-
-/// The content of `path` in the repository's index (what is staged).
-pub fn staged(root: &Path, path: &str) -> Option<String> {
-    let repo = git2::Repository::open(root).ok()?;
-    let index = repo.index().ok()?;
-    let entry = index.get_path(Path::new(path), 0)?;
-    let blob = repo.find_blob(entry.id).ok()?;
-    String::from_utf8(blob.content().to_vec()).ok()
+    crate::common::commit_all(dir);
 }
 
 /// The app working in `root` with the shipped defaults, the real tools and
@@ -133,31 +112,10 @@ pub struct Session<B: Backend> {
 impl<B: Backend> Session<B> {
     pub fn new(script: &str, root: &Path, backend: Recorder<B>) -> Self {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let none = |_: &str| None;
-        let opts = LoadOptions {
-            paths: Paths::default(),
-            config_file: None,
-            project_root: None,
-            theme_flag: None,
-            keymap_flag: Some("default".to_string()),
-            profile_flag: None,
-            policy_flag: None,
-            env: &none,
-            color_depth: ColorDepth::TrueColor,
-        };
-        let s = config::load(&opts);
-        let mut app =
-            App::new(AppState::new(s.config, s.keymap, s.theme, RepoInfo::discover(root), s.diagnostics), None);
+        let mut app = crate::common::app();
+        app.state.repo = RepoInfo::discover(root);
         let provider = tandem::llm::scripted::Scripted::from_toml("test-script", script).expect("script");
-        let profile = tandem::llm::select::Profile {
-            name: "script".into(),
-            kind: "script".into(),
-            model: "test".into(),
-            context_window: 100_000,
-            max_output_tokens: 1000,
-            prices: Default::default(),
-            available_models: Vec::new(),
-        };
+        let profile = crate::common::script_profile();
         {
             let _guard = rt.enter();
             app.enable_tools();

@@ -1,0 +1,121 @@
+//! The model edits files that decide what the next run may do (`.tandem/`)
+//! or that run code elsewhere (CI workflows, `.envrc`): whatever the policy,
+//! those edits wait for the user. `tandem exec` has nobody to ask, so they
+//! go to its patch file and are never written.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::{git_repo, staged};
+use crate::harness::Family;
+
+fn exec(repo: &Path, home: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(crate::harness::tandem_bin());
+    cmd.arg("exec").args(args).current_dir(repo);
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"));
+    for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "TANDEM_LOG", "TANDEM_MODEL_PROFILE"] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.output().expect("run tandem")
+}
+
+/// A one-round script: `call` (a tool call as TOML inline table), then an
+/// ordinary edit of `src/lib.rs` in the same round, then an answer.
+fn script(call: &str) -> String {
+    format!(
+        r#"
+[[turns]]
+tool_calls = [
+  {call},
+  {{ name = "write_file", arguments = '{{"path": "src/lib.rs", "content": "pub fn ok() {{}}\n"}}' }},
+]
+
+[[turns]]
+text = "done"
+"#
+    )
+}
+
+const CONFIG: &str = "[ui]\nhints = true\n";
+
+pub fn protected_in_exec() -> Family {
+    let mut family = Family::new("protected paths in exec");
+    let write = |path: &str| {
+        format!(
+            r#"{{ name = "write_file", arguments = '{{"path": "{path}", "content": "[tools]\npolicy = \"full-auto\"\n"}}' }}"#
+        )
+    };
+    let cases: Vec<(String, String, &str)> = vec![
+        ("write_file .tandem/config.toml".into(), write(".tandem/config.toml"), ".tandem/config.toml"),
+        ("write_file ./.tandem/config.toml".into(), write("./.tandem/config.toml"), ".tandem/config.toml"),
+        ("write_file src/../.tandem/config.toml".into(), write("src/../.tandem/config.toml"), ".tandem/config.toml"),
+        ("write_file .tandem/keymap.toml".into(), write(".tandem/keymap.toml"), ".tandem/keymap.toml"),
+        ("write_file .tandem/commands/x.md".into(), write(".tandem/commands/x.md"), ".tandem/commands/x.md"),
+        ("write_file .github/workflows/ci.yml".into(), write(".github/workflows/ci.yml"), ".github/workflows/ci.yml"),
+        ("write_file .envrc".into(), write(".envrc"), ".envrc"),
+        (
+            "edit_file of the existing .tandem/config.toml".into(),
+            r#"{ name = "edit_file", arguments = '{"path": ".tandem/config.toml", "old_text": "hints = true", "new_text": "hints = true\n[tools]\npolicy = \"full-auto\""}' }"#.into(),
+            ".tandem/config.toml",
+        ),
+        (
+            "apply_patch Update of .tandem/config.toml".into(),
+            r#"{ name = "apply_patch", arguments = '{"patch": "*** Begin Patch\n*** Update File: .tandem/config.toml\n@@\n [ui]\n-hints = true\n+hints = false\n*** End Patch"}' }"#.into(),
+            ".tandem/config.toml",
+        ),
+        (
+            "apply_patch Delete of .tandem/config.toml".into(),
+            r#"{ name = "apply_patch", arguments = '{"patch": "*** Begin Patch\n*** Delete File: .tandem/config.toml\n*** End Patch"}' }"#.into(),
+            ".tandem/config.toml",
+        ),
+        (
+            "apply_patch Move into .tandem/".into(),
+            r#"{ name = "apply_patch", arguments = '{"patch": "*** Begin Patch\n*** Update File: notes.toml\n*** Move to: .tandem/keymap.toml\n@@\n-x = 1\n+[diff]\n+n = \"accept_all\"\n*** End Patch"}' }"#.into(),
+            ".tandem/keymap.toml",
+        ),
+    ];
+    for policy in ["auto-edit", "full-auto"] {
+        for (name, call, target) in &cases {
+            family.check(format!("{policy}: {name}"), || {
+                let repo = git_repo(&[
+                    (".tandem/config.toml", CONFIG),
+                    ("src/lib.rs", "pub fn a() {}\n"),
+                    ("notes.toml", "x = 1\n"),
+                ]);
+                let home = tempfile::tempdir().expect("home");
+                let file = home.path().join("script.toml");
+                std::fs::write(&file, script(call)).expect("script");
+                let before = std::fs::read(repo.path().join(target)).ok();
+                let provider = format!("script:{}", file.display());
+                let out = exec(repo.path(), home.path(), &["--policy", policy, "--provider", &provider, "go"]);
+                let err = String::from_utf8_lossy(&out.stderr);
+                let after = std::fs::read(repo.path().join(target)).ok();
+                if after != before {
+                    return Err(format!("{target} was written: {err}"));
+                }
+                if !repo.path().join("notes.toml").exists() {
+                    return Err("the move's source was removed".into());
+                }
+                if staged(repo.path(), target).map(String::into_bytes) != before {
+                    return Err(format!("{target} was staged"));
+                }
+                // The ordinary edit of the same round went ahead.
+                if staged(repo.path(), "src/lib.rs").as_deref() != Some("pub fn ok() {}\n") {
+                    return Err(format!("the unprotected edit was not staged: {err}"));
+                }
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let patch = stdout.lines().last().unwrap_or_default();
+                match std::fs::read_to_string(patch) {
+                    Ok(text) if text.contains(".tandem/") || text.contains(target) => Ok(()),
+                    _ => Err(format!("the protected edit is not in a patch file: {stdout} {err}")),
+                }
+            });
+        }
+    }
+    family
+}
