@@ -23,7 +23,7 @@ use super::support::{Recorder, Session, git_repo, init_repo};
 use crate::harness::Family;
 
 /// One of each family of control sequence a model might write, with a name.
-pub const SEQUENCES: [(&str, &str); 34] = [
+const SEQUENCES: [(&str, &str); 34] = [
     ("CSI colour", "\x1b[31m"),
     ("CSI erase screen", "\x1b[2J"),
     ("CSI cursor up and erase line", "\x1b[1A\x1b[2K"),
@@ -316,8 +316,22 @@ fn exec_cases(f: &mut Family) {
 }
 
 /// The TUI's bytes to the terminal: every ESC starts a CSI sequence of the
-/// kinds ratatui draws with, and none of the model's own sequences is there.
-fn tui_bytes_clean(bytes: &[u8]) -> Result<(), String> {
+/// kinds ratatui draws with, and none of the model's sequences is there
+/// whole unless tandem writes it too when the model writes none
+/// (`baseline`): an SGR or an erase is indistinguishable by its bytes.
+fn tui_bytes_clean(bytes: &[u8], baseline: &[u8]) -> Result<(), String> {
+    let (text, base) = (String::from_utf8_lossy(bytes), String::from_utf8_lossy(baseline));
+    for (name, seq) in SEQUENCES.iter().filter(|(_, s)| s.chars().any(|c| c.is_control() && c != '\n')) {
+        if text.contains(seq) && !base.contains(seq) {
+            return Err(format!("the model's {name} reached the terminal"));
+        }
+    }
+    csi_only(bytes)
+}
+
+/// Every ESC in `bytes` starts a CSI of the kinds ratatui draws with; no
+/// other control but newline and tab, and no C1 control, is there.
+fn csi_only(bytes: &[u8]) -> Result<(), String> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -356,30 +370,56 @@ fn show(bytes: &[u8], at: usize) -> String {
     String::from_utf8_lossy(&bytes[at.saturating_sub(20)..(at + 30).min(bytes.len())]).into_owned()
 }
 
-fn tui_cases(f: &mut Family) {
-    let all: String = SEQUENCES.iter().map(|(_, s)| format!("x{s}y\n")).collect();
-    let edit = serde_json::json!({"path": "src/lib.rs", "old_text": "pub fn f() {}", "new_text": format!("pub fn f() {{}}\n// {}", SEQUENCES[7].1)});
-    let script = format!(
+/// A script that answers with every sequence (or, for the baseline, the
+/// same words without them), reads a path holding one, proposes an edit
+/// holding another, and closes with markdown holding more.
+fn tui_script(hostile: bool) -> String {
+    let seq = |i: usize| if hostile { SEQUENCES[i].1 } else { "" };
+    let all: String = SEQUENCES.iter().map(|(_, s)| format!("x{}y\n", if hostile { s } else { "" })).collect();
+    let chunks: Vec<String> = all.chars().collect::<Vec<_>>().chunks(2).map(|c| c.iter().collect()).collect();
+    let read = serde_json::json!({"path": format!("a{}b.rs", seq(9))});
+    let edit = serde_json::json!({"path": "src/lib.rs", "old_text": "pub fn f() {}", "new_text": format!("pub fn f() {{}}\n// {}", seq(7))});
+    format!(
         "[[turns]]\nchunks = {}\ntool_calls = [{{ name = \"read_file\", arguments = {} }}, {{ name = \"edit_file\", arguments = {} }}]\n\n[[turns]]\ntext = {}\n",
-        toml_array(&all.chars().collect::<Vec<_>>().chunks(2).map(|c| c.iter().collect()).collect::<Vec<String>>()),
-        toml_string(&serde_json::json!({"path": format!("a{}b.rs", SEQUENCES[9].1)}).to_string()),
+        toml_array(&chunks),
+        toml_string(&read.to_string()),
         toml_string(&edit.to_string()),
-        toml_string(&format!("# Title {}\n\n```sh\n{all}```\n\n- item {}\n", SEQUENCES[12].1, SEQUENCES[16].1)),
-    );
+        toml_string(&format!("# Title {}\n\n```sh\n{all}```\n\n- item {}\n", seq(12), seq(16))),
+    )
+}
+
+/// The bytes the TUI sends the terminal while the script's turn runs, its
+/// edit is shown and rejected, and the closing answer is drawn.
+fn tui_bytes(script: &str, width: u16, height: u16) -> Vec<u8> {
+    let repo = git_repo(&[("src/lib.rs", "pub fn f() {}\n")]);
+    let backend = Recorder::new(CrosstermBackend::new(Vec::new()), width, height);
+    let mut s = Session::new(script, repo.path(), backend);
+    s.keys("show me<Enter>");
+    s.keys("<F3>");
+    s.keys("N<Enter>");
+    s.backend().inner.writer().clone()
+}
+
+fn tui_cases(f: &mut Family) {
+    // The check must be able to fail: the model's sequences, written raw
+    // among ratatui's own, are caught.
+    f.check("TUI byte check: raw model sequences among tandem's are caught", || {
+        let drawn = "\x1b[1;1H\x1b[38;2;1;2;3mhello\x1b[0m";
+        for (name, seq) in SEQUENCES.iter().filter(|(_, s)| s.chars().any(|c| c.is_control() && c != '\n')) {
+            if tui_bytes_clean(format!("{drawn}{seq}{drawn}").as_bytes(), drawn.as_bytes()).is_ok() {
+                return Err(format!("{name} was not caught"));
+            }
+        }
+        tui_bytes_clean(drawn.as_bytes(), drawn.as_bytes())
+    });
+    let (hostile, plain) = (tui_script(true), tui_script(false));
     for (width, height) in [(120, 40), (80, 24)] {
         f.check(format!("TUI at {width}x{height}: the model's sequences never reach the terminal"), || {
-            let repo = git_repo(&[("src/lib.rs", "pub fn f() {}\n")]);
-            let backend = Recorder::new(CrosstermBackend::new(Vec::new()), width, height);
-            let mut s = Session::new(&script, repo.path(), backend);
-            s.keys("show me<Enter>");
-            s.keys("<F3>");
-            // Reject the edit, so the closing answer is drawn too.
-            s.keys("N<Enter>");
-            let bytes = s.backend().inner.writer().clone();
-            if !String::from_utf8_lossy(&bytes).contains('x') {
-                return Err("nothing of the answer was drawn".into());
+            let bytes = tui_bytes(&hostile, width, height);
+            if !String::from_utf8_lossy(&bytes).contains("item") {
+                return Err("the closing answer was not drawn".into());
             }
-            tui_bytes_clean(&bytes)
+            tui_bytes_clean(&bytes, &tui_bytes(&plain, width, height))
         });
     }
 }
