@@ -4,8 +4,9 @@
 //! family prints how many attacks it tried; any that gets through fails the
 //! run.
 
+mod commands;
 mod harness;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    harness::run(&[commands::families()].concat())
 }
