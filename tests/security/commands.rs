@@ -22,17 +22,7 @@ use tandem::config::Policy;
 use tandem::tools::approval::command_allowed;
 use tandem::tools::read_only::is_read_only;
 
-use crate::harness::{Entry, Family};
-
-pub fn families() -> Vec<Entry> {
-    vec![
-        ("read-only: expansions", expansions),
-        ("read-only: options", options),
-        ("read-only: operators", operators),
-        ("read-only: outside paths", outside_paths),
-        ("read-only: everyday commands", everyday),
-    ]
-}
+use crate::harness::Family;
 
 const SECRET: &str = "TANDEM-OUTSIDE-SECRET";
 const GIT_TOKEN: &str = "TANDEM-GIT-TOKEN";
@@ -186,7 +176,7 @@ fn proven_with(family: &mut Family, files: &[&str], shell: Shell, command: &str,
 
 /// Every `$` form, backticks, tilde and brace expansion, and globs that
 /// could become options or leave the repository, in each listed command.
-fn expansions() -> Family {
+pub fn expansions() -> Family {
     let mut family = Family::new("read-only: expansions");
     let fixture = Fixture::new();
     #[rustfmt::skip]
@@ -240,7 +230,7 @@ fn expansions() -> Family {
 /// `log`, `diff` and `show`, nor do ripgrep, tree and find, but the check
 /// must not depend on which version is installed), options no table
 /// lists, and values glued to short options.
-fn options() -> Family {
+pub fn options() -> Family {
     let mut family = Family::new("read-only: options");
     let fixture = Fixture::new();
     // (template, option, value): `{}` is where the option goes.
@@ -350,7 +340,7 @@ fn options() -> Family {
 }
 
 /// Every redirection and list operator after each listed command.
-fn operators() -> Family {
+pub fn operators() -> Family {
     let mut family = Family::new("read-only: operators");
     let fixture = Fixture::new();
     #[rustfmt::skip]
@@ -390,7 +380,7 @@ fn operators() -> Family {
 /// Absolute paths, `..`, links that lead out, `.git`, and recursive
 /// searches that would read `.git/config`, in every place a listed command
 /// takes a path.
-fn outside_paths() -> Family {
+pub fn outside_paths() -> Family {
     let mut family = Family::new("read-only: outside paths");
     let fixture = Fixture::new();
     #[rustfmt::skip]
@@ -447,7 +437,7 @@ fn outside_paths() -> Family {
 /// `git status`, `git branch --show-current`, `find . -name file.txt` and
 /// `rg Cargo.toml -n` are among Codex's `known_safe_examples`; the rest are
 /// what models send in practice.
-fn everyday() -> Family {
+pub fn everyday() -> Family {
     let mut family = Family::new("read-only: everyday commands");
     let fixture = Fixture::new();
     #[rustfmt::skip]
