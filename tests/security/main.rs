@@ -4,6 +4,7 @@
 //! family prints how many attacks it tried; any that gets through fails the
 //! run.
 
+mod commands;
 #[path = "../common/mod.rs"]
 mod common;
 mod config;
@@ -23,5 +24,10 @@ fn main() -> std::process::ExitCode {
         ("tool paths", paths::tool_paths),
         ("special files", paths::special_files),
         ("journal", paths::journal),
+        ("read-only: expansions", commands::expansions),
+        ("read-only: options", commands::options),
+        ("read-only: operators", commands::operators),
+        ("read-only: outside paths", commands::outside_paths),
+        ("read-only: everyday commands", commands::everyday),
     ])
 }
