@@ -110,14 +110,16 @@ fn slash_commands_model_export_and_unknown() {
     s.keys("hello<Enter>");
     let file = dir.path().join("chat.md");
     s.keys(&format!("/export {}<Enter>", file.display()));
-    // The export runs off the loop; let it finish.
-    for _ in 0..100 {
-        if file.exists() {
+    // The export runs off the loop; let it finish (the file exists before
+    // all of it is written).
+    let mut md = String::new();
+    for _ in 0..250 {
+        md = std::fs::read_to_string(&file).unwrap_or_default();
+        if md.contains("# Ranking") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let md = std::fs::read_to_string(&file).expect("exported file");
     assert!(md.contains("## You\n\nhello"), "{md}");
     assert!(md.contains("## tandem\n\n# Ranking"), "{md}");
     s.keys("/frobnicate<Enter>");

@@ -80,7 +80,7 @@ impl App {
     /// Why `command` may run without asking, if it may.
     fn command_allowed(&self, command: &str) -> Option<&'static str> {
         let prefixes = self.state.config.tools.allow_commands.iter().chain(&self.always_allow);
-        crate::tools::approval::command_allowed(self.policy(), command, prefixes)
+        crate::tools::approval::command_allowed(self.policy(), command, &self.state.repo.root, prefixes)
     }
 
     /// A proposal or command request joined the queue.

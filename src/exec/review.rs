@@ -121,7 +121,7 @@ impl Reviewer {
     }
 
     fn command(&self, command: &str) -> Result<(), String> {
-        let (rec, answer) = match command_allowed(self.policy, command, &self.allow_commands) {
+        let (rec, answer) = match command_allowed(self.policy, command, &self.root, &self.allow_commands) {
             Some(why) => (Record::command_allowed(self.policy, why, command), Ok(())),
             None => {
                 let rec = Record::command(self.policy, format!("refused (nobody to ask in tandem exec): {command}"));

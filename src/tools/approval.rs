@@ -2,7 +2,7 @@
 //! leave to run a command. The app answers; the policy in force may answer
 //! for the user.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,17 +65,19 @@ impl super::shell::CommandGate for Approvals {
 }
 
 /// Why `command` may run without asking under `policy`, if it may: every
-/// command under full-auto, read-only ones always, and simple commands
-/// starting with one of `allowed` (the configured and remembered prefixes).
+/// command under full-auto, read-only ones (judged against the repository
+/// at `root`, where commands run) always, and simple commands starting
+/// with one of `allowed` (the configured and remembered prefixes).
 pub fn command_allowed<'a>(
     policy: crate::config::Policy,
     command: &str,
+    root: &Path,
     allowed: impl IntoIterator<Item = &'a String>,
 ) -> Option<&'static str> {
     if policy == crate::config::Policy::FullAuto {
         return Some("full-auto policy");
     }
-    if super::shell::is_read_only(command) {
+    if super::shell::is_read_only(command, root) {
         return Some("read-only");
     }
     let cmd = command.trim();
@@ -116,11 +118,13 @@ mod tests {
     #[test]
     fn commands_allowed_by_policy_read_only_rules_and_prefixes() {
         let prefixes = vec!["cargo test".to_string()];
-        assert_eq!(command_allowed(Policy::FullAuto, "rm -rf target", &prefixes), Some("full-auto policy"));
-        assert_eq!(command_allowed(Policy::Suggest, "git status", &prefixes), Some("read-only"));
-        assert_eq!(command_allowed(Policy::AutoEdit, "cargo test -p x", &prefixes), Some("allowed prefix"));
-        assert_eq!(command_allowed(Policy::AutoEdit, "cargo test && rm -rf ~", &prefixes), None);
-        assert_eq!(command_allowed(Policy::Suggest, "cargo testing", &prefixes), None);
-        assert_eq!(command_allowed(Policy::Suggest, "rm -rf target", &prefixes), None);
+        let root = tempfile::tempdir().unwrap();
+        let allowed = |policy, command| command_allowed(policy, command, root.path(), &prefixes);
+        assert_eq!(allowed(Policy::FullAuto, "rm -rf target"), Some("full-auto policy"));
+        assert_eq!(allowed(Policy::Suggest, "git status"), Some("read-only"));
+        assert_eq!(allowed(Policy::AutoEdit, "cargo test -p x"), Some("allowed prefix"));
+        assert_eq!(allowed(Policy::AutoEdit, "cargo test && rm -rf ~"), None);
+        assert_eq!(allowed(Policy::Suggest, "cargo testing"), None);
+        assert_eq!(allowed(Policy::Suggest, "rm -rf target"), None);
     }
 }

@@ -10,9 +10,7 @@ mod matching;
 mod patch_format;
 mod support;
 
-use crate::harness::Entry;
-
-pub const MATCHING: Entry = ("edit matching", matching::family);
-pub const PATCH_FORMAT: Entry = ("patch format", patch_format::family);
-pub const EDITOR: Entry = ("editor", editor::family);
-pub const ESCAPES: Entry = ("terminal escapes", escapes::family);
+pub use editor::family as editor_family;
+pub use escapes::family as escapes_family;
+pub use matching::family as matching_family;
+pub use patch_format::family as patch_format_family;

@@ -4,6 +4,7 @@
 //! family prints how many attacks it tried; any that gets through fails the
 //! run.
 
+mod commands;
 #[path = "../common/mod.rs"]
 mod common;
 mod config;
@@ -24,9 +25,14 @@ fn main() -> std::process::ExitCode {
         ("tool paths", paths::tool_paths),
         ("special files", paths::special_files),
         ("journal", paths::journal),
-        edits::MATCHING,
-        edits::PATCH_FORMAT,
-        edits::EDITOR,
-        edits::ESCAPES,
+        ("read-only: expansions", commands::expansions),
+        ("read-only: options", commands::options),
+        ("read-only: operators", commands::operators),
+        ("read-only: outside paths", commands::outside_paths),
+        ("read-only: everyday commands", commands::everyday),
+        ("edit matching", edits::matching_family),
+        ("patch format", edits::patch_format_family),
+        ("editor", edits::editor_family),
+        ("terminal escapes", edits::escapes_family),
     ])
 }
