@@ -270,6 +270,13 @@ pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Text from a repository's files (source lines, paths, configuration
+/// values) or a model, as printed to the user's terminal: without the
+/// control sequences that could rewrite the screen or hide what is shown.
+fn shown(text: &str) -> String {
+    crate::exec::controls::strip(text)
+}
+
 /// Load options for `common` flags, in the repository containing `path`.
 pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -> (LoadOptions<'a>, RepoInfo) {
     let start = path.cloned().or_else(|| common.path.clone()).unwrap_or_else(|| PathBuf::from("."));
@@ -300,7 +307,7 @@ pub fn ask_trust(root: &std::path::Path, held: &[config::trust::Held]) -> anyhow
     writeln!(out, "{} has settings in .tandem/ that can run programs, lift approvals or send your", root.display())?;
     writeln!(out, "API keys elsewhere:")?;
     for h in held {
-        writeln!(out, "  {h}")?;
+        writeln!(out, "  {}", shown(&h.to_string()))?;
     }
     writeln!(out, "tandem ignores them unless you trust this repository. Trust only repositories whose")?;
     write!(out, "authors you trust. Trust it and apply them? (`tandem trust --revoke` undoes it) [y/N] ")?;
@@ -352,7 +359,7 @@ pub fn trust(common: &Common, args: &TrustArgs, paths: &Paths) -> anyhow::Result
             store.record(&repo.root, fingerprint, true)?;
             println!("Trusted {root}. These settings apply from now on:");
             for h in held {
-                println!("  {h}");
+                println!("  {}", shown(&h.to_string()));
             }
             println!("If they change, tandem asks again. `tandem trust --revoke` withdraws trust.");
         }
@@ -366,7 +373,7 @@ pub fn config_show(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32
     let settings = config::load(&opts);
     println!("# Effective configuration; each value is followed by where it came from.");
     for f in &settings.files {
-        println!("# read: {}", f.display());
+        println!("# read: {}", shown(&f.display().to_string()));
     }
     println!(
         "# keymap: {}   theme: {} (code: {})",
@@ -375,9 +382,9 @@ pub fn config_show(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32
         settings.theme.syntax_theme()
     );
     println!();
-    print!("{}", settings.layered.render_annotated());
+    print!("{}", shown(&settings.layered.render_annotated()));
     for d in &settings.diagnostics {
-        eprintln!("{d}");
+        eprintln!("{}", shown(&d.to_string()));
     }
     0
 }
@@ -390,7 +397,7 @@ pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i3
     opts.color_depth = ColorDepth::TrueColor;
     let (settings, extra) = config::check_all(&opts);
     for d in &settings.diagnostics {
-        println!("{d}");
+        println!("{}", shown(&d.to_string()));
     }
     let files = settings.files.len() + extra.len();
     let errors = settings.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -442,13 +449,13 @@ fn build_index(
     let (opts, repo) = load_options(common, path, paths.clone());
     let settings = config::load(&opts);
     for d in settings.diagnostics.iter().filter(|d| d.is_error()) {
-        eprintln!("tandem: {d}");
+        eprintln!("tandem: {}", shown(&d.to_string()));
     }
     let cache_file = if no_cache { None } else { index_cache_file(paths, &repo.root) };
     let opts = crate::index::IndexOptions::from_config(&repo.root, &settings.config.index, cache_file);
     let (index, warnings) = build_index_showing_progress(&opts)?;
     for w in warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", shown(&w));
     }
     Ok(index)
 }
@@ -459,7 +466,7 @@ pub fn map(common: &Common, args: &MapArgs, paths: &Paths) -> anyhow::Result<()>
     let req =
         crate::index::MapRequest { tokens: args.tokens, focus: args.focus.clone(), mentions: args.mention.join(" ") };
     let map = index.map(&req);
-    print!("{}", map.text);
+    print!("{}", shown(&map.text));
     eprintln!("({} tokens, {} files, {} definitions)", map.tokens, map.files.len(), map.definitions);
     Ok(())
 }
@@ -467,7 +474,7 @@ pub fn map(common: &Common, args: &MapArgs, paths: &Paths) -> anyhow::Result<()>
 /// `tandem index`.
 pub fn index(common: &Common, args: &IndexArgs, paths: &Paths) -> anyhow::Result<()> {
     let index = build_index(common, args.path.as_ref(), args.no_cache, paths)?;
-    print!("{}", crate::index::render_stats(&index.stats()));
+    print!("{}", shown(&crate::index::render_stats(&index.stats())));
     Ok(())
 }
 
@@ -498,7 +505,14 @@ pub fn sessions(args: &SessionsArgs, paths: &Paths) -> anyhow::Result<()> {
             first = first.chars().take(59).collect::<String>() + "…";
         }
         let started = s.started.replace('T', " ").trim_end_matches('Z').to_string();
-        println!("{:<24} {:<20} {:>5} {:>9}  {}", s.id, started, s.turns, crate::metrics::format_cost(s.cost), first);
+        println!(
+            "{:<24} {:<20} {:>5} {:>9}  {}",
+            s.id,
+            started,
+            s.turns,
+            crate::metrics::format_cost(s.cost),
+            shown(&first)
+        );
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! selection and index as the app; the policy answers for the user (see
 //! [`review`]), and the run is reported as text or JSON lines ([`output`]).
 
-mod controls;
+pub(crate) mod controls;
 pub mod output;
 pub mod review;
 
