@@ -8,6 +8,7 @@ pub mod actions;
 mod approve;
 mod checks;
 pub mod composer;
+pub mod guard;
 pub mod history;
 pub mod index_job;
 pub mod input;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
@@ -30,6 +31,7 @@ use crate::config::keymap::{Context, Lookup};
 use crate::config::keys::Key;
 use crate::ui;
 use actions::Action;
+pub use guard::Clock;
 use state::{AppState, Flash, Focus, Overlay, Pane, Role};
 pub use terminal::Host;
 
@@ -163,6 +165,8 @@ pub struct App {
     check_msg: Option<usize>,
     /// The test and lint commands are being looked up (at start-up).
     resolving_checks: bool,
+    /// The loop's clock, which times keys against what the screen showed.
+    clock: Clock,
 }
 
 impl App {
@@ -211,7 +215,17 @@ impl App {
             check_cancel: None,
             check_msg: None,
             resolving_checks: false,
+            clock: Clock::system(),
         }
+    }
+
+    /// Time keys on `clock` (a manual one for scripted input).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Show tandem's own CPU and memory in the metrics pane (where the
@@ -788,6 +802,7 @@ where
     draw(app, terminal)?;
     let mut last_frame = Instant::now();
     let mut input_closed = false;
+    let manual = app.clock.is_manual();
     loop {
         // Scripted input (tests, the demo) ends before the work it started:
         // run until that work is done too, then draw the last frame.
@@ -831,6 +846,25 @@ where
         let wait = if app.dirty || app.full_redraw { interval } else { stream_interval };
         let due = tokio::time::Instant::from_std(last_frame + wait);
         let dirty = app.dirty || app.dirty_bg || app.full_redraw;
+        // Scripted input on a manual clock: keys that are ready are taken
+        // back to back, as a burst from a terminal is; when the script
+        // pauses, the screen catches up at once, before the clock moves
+        // (`Clock::settled`), not when a real-time frame falls due.
+        if manual && !input_closed {
+            app.clock.set_frame_pending(dirty);
+            if dirty {
+                match events.next().now_or_never() {
+                    Some(Some(Ok(ev))) => app.handle_event(ev),
+                    Some(Some(Err(e))) => return Err(anyhow::anyhow!("cannot read terminal input: {e}")),
+                    Some(None) => input_closed = true,
+                    None => {
+                        draw(app, terminal)?;
+                        last_frame = Instant::now();
+                    }
+                }
+                continue;
+            }
+        }
         let sample_at = app.sample_due();
         tokio::select! {
             biased;
