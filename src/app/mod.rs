@@ -27,6 +27,7 @@ use ratatui::Terminal;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
+use crate::config;
 use crate::config::keymap::{Context, Lookup};
 use crate::config::keys::Key;
 use crate::ui;
@@ -167,6 +168,8 @@ pub struct App {
     resolving_checks: bool,
     /// The loop's clock, which times keys against what the screen showed.
     clock: Clock,
+    /// Keeps keys typed ahead from deciding reviews.
+    guard: guard::KeyGuard,
 }
 
 impl App {
@@ -216,6 +219,7 @@ impl App {
             check_msg: None,
             resolving_checks: false,
             clock: Clock::system(),
+            guard: Default::default(),
         }
     }
 
@@ -276,6 +280,9 @@ impl App {
         match ev {
             Event::Key(k) => {
                 if let Some(key) = input::key_of(&k) {
+                    // Stamped when read: at most one pass of the loop after
+                    // the terminal delivered it, which the guard covers.
+                    self.guard.input(self.clock.now(), k.kind == crossterm::event::KeyEventKind::Repeat);
                     self.state.stats.keys += 1;
                     self.state.shown_stats = self.state.stats;
                     self.handle_key(key);
@@ -283,6 +290,7 @@ impl App {
                 }
             }
             Event::Paste(text) => {
+                self.guard.input(self.clock.now(), false);
                 self.state.focus = Focus::Composer;
                 self.state.composer.insert_str(&text);
                 self.dirty = true;
@@ -321,6 +329,7 @@ impl App {
 
     fn handle_key(&mut self, key: Key) {
         self.state.flash = None;
+        self.give_focus_back();
         if self.state.focus == Focus::Diff && self.state.overlay.is_none() && self.reason_key(&key) {
             return;
         }
@@ -330,8 +339,12 @@ impl App {
         match lookup {
             Lookup::Prefix => return,
             Lookup::Action(action) => {
-                self.state.pending.clear();
+                let keys = config::keys::KeySeq(std::mem::take(&mut self.state.pending));
                 if self.state.overlay.is_some() && !allowed_over_overlay(action) {
+                    return;
+                }
+                if !self.may_decide(action) {
+                    self.too_early(&keys);
                     return;
                 }
                 if action != Action::Interrupt {
@@ -758,6 +771,7 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
         terminal.backend_mut().copy_to_clipboard(&text)?;
     }
     terminal.backend_mut().end_frame(cursor.is_some())?;
+    app.frame_shown();
     app.dirty = false;
     app.dirty_bg = false;
     app.state.stats.frames += 1;

@@ -5,7 +5,8 @@
 //! run.
 
 mod harness;
+mod keys;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    harness::run(&[keys::families()].concat())
 }
