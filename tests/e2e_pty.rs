@@ -298,8 +298,13 @@ fn two_hunks_one_accepted_one_rejected_with_a_reason_stages_only_the_accepted_on
     s.wait_text("script");
     s.send(b"make the change\r");
     s.wait_text("2 hunk(s)");
-    // The diff pane has focus: accept the first hunk, reject the second
-    // with a reason, apply.
+    // The proposal came right after Enter, so it did not take the keyboard
+    // from the composer; keys count only once it has been on screen a
+    // moment. Look, open the diff pane, accept the first hunk, reject the
+    // second with a reason, apply.
+    s.wait_text("edits wait for your review: F3");
+    std::thread::sleep(Duration::from_millis(600));
+    s.send(b"\x1bOR"); // F3
     s.send(b"y");
     s.wait_text("hunk 2/2");
     s.send(b"r");

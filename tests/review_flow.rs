@@ -59,7 +59,8 @@ fn last_tool_result(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> S
 fn accept_one_hunk_reject_one_with_reason_stages_only_the_accepted_one() {
     let repo = git_repo(&[("src/lib.rs", LIB)]);
     let (mut s, requests) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
-    s.keys("rename it<Enter>");
+    // After a pause the proposal takes the keyboard from the idle composer.
+    s.keys("rename it<Enter><Wait>");
     // The turn waits for the review; nothing is written yet.
     let screen = s.screen();
     assert!(screen.contains("1 file(s) · 2 hunk(s)"), "{screen}");
@@ -68,7 +69,8 @@ fn accept_one_hunk_reject_one_with_reason_stages_only_the_accepted_one() {
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
     assert_review_screen!("review_two_hunks_120x40", s.screen());
 
-    s.keys("yrkeep the old name<Enter><Enter>");
+    // Decision keys count once the review has been on screen a moment.
+    s.keys("<Wait>yrkeep the old name<Enter><Enter>");
     let expected = expected_first_hunk_only();
     assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), expected);
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
@@ -86,11 +88,11 @@ fn accept_one_hunk_reject_one_with_reason_stages_only_the_accepted_one() {
 fn undo_reverts_the_working_tree_and_the_index() {
     let repo = git_repo(&[("src/lib.rs", LIB)]);
     let (mut s, _) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
-    s.keys("rename it<Enter>");
-    s.keys("Y<Enter>");
+    s.keys("rename it<Enter><Wait>");
+    s.keys("<Wait>Y<Enter>");
     let all = LIB.replace("    a + b\n", "    a.wrapping_add(b)\n").replace("old_name", "new_name");
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(all.as_str()));
-    s.keys("<F3>u");
+    s.keys("<F3><Wait>u");
     assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), LIB);
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
     assert!(s.screen().contains("Undo: src/lib.rs reverted"), "{}", s.screen());
@@ -107,12 +109,12 @@ text = "Fine."
 "#;
     let repo = git_repo(&[("src/lib.rs", LIB)]);
     let (mut s, requests) = Session::with_tools(script, repo.path(), 120, 40);
-    s.keys("change it<Enter>");
+    s.keys("change it<Enter><Wait>");
     // One hunk with two changes, close together: split into two.
     assert!(s.screen().contains("1 hunk(s)"), "{}", s.screen());
-    s.keys("s");
+    s.keys("<Wait>s");
     assert!(s.screen().contains("2 hunk(s)"), "{}", s.screen());
-    s.keys("N<Enter>");
+    s.keys("<Wait>N<Enter>");
     assert_eq!(std::fs::read_to_string(repo.path().join("src/lib.rs")).expect("read"), LIB);
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
     assert!(last_tool_result(&requests).contains("0 of 2 hunk(s) accepted"));
@@ -122,7 +124,7 @@ text = "Fine."
 fn a_proposal_at_80x24_takes_the_screen_and_reads() {
     let repo = git_repo(&[("src/lib.rs", LIB)]);
     let (mut s, _) = Session::with_tools(SCRIPT, repo.path(), 80, 24);
-    s.keys("rename it<Enter>");
+    s.keys("rename it<Enter><Wait>");
     assert_review_screen!("review_two_hunks_80x24", s.screen());
 }
 
@@ -130,7 +132,7 @@ fn a_proposal_at_80x24_takes_the_screen_and_reads() {
 fn edited_hunk_is_applied_as_the_user_wrote_it() {
     let repo = git_repo(&[("src/lib.rs", LIB)]);
     let (mut s, requests) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
-    s.keys("rename it<Enter>");
+    s.keys("rename it<Enter><Wait>");
     // The "editor" rewrites the hunk's new text in place.
     let editor = repo.path().join("editor.sh");
     std::fs::write(&editor, "#!/bin/sh\nsed -i 's/wrapping_add/saturating_add/' \"$1\"\n").expect("editor");
@@ -141,7 +143,7 @@ fn edited_hunk_is_applied_as_the_user_wrote_it() {
         std::env::remove_var("VISUAL");
         std::env::set_var("EDITOR", &editor);
     }
-    s.keys("en<Enter>");
+    s.keys("<Wait>en<Enter>");
     let expected = LIB.replace("    a + b\n", "    a.saturating_add(b)\n");
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
     assert!(last_tool_result(&requests).contains("accepted after the user edited it"));
@@ -161,13 +163,13 @@ text = "Done."
 "#;
     let repo = git_repo(&[("README", "x\n")]);
     let (mut s, requests) = Session::with_tools(script, repo.path(), 120, 40);
-    s.keys("make a file<Enter>");
+    s.keys("make a file<Enter><Wait>");
     assert!(s.screen().contains("$ echo hi > made.txt"), "{}", s.screen());
-    s.keys("rnot now<Enter>");
+    s.keys("<Wait>rnot now<Enter>");
     assert!(!repo.path().join("made.txt").exists());
     assert!(last_tool_result(&requests).contains("not now"));
     assert!(s.screen().contains("$ echo again > made.txt"), "{}", s.screen());
-    s.keys("y");
+    s.keys("<Wait>y");
     assert_eq!(std::fs::read_to_string(repo.path().join("made.txt")).expect("made"), "again\n");
     assert!(s.screen().contains("Done."), "{}", s.screen());
 }
@@ -194,11 +196,11 @@ text = "Next."
 "#;
     let repo = git_repo(&[("src/lib.rs", LIB)]);
     let (mut s, requests) = Session::with_tools(script, repo.path(), 120, 40);
-    s.keys("change it<Enter>");
+    s.keys("change it<Enter><Wait>");
     // Stop the turn while the review waits; the review stays.
     s.keys("<C-c>");
     assert!(s.screen().contains("1 hunk(s)"), "{}", s.screen());
-    s.keys("<F3>y<Enter>");
+    s.keys("<F3><Wait>y<Enter>");
     let expected = expected_first_hunk_only();
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(expected.as_str()));
     s.keys("<F2>ihow is it now<Enter>");
@@ -207,4 +209,26 @@ text = "Next."
         _ => None,
     });
     assert!(last_user.contains("1 of 1 hunk(s) accepted") && last_user.ends_with("how is it now"), "{last_user}");
+}
+
+#[test]
+fn a_review_arriving_mid_word_waits_and_the_status_line_says_so() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let repo = git_repo(&[("src/lib.rs", LIB)]);
+        let (mut s, requests) = Session::with_tools(SCRIPT, repo.path(), w, h);
+        // The user types the next message while the model works; the
+        // proposal arrives mid-word and the rest of the word is text.
+        s.keys("rename it<Enter><Wait>please a");
+        s.keys("dd a test");
+        assert_eq!(s.app.state.focus, tandem::app::state::Focus::Composer);
+        assert_eq!(s.app.state.composer.text(), "please add a test");
+        assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
+        assert_eq!(requests.lock().expect("requests").len(), 1);
+        assert_review_screen!(format!("review_waits_while_typing_{w}x{h}"), s.screen());
+        // The focus key opens it; after a look, the keys decide.
+        s.keys("<Wait><F3><Wait>Y<Enter>");
+        let all = LIB.replace("    a + b\n", "    a.wrapping_add(b)\n").replace("old_name", "new_name");
+        assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(all.as_str()));
+        assert_eq!(s.app.state.composer.text(), "please add a test");
+    }
 }

@@ -125,8 +125,8 @@ text = "Done."
 "#;
     let (mut s, _) = Session::with_tools(script, repo.path(), 100, 30);
     s.app.start_session(SessionSetup { dir: Some(dir.clone()), resume: None });
-    s.keys("change it<Enter>");
-    s.keys("y<Enter>");
+    s.keys("change it<Enter><Wait>");
+    s.keys("<Wait>y<Enter>");
     s.app.flush_journal();
     let entries = journal::load(&journals(&dir)[0]).expect("load").entries;
     assert!(

@@ -100,6 +100,7 @@ impl App {
                 self.start_apply();
             }
             Some(item) => {
+                let id = item.id();
                 let what = match item {
                     Item::Changes { files, .. } => {
                         let hunks: usize = files.iter().map(|f| f.hunks.len()).sum();
@@ -112,8 +113,12 @@ impl App {
                     crate::config::keymap::Context::Global,
                     super::actions::Action::FocusDiff,
                 );
-                if self.state.config.ui.diff_takes_focus {
-                    self.state.focus = Focus::Diff;
+                // Never take the keyboard from someone typing: the review
+                // waits, and the status line says which key opens it.
+                if self.state.focus != Focus::Diff && self.state.config.ui.diff_takes_focus && self.composer_idle() {
+                    self.take_focus_for(id);
+                }
+                if self.state.focus == Focus::Diff {
                     self.flash(format!("Diff approval: {what}"), false);
                 } else {
                     self.flash(format!("Diff approval: {what} ({key} to review)"), false);

@@ -2,7 +2,12 @@
 //! (`"hello<C-j>world<Enter>"`) turned into terminal events so tests and the
 //! demo drive the real event loop.
 
+use std::time::Duration;
+
 use crossterm::event::{Event, KeyCode as CtCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures::{Stream, StreamExt};
+
+use super::guard::Clock;
 
 use crate::config::keys::{Key, KeyCode, Mods, from_char_input};
 
@@ -93,17 +98,29 @@ pub fn event_of(key: &Key) -> Event {
     Event::Key(KeyEvent::new(code, m))
 }
 
+/// One step of a key script: a key, or the user pausing.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Key(Event),
+    Wait(Duration),
+}
+
+/// How long `<Wait>` pauses: longer than every guard of the loop, so the keys
+/// after it are those of a user who stopped and looked.
+pub const WAIT: Duration = Duration::from_secs(5);
+
 /// Parse a key script: plain characters are typed as they are, `<...>` holds
 /// one key in keymap notation (`<C-j>`, `<Enter>`, `<S-Tab>`), `<<` is a
-/// literal `<`.
-pub fn parse_script(script: &str) -> Result<Vec<Event>, String> {
+/// literal `<`. `<Wait>` is the user pausing for [`WAIT`], `<Wait 300ms>` or
+/// `<Wait 2s>` for that long.
+pub fn parse_steps(script: &str) -> Result<Vec<Step>, String> {
     let mut out = Vec::new();
     let mut chars = script.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '<' {
             if chars.peek() == Some(&'<') {
                 chars.next();
-                out.push(event_of(&from_char_input('<', Mods::default())));
+                out.push(Step::Key(event_of(&from_char_input('<', Mods::default()))));
                 continue;
             }
             let mut name = String::new();
@@ -114,15 +131,78 @@ pub fn parse_script(script: &str) -> Result<Vec<Event>, String> {
                     None => return Err(format!("unclosed `<{name}` in key script")),
                 }
             }
+            if let Some(wait) = parse_wait(&name)? {
+                out.push(Step::Wait(wait));
+                continue;
+            }
             let key: Key = name.parse().map_err(|e| format!("{e}"))?;
-            out.push(event_of(&key));
+            out.push(Step::Key(event_of(&key)));
         } else if c == '\n' {
-            out.push(event_of(&Key { code: KeyCode::Enter, mods: Mods::default() }));
+            out.push(Step::Key(event_of(&Key { code: KeyCode::Enter, mods: Mods::default() })));
         } else {
-            out.push(event_of(&from_char_input(c, Mods::default())));
+            out.push(Step::Key(event_of(&from_char_input(c, Mods::default()))));
         }
     }
     Ok(out)
+}
+
+/// `Wait`, `Wait 300ms`, `Wait 2s` (any case); `None` for a key's name.
+fn parse_wait(name: &str) -> Result<Option<Duration>, String> {
+    let mut words = name.split_whitespace();
+    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("wait")) {
+        return Ok(None);
+    }
+    let Some(len) = words.next() else { return Ok(Some(WAIT)) };
+    let bad = || format!("`<{name}>`: a wait is `<Wait>`, `<Wait 300ms>` or `<Wait 2s>`");
+    if words.next().is_some() {
+        return Err(bad());
+    }
+    let (digits, unit) = len.split_at(len.find(|c: char| !c.is_ascii_digit()).unwrap_or(len.len()));
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    match unit {
+        "ms" => Ok(Some(Duration::from_millis(n))),
+        "s" => Ok(Some(Duration::from_secs(n))),
+        _ => Err(bad()),
+    }
+}
+
+/// The keys of a script without pauses, as terminal events.
+pub fn parse_script(script: &str) -> Result<Vec<Event>, String> {
+    parse_steps(script)?
+        .into_iter()
+        .map(|step| match step {
+            Step::Key(ev) => Ok(ev),
+            Step::Wait(_) => Err("this script has a `<Wait>`, which needs the loop's clock: use `steps_stream`".into()),
+        })
+        .collect()
+}
+
+/// A script's steps as the loop's input. On a manual clock (so scripted
+/// tests run the same on any machine) a pause lets the loop draw what the
+/// keys before it changed, then moves the clock on; on the system clock it
+/// waits for real. Either way every key before a pause has been handled
+/// before the clock moves.
+pub fn steps_stream(steps: Vec<Step>, clock: Clock) -> impl Stream<Item = std::io::Result<Event>> + Unpin {
+    futures::stream::iter(steps)
+        .then(move |step| {
+            let clock = clock.clone();
+            async move {
+                match step {
+                    Step::Key(ev) => Some(ev),
+                    Step::Wait(d) if clock.is_manual() => {
+                        clock.settled().await;
+                        clock.advance(d);
+                        None
+                    }
+                    Step::Wait(d) => {
+                        tokio::time::sleep(d).await;
+                        None
+                    }
+                }
+            }
+        })
+        .filter_map(|ev| std::future::ready(ev.map(Ok)))
+        .boxed()
 }
 
 #[cfg(test)]
@@ -146,6 +226,38 @@ mod tests {
     fn bad_scripts_are_reported() {
         assert!(parse_script("<C-j").is_err());
         assert!(parse_script("<Nope>").is_err());
+        assert!(parse_script("a<Wait>b").is_err(), "a pause needs a clock");
+        for bad in ["<Wait 3>", "<Wait 3min>", "<Wait x>", "<Wait 1s 2s>"] {
+            assert!(parse_steps(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn waits_are_steps_of_their_own() {
+        let steps = parse_steps("a<Wait><wait 250ms>b<Wait 2s>").expect("script");
+        let waits: Vec<Option<Duration>> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Wait(d) => Some(*d),
+                Step::Key(_) => None,
+            })
+            .collect();
+        assert_eq!(waits, [None, Some(WAIT), Some(Duration::from_millis(250)), None, Some(Duration::from_secs(2))]);
+    }
+
+    #[test]
+    fn a_stream_moves_a_manual_clock_between_keys() {
+        let clock = Clock::manual();
+        let t0 = clock.now();
+        let steps = parse_steps("a<Wait 300ms>b").expect("script");
+        let mut stream = steps_stream(steps, clock.clone());
+        futures::executor::block_on(async {
+            assert!(stream.next().await.is_some());
+            assert_eq!(clock.now(), t0, "nothing moves before the pause is reached");
+            assert!(stream.next().await.is_some());
+            assert_eq!(clock.now(), t0 + Duration::from_millis(300));
+            assert!(stream.next().await.is_none());
+        });
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod actions;
 mod approve;
 mod checks;
 pub mod composer;
+pub mod guard;
 pub mod history;
 pub mod index_job;
 pub mod input;
@@ -21,15 +22,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
+use crate::config;
 use crate::config::keymap::{Context, Lookup};
 use crate::config::keys::Key;
 use crate::ui;
 use actions::Action;
+pub use guard::Clock;
 use state::{AppState, Flash, Focus, Overlay, Pane, Role};
 pub use terminal::Host;
 
@@ -163,6 +166,10 @@ pub struct App {
     check_msg: Option<usize>,
     /// The test and lint commands are being looked up (at start-up).
     resolving_checks: bool,
+    /// The loop's clock, which times keys against what the screen showed.
+    clock: Clock,
+    /// Keeps keys typed ahead from deciding reviews.
+    guard: guard::KeyGuard,
 }
 
 impl App {
@@ -211,7 +218,18 @@ impl App {
             check_cancel: None,
             check_msg: None,
             resolving_checks: false,
+            clock: Clock::system(),
+            guard: Default::default(),
         }
+    }
+
+    /// Time keys on `clock` (a manual one for scripted input).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Show tandem's own CPU and memory in the metrics pane (where the
@@ -262,6 +280,9 @@ impl App {
         match ev {
             Event::Key(k) => {
                 if let Some(key) = input::key_of(&k) {
+                    // Stamped when read: at most one pass of the loop after
+                    // the terminal delivered it, which the guard covers.
+                    self.guard.input(self.clock.now(), k.kind == crossterm::event::KeyEventKind::Repeat);
                     self.state.stats.keys += 1;
                     self.state.shown_stats = self.state.stats;
                     self.handle_key(key);
@@ -269,6 +290,7 @@ impl App {
                 }
             }
             Event::Paste(text) => {
+                self.guard.input(self.clock.now(), false);
                 self.state.focus = Focus::Composer;
                 self.state.composer.insert_str(&text);
                 self.dirty = true;
@@ -307,6 +329,7 @@ impl App {
 
     fn handle_key(&mut self, key: Key) {
         self.state.flash = None;
+        self.give_focus_back();
         if self.state.focus == Focus::Diff && self.state.overlay.is_none() && self.reason_key(&key) {
             return;
         }
@@ -316,8 +339,12 @@ impl App {
         match lookup {
             Lookup::Prefix => return,
             Lookup::Action(action) => {
-                self.state.pending.clear();
+                let keys = config::keys::KeySeq(std::mem::take(&mut self.state.pending));
                 if self.state.overlay.is_some() && !allowed_over_overlay(action) {
+                    return;
+                }
+                if !self.may_decide(action) {
+                    self.too_early(&keys);
                     return;
                 }
                 if action != Action::Interrupt {
@@ -744,6 +771,7 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
         terminal.backend_mut().copy_to_clipboard(&text)?;
     }
     terminal.backend_mut().end_frame(cursor.is_some())?;
+    app.frame_shown();
     app.dirty = false;
     app.dirty_bg = false;
     app.state.stats.frames += 1;
@@ -788,6 +816,7 @@ where
     draw(app, terminal)?;
     let mut last_frame = Instant::now();
     let mut input_closed = false;
+    let manual = app.clock.is_manual();
     loop {
         // Scripted input (tests, the demo) ends before the work it started:
         // run until that work is done too, then draw the last frame.
@@ -831,6 +860,25 @@ where
         let wait = if app.dirty || app.full_redraw { interval } else { stream_interval };
         let due = tokio::time::Instant::from_std(last_frame + wait);
         let dirty = app.dirty || app.dirty_bg || app.full_redraw;
+        // Scripted input on a manual clock: keys that are ready are taken
+        // back to back, as a burst from a terminal is; when the script
+        // pauses, the screen catches up at once, before the clock moves
+        // (`Clock::settled`), not when a real-time frame falls due.
+        if manual && !input_closed {
+            app.clock.set_frame_pending(dirty);
+            if dirty {
+                match events.next().now_or_never() {
+                    Some(Some(Ok(ev))) => app.handle_event(ev),
+                    Some(Some(Err(e))) => return Err(anyhow::anyhow!("cannot read terminal input: {e}")),
+                    Some(None) => input_closed = true,
+                    None => {
+                        draw(app, terminal)?;
+                        last_frame = Instant::now();
+                    }
+                }
+                continue;
+            }
+        }
         let sample_at = app.sample_due();
         tokio::select! {
             biased;

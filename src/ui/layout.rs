@@ -2,6 +2,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use crate::app::review::Item;
 use crate::app::state::{AppState, Pane};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,4 +80,19 @@ pub fn plan(state: &AppState, area: Rect) -> Plan {
     plan.diff = Some(diff);
     plan.metrics = Some(metrics);
     plan
+}
+
+/// A pane's name in the tab bar. With one pane on screen, the status line
+/// may be cut short; the diff tab says itself that something waits.
+pub fn tab_title(state: &AppState, pane: Pane) -> String {
+    let waits = match state.review.front() {
+        Some(Item::Changes { .. }) => "review waits",
+        Some(Item::Command { .. }) => "command waits",
+        None => return pane.title().to_string(),
+    };
+    if pane == Pane::Diff && state.focus.pane() != Pane::Diff {
+        format!("{} · {waits}", pane.title())
+    } else {
+        pane.title().to_string()
+    }
 }

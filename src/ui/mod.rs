@@ -56,7 +56,7 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
             Pane::Metrics => Action::FocusMetrics,
         };
         let key = status::key_label(state, Context::Global, action);
-        spans.push(Span::styled(format!(" {key} {} ", pane.title()), style(theme, scope)));
+        spans.push(Span::styled(format!(" {key} {} ", layout::tab_title(state, pane)), style(theme, scope)));
         spans.push(Span::styled(" ", style(theme, "ui.tabs")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(style(theme, "ui.tabs")), area);

@@ -23,6 +23,19 @@ pub fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
         .map_or_else(|| "(unbound)".to_string(), |k| k.to_string())
 }
 
+/// What waits for the user while the diff pane does not have focus, and
+/// the key that opens it.
+pub fn review_waits(state: &AppState) -> Option<String> {
+    if state.focus == crate::app::state::Focus::Diff {
+        return None;
+    }
+    let what = match state.review.front()? {
+        crate::app::review::Item::Changes { .. } => "edits wait for your review",
+        crate::app::review::Item::Command { .. } => "a command waits for your approval",
+    };
+    Some(format!("{what}: {}", key_label(state, Context::Global, Action::FocusDiff)))
+}
+
 /// Hints for the focused context: its own hinted actions, then the global
 /// ones, each with its first key.
 pub fn hints(state: &AppState) -> Vec<(String, &'static str)> {
@@ -45,54 +58,70 @@ pub fn hints(state: &AppState) -> Vec<(String, &'static str)> {
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let base = style(theme, "ui.status");
-    let mut left: Vec<Span> = vec![Span::styled(" tandem ", style(theme, "ui.status.mode"))];
+    // Each part with the order it gives way in when the line is too short
+    // (highest first; 0 never): a note about the key just pressed or a
+    // review waiting matters more than where tandem runs.
+    let mut parts: Vec<(u8, Span)> = vec![(0, Span::styled(" tandem ", style(theme, "ui.status.mode")))];
     if state.repo.is_git {
         let mut repo = format!(" {}", state.repo.name());
         if let Some(b) = &state.repo.branch {
             repo.push_str(&format!(" ({b})"));
         }
-        left.push(Span::styled(repo, base));
+        parts.push((6, Span::styled(repo, base)));
     } else {
-        left.push(Span::styled(
-            " not a git repository: edits are written, not staged",
-            style(theme, "ui.status.warning"),
+        parts.push((
+            2,
+            Span::styled(" not a git repository: edits are written, not staged", style(theme, "ui.status.warning")),
         ));
     }
     let model = &state.model;
     if model.offline {
-        left.push(Span::styled(" · no model", style(theme, "ui.status.warning")));
+        parts.push((3, Span::styled(" · no model", style(theme, "ui.status.warning"))));
     } else if !model.label.is_empty() {
-        left.push(Span::styled(format!(" · {}", model.label), base));
+        parts.push((5, Span::styled(format!(" · {}", model.label), base)));
     }
     if let crate::app::state::IndexStatus::Building { done, total } = state.index.status {
         let text = if total == 0 { " · indexing…".to_string() } else { format!(" · indexing {done}/{total}") };
-        left.push(Span::styled(text, style(theme, "ui.status.hint")));
+        parts.push((4, Span::styled(text, style(theme, "ui.status.hint"))));
     }
     // Whatever the turn did last, while something waits for the user that
-    // is what holds it up.
-    let activity = match state.review.front() {
-        Some(crate::app::review::Item::Changes { .. }) if model.busy() => {
-            "waiting for your review of the proposed edits"
+    // is what holds it up. A review that did not take the keyboard (the
+    // user was typing) says which key opens it, for as long as it waits.
+    if let Some(waits) = review_waits(state) {
+        parts.push((0, Span::styled(format!(" · {waits}"), style(theme, "ui.status.warning"))));
+    } else {
+        let activity = match state.review.front() {
+            Some(crate::app::review::Item::Changes { .. }) if model.busy() => {
+                "waiting for your review of the proposed edits"
+            }
+            Some(crate::app::review::Item::Command { .. }) => "waiting for your approval to run a command",
+            _ => model.activity.as_str(),
+        };
+        if !activity.is_empty() {
+            parts.push((3, Span::styled(format!(" · {activity}"), style(theme, "ui.status.hint"))));
         }
-        Some(crate::app::review::Item::Command { .. }) => "waiting for your approval to run a command",
-        _ => model.activity.as_str(),
-    };
-    if !activity.is_empty() {
-        left.push(Span::styled(format!(" · {activity}"), style(theme, "ui.status.hint")));
     }
     if !state.pending.is_empty() {
         let keys: Vec<String> = state.pending.iter().map(|k| k.to_string()).collect();
-        left.push(Span::styled(format!("  {} …", keys.join(" ")), style(theme, "ui.status.key")));
+        parts.push((0, Span::styled(format!("  {} …", keys.join(" ")), style(theme, "ui.status.key"))));
     }
     if let Some(flash) = &state.flash {
         let scope = if flash.error { "ui.status.error" } else { "ui.status.hint" };
-        left.push(Span::styled(format!("  {}", flash.text), style(theme, scope)));
+        parts.push((0, Span::styled(format!("  {}", flash.text), style(theme, scope))));
     } else if !state.diagnostics.is_empty() {
         let n = state.diagnostics.len();
         let text = format!("  {n} config problem{} (see chat)", if n == 1 { "" } else { "s" });
         let scope = if state.error_count() > 0 { "ui.status.error" } else { "ui.status.warning" };
-        left.push(Span::styled(text, style(theme, scope)));
+        parts.push((1, Span::styled(text, style(theme, scope))));
     }
+    let width = |parts: &[(u8, Span)]| parts.iter().map(|(_, s)| s.content.width()).sum::<usize>();
+    while width(&parts) > area.width as usize {
+        let Some(rank) = parts.iter().map(|(r, _)| *r).max().filter(|&r| r > 0) else { break };
+        if let Some(i) = parts.iter().position(|(r, _)| *r == rank) {
+            parts.remove(i);
+        }
+    }
+    let mut left: Vec<Span> = parts.into_iter().map(|(_, s)| s).collect();
 
     let used: usize = left.iter().map(|s| s.content.width()).sum();
     let mut right: Vec<Span> = Vec::new();

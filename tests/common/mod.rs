@@ -14,7 +14,8 @@ pub fn repo() -> RepoInfo {
     RepoInfo { root: PathBuf::from("/work/demo"), is_git: true, branch: Some("main".into()) }
 }
 
-/// The app with the built-in configuration and `keymap`.
+/// The app with the built-in configuration and `keymap`, on a manual clock
+/// that only `<Wait>` steps of key scripts move.
 pub fn app_with(keymap: &str) -> App {
     let none = |_: &str| None;
     let opts = LoadOptions {
@@ -31,7 +32,18 @@ pub fn app_with(keymap: &str) -> App {
     };
     let s = config::load(&opts);
     assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
-    App::new(AppState::new(s.config, s.keymap, s.theme, repo(), s.diagnostics), None)
+    let mut app = App::new(AppState::new(s.config, s.keymap, s.theme, repo(), s.diagnostics), None);
+    app.set_clock(app::Clock::manual());
+    app
+}
+
+/// A key script (with its `<Wait>` steps) as the loop's input, on the app's clock.
+pub fn script(
+    app: &App,
+    script: &str,
+) -> futures::stream::BoxStream<'static, std::io::Result<crossterm::event::Event>> {
+    let steps = app::input::parse_steps(script).expect("key script");
+    Box::pin(app::input::steps_stream(steps, app.clock().clone()))
 }
 
 pub fn app() -> App {
@@ -46,9 +58,8 @@ pub fn drive(app: &mut App, script: &str, width: u16, height: u16) -> Terminal<T
     terminal
 }
 
-pub fn drive_on(app: &mut App, terminal: &mut Terminal<TestBackend>, script: &str) -> app::Exit {
-    let events = app::input::parse_script(script).expect("key script");
-    let stream = futures::stream::iter(events.into_iter().map(Ok));
+pub fn drive_on(app: &mut App, terminal: &mut Terminal<TestBackend>, keys: &str) -> app::Exit {
+    let stream = script(app, keys);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(app::run(app, terminal, stream, None)).expect("event loop")
 }
@@ -129,10 +140,10 @@ impl Session {
         Session { rt, app, term }
     }
 
-    /// Type `script` and run until the app is idle (the turn it started ended).
-    pub fn keys(&mut self, script: &str) -> app::Exit {
-        let events = app::input::parse_script(script).expect("key script");
-        let stream = futures::stream::iter(events.into_iter().map(Ok));
+    /// Type `keys` and run until the app is idle (the turn it started ended,
+    /// or waits for a review).
+    pub fn keys(&mut self, keys: &str) -> app::Exit {
+        let stream = script(&self.app, keys);
         self.rt.block_on(app::run(&mut self.app, &mut self.term, stream, None)).expect("event loop")
     }
 

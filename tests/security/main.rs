@@ -10,6 +10,7 @@ mod common;
 mod config;
 mod edits;
 mod harness;
+mod keys;
 #[path = "../llm_server/mod.rs"]
 mod llm_server;
 mod paths;
@@ -25,6 +26,8 @@ fn main() -> std::process::ExitCode {
         ("tool paths", paths::tool_paths),
         ("special files", paths::special_files),
         ("journal", paths::journal),
+        ("keys typed ahead", keys::typed_ahead),
+        ("review keys after a pause", keys::after_a_pause),
         ("read-only: expansions", commands::expansions),
         ("read-only: options", commands::options),
         ("read-only: operators", commands::operators),

@@ -42,7 +42,8 @@ fn run(editor: Editor, before_edit: impl FnOnce()) -> Outcome {
     s.keys("change it<Enter>");
     s.backend().editor = Some(editor);
     before_edit();
-    s.keys("e");
+    // After a look at the hunk: keys typed ahead of a review decide nothing.
+    s.keys("<F3><Wait>e");
     let screen = s.screen();
     s.keys("<Enter><Enter>");
     let disk = std::fs::read_to_string(repo.path().join("src/lib.rs")).unwrap_or_default();

@@ -396,7 +396,7 @@ fn tui_bytes(script: &str, width: u16, height: u16) -> Vec<u8> {
     let mut s = Session::new(script, repo.path(), backend);
     s.keys("show me<Enter>");
     s.keys("<F3>");
-    s.keys("N<Enter>");
+    s.keys("<Wait>N<Enter>");
     s.backend().inner.writer().clone()
 }
 

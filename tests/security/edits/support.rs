@@ -127,8 +127,7 @@ impl<B: Backend> Session<B> {
 
     /// Type `script` and run until the app is idle.
     pub fn keys(&mut self, script: &str) {
-        let events = app::input::parse_script(script).expect("key script");
-        let stream = futures::stream::iter(events.into_iter().map(Ok));
+        let stream = crate::common::script(&self.app, script);
         self.rt.block_on(app::run(&mut self.app, &mut self.term, stream, None)).expect("event loop");
     }
 
