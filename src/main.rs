@@ -71,7 +71,8 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     if !terminal {
         return Err(no_terminal());
     }
-    let settings = config::load(&opts);
+    let mut settings = config::load(&opts);
+    settings.diagnostics.extend(tandem::secrets::setup(&settings, opts.project_root.as_deref()));
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");
     for d in &settings.diagnostics {
