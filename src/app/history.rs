@@ -21,7 +21,8 @@ pub fn append(path: &Path, entry: &str) {
             std::fs::create_dir_all(dir)?;
         }
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+        // Kept across sessions: a key pasted into a message is not.
+        let line = serde_json::to_string(&crate::secrets::redact(entry)).map_err(std::io::Error::other)?;
         writeln!(f, "{line}")
     })();
     if let Err(e) = result {
