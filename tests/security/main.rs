@@ -5,7 +5,9 @@
 //! run.
 
 mod harness;
+mod secrets;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    let families = [secrets::families()].concat();
+    harness::run(&families)
 }
