@@ -251,6 +251,8 @@ impl Agent {
             ));
             self.emit(AgentEvent::MapUsed { tokens: map.tokens, files: map.files.len(), text: map.text });
         }
+        // AGENTS.md files and the map quote the repository, which may hold a key.
+        let system = crate::secrets::redact(&system);
         let tools = self.tools.specs();
         let fixed = budget::estimate(&system)
             + tools

@@ -26,6 +26,7 @@ pub fn family() -> Family {
         let key = planted("OPENAI_API_KEY");
         error_body(Reply::status(429, "text/plain", &format!("{}{key} slow down", "x".repeat(280))), "1")
     }));
+    cases.push(case("AGENTS.md quoting a key, sent with every request", agents_md));
     run_cases(&mut f, cases);
     app_session(&mut f);
     f
@@ -146,6 +147,21 @@ fn via_model_server(name: &str, args: &serde_json::Value, both: Modes) -> Result
         return Err(format!("the model was asked {requests} times: the tool result was never sent"));
     }
     clean("what the model was sent", &server.sent())
+}
+
+/// The repository's instructions go into the system prompt as they are.
+fn agents_md() -> Result<(), String> {
+    let note = format!("Deploy with the token {}\n", planted("GITHUB_TOKEN"));
+    let mut exec = Exec::new(&[("AGENTS.md", &note)]);
+    let server = Server::start(vec![Reply::answer("Done.")]);
+    exec.env("OPENAI_BASE_URL", &format!("{}/v1", server.url));
+    let ran = exec.run(&["--json", "deploy"]);
+    ran.clean()?;
+    let sent = server.sent();
+    if !sent.contains("Deploy with the token") {
+        return Err("AGENTS.md was not sent, so the case tried nothing".into());
+    }
+    clean("what the model was sent", &sent)
 }
 
 /// Scripted models that somehow know a secret (a server reflecting the
