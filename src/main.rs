@@ -81,11 +81,10 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
             eprintln!("tandem: could not record the answer: {e}");
         }
         if trusted {
-            let mut opts = opts;
-            opts.trust = config::TrustMode::Grant;
-            settings = config::load(&opts);
+            settings = config::load(&config::LoadOptions { trust: config::TrustMode::Grant, ..opts });
         }
     }
+    settings.diagnostics.extend(tandem::secrets::setup(&settings, Some(&repo.root)));
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");
     for d in &settings.diagnostics {

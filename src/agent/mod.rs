@@ -8,6 +8,7 @@
 mod accounting;
 pub mod budget;
 pub mod prompt;
+mod redact;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -206,7 +207,7 @@ impl Agent {
     }
 
     fn emit(&self, ev: AgentEvent) {
-        let _ = self.events.send(ev);
+        let _ = self.events.send(redact::event(ev, &crate::secrets::redactor()));
     }
 
     /// Serve commands until the app goes away.
@@ -250,6 +251,8 @@ impl Agent {
             ));
             self.emit(AgentEvent::MapUsed { tokens: map.tokens, files: map.files.len(), text: map.text });
         }
+        // AGENTS.md files and the map quote the repository, which may hold a key.
+        let system = crate::secrets::redact(&system);
         let tools = self.tools.specs();
         let fixed = budget::estimate(&system)
             + tools
@@ -306,7 +309,8 @@ impl Agent {
             let request = self.request().await;
             let mut track = RequestTrack::new();
             let cancel = CancellationToken::new();
-            let mut stream = self.provider.stream(request, cancel.clone());
+            let mut stream =
+                redact::model_stream(self.provider.stream(request, cancel.clone()), crate::secrets::redactor());
             let mut text = String::new();
             let mut calls: Vec<ToolCall> = Vec::new();
             // After a short burst of events, let the next ones gather for a
@@ -500,8 +504,8 @@ impl Agent {
                 let ctx = ToolContext {
                     cancel: cancel.clone(),
                     progress: Arc::new(move |text: &str| {
-                        let _ =
-                            events.send(AgentEvent::ToolProgress { id: progress_id.clone(), text: text.to_string() });
+                        let progress = AgentEvent::ToolProgress { id: progress_id.clone(), text: text.to_string() };
+                        let _ = events.send(redact::event(progress, &crate::secrets::redactor()));
                     }),
                     call_id: id.clone(),
                 };

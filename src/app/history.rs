@@ -21,7 +21,8 @@ pub fn read(path: &Path, limit: usize) -> Vec<String> {
 pub fn append(path: &Path, entry: &str) {
     let result = (|| -> std::io::Result<()> {
         let mut f = crate::session::open_append(path)?;
-        let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+        // Kept across sessions: a key pasted into a message is not.
+        let mut line = serde_json::to_string(&crate::secrets::redact(entry)).map_err(std::io::Error::other)?;
         line.push('\n');
         f.write_all(line.as_bytes())
     })();

@@ -271,7 +271,8 @@ impl App {
             }
             None => text,
         };
-        self.state.push(Message::new(Role::User, text.clone()));
+        // The model gets the message as typed; the screen never shows a key.
+        self.state.push(Message::new(Role::User, crate::secrets::redact(&text)));
         self.send_to_agent(text);
     }
 

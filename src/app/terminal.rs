@@ -108,16 +108,18 @@ pub trait Host: ratatui::backend::Backend {
 }
 
 /// `$VISUAL`, else `$EDITOR`, else `vi`, run through the shell so that an
-/// editor given with arguments (`code --wait`) works. The path is the
-/// shell's `$1`, never part of the command text; the shell is `/bin/sh`,
-/// not whichever `sh` comes first in `PATH`.
+/// editor given with arguments (`code --wait`) works. The shell is
+/// `/bin/sh`, not the first `sh` on a `PATH` a repository may have changed.
+/// The editor keeps the user's whole environment: it is the user's own
+/// program, started by their key, as `git commit` starts it, and editor
+/// plugins may need keys the commands of the model must not see.
 pub fn editor_command(path: &Path) -> std::process::Command {
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|e| !e.trim().is_empty())
         .or_else(|| std::env::var("EDITOR").ok().filter(|e| !e.trim().is_empty()))
         .unwrap_or_else(|| "vi".into());
-    let mut cmd = std::process::Command::new("/bin/sh");
+    let mut cmd = std::process::Command::new(crate::secrets::SHELL);
     cmd.arg("-c").arg(format!("{editor} \"$1\"")).arg("sh").arg(path);
     cmd
 }

@@ -35,7 +35,18 @@ pub struct Config {
     pub tools: ToolsConfig,
     pub budget: BudgetConfig,
     pub checks: ChecksConfig,
+    pub secrets: SecretsConfig,
     pub providers: std::collections::BTreeMap<String, ProviderProfile>,
+}
+
+/// The `[secrets]` table: which environment variables are secrets (see
+/// `crate::secrets`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SecretsConfig {
+    /// Globs, matched without regard to case, naming secret variables.
+    pub env_patterns: Vec<String>,
+    /// Variables passed to commands although their names match.
+    pub env_passthrough: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -94,7 +94,8 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
     };
     let prompt = read_prompt(args.prompt.as_deref()).map_err(usage)?;
     let (opts, repo) = cli::load_options(&common, None, paths.clone());
-    let settings = config::load(&opts);
+    let mut settings = config::load(&opts);
+    settings.diagnostics.extend(crate::secrets::setup(&settings, opts.project_root.as_deref()));
     let log = crate::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     for d in &settings.diagnostics {
         tracing::warn!("{d}");

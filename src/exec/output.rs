@@ -111,13 +111,15 @@ impl Output {
 
     // Failures to write are ignored: a closed pipe (`tandem exec | head`)
     // must not stop the task, whose effects matter more than its report.
+    // Everything printed passes here, and leaves without the secrets.
     fn out(&mut self, bytes: &[u8]) {
-        let _ = self.stdout.write_all(bytes);
+        let text = crate::secrets::redact(&String::from_utf8_lossy(bytes));
+        let _ = self.stdout.write_all(text.as_bytes());
         let _ = self.stdout.flush();
     }
 
     fn err(&mut self, line: &str) {
-        let _ = writeln!(self.stderr, "{}", controls::strip(line));
+        let _ = writeln!(self.stderr, "{}", crate::secrets::redact(&controls::strip(line)));
         let _ = self.stderr.flush();
     }
 

@@ -70,20 +70,14 @@ pub async fn post(
     body: Vec<u8>,
     config: &HttpConfig,
 ) -> Result<Response, Failure> {
-    let response = client
-        .post(url)
-        .headers(headers)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| send_error(url, &e, config))?;
+    let request = client.post(url).headers(headers).header(CONTENT_TYPE, "application/json").body(body);
+    let response = send(request, url, config).await?;
     check_response(response, config).await
 }
 
 /// Sends one GET and returns the 2xx response; for short JSON requests.
 pub async fn get(client: &Client, url: &str, headers: HeaderMap, config: &HttpConfig) -> Result<Response, Failure> {
-    let response = client.get(url).headers(headers).send().await.map_err(|e| send_error(url, &e, config))?;
+    let response = send(client.get(url).headers(headers), url, config).await?;
     if response.status().is_success() {
         return Ok(response);
     }
@@ -92,11 +86,34 @@ pub async fn get(client: &Client, url: &str, headers: HeaderMap, config: &HttpCo
 
 fn send_error(url: &str, e: &reqwest::Error, config: &HttpConfig) -> Failure {
     let reason = if e.is_timeout() {
-        format!("no connection within {:?}", config.connect_timeout)
+        format!(
+            "no connection within {:?}; check that the server is running and that the profile's base_url is right",
+            config.connect_timeout
+        )
     } else {
         redact(&error_chain(e), config.api_key.as_ref())
     };
     LlmError::Connect { url: url.to_owned(), reason }.into()
+}
+
+/// Sends `request` and waits for the response's headers no longer than
+/// the idle timeout (the connection itself has the connect timeout within
+/// that): a server that accepts the connection and says nothing is as
+/// silent as a stalled stream, and would otherwise be waited for forever.
+async fn send(request: reqwest::RequestBuilder, url: &str, config: &HttpConfig) -> Result<Response, Failure> {
+    match tokio::time::timeout(config.idle_timeout, request.send()).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) => Err(send_error(url, &e, config)),
+        Err(_elapsed) => Err(LlmError::Connect {
+            url: url.to_owned(),
+            reason: format!(
+                "no response within {:?}; check that the profile's base_url points at the model's API, or \
+                 raise [model] idle_timeout_secs if the server is this slow to start answering",
+                config.idle_timeout
+            ),
+        }
+        .into()),
+    }
 }
 
 async fn check_response(response: Response, config: &HttpConfig) -> Result<Response, Failure> {
@@ -110,32 +127,55 @@ async fn check_response(response: Response, config: &HttpConfig) -> Result<Respo
         return Ok(response);
     }
     let retry_after = retry_after(response.headers(), SystemTime::now());
-    let body = read_error_body(response, config.idle_timeout).await;
+    let body = read_error_body(response, config).await;
     if (200..300).contains(&status) {
         // A server that ignored `stream: true`, or a proxy reporting an
         // error with 200: an SSE parser would see no events at all.
+        let body = redact(&body, config.api_key.as_ref());
         let detail = error_message(&body).unwrap_or_else(|| truncate(&body));
-        let detail = redact(&detail, config.api_key.as_ref());
         return Err(LlmError::Protocol(format!("expected an event stream, got JSON: {detail}")).into());
     }
     Err(Failure { error: classify_status(status, &body, config), retry_after })
 }
 
-async fn read_error_body(mut response: Response, idle: Duration) -> String {
+/// The body of a failed response, read for no longer than the idle timeout
+/// in all (a server may trickle it forever) and no further than
+/// [`MAX_ERROR_BODY`]; what was cut off may have been the end of a secret,
+/// so a tail that begins one is redacted too.
+async fn read_error_body(mut response: Response, config: &HttpConfig) -> String {
     let mut body = Vec::new();
+    let deadline = tokio::time::Instant::now() + config.idle_timeout;
+    let mut complete = false;
     while body.len() < MAX_ERROR_BODY {
-        match tokio::time::timeout(idle, response.chunk()).await {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
             Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            Ok(Ok(None)) => {
+                complete = true;
+                break;
+            }
             _ => break,
         }
     }
-    String::from_utf8_lossy(&body).into_owned()
+    let text = String::from_utf8_lossy(&body);
+    if complete {
+        text.into_owned()
+    } else {
+        let mut out = crate::secrets::redactor().redact_cut(&text);
+        if let Some(key) = config.api_key.as_ref().map(Secret::expose).filter(|k| !k.is_empty()) {
+            out = crate::secrets::Redactor::new([key]).redact_cut(&out);
+        }
+        out
+    }
 }
 
-/// Maps a non-2xx status and its body to the error the user sees.
+/// Maps a non-2xx status and its body to the error the user sees. The
+/// body is redacted before anything is taken from it or cut, so a secret
+/// that straddles a cut cannot show in part.
 pub fn classify_status(status: u16, body: &str, config: &HttpConfig) -> LlmError {
     let key = config.api_key.as_ref();
-    let detail = error_message(body).map(|m| redact(&m, key));
+    let body = redact(body, key);
+    let body = body.as_str();
+    let detail = error_message(body);
     if status == 401 || status == 403 {
         let env = config.api_key_env.as_deref().unwrap_or("the api_key_env of this provider profile");
         let mut message = if key.is_some() {
@@ -153,7 +193,7 @@ pub fn classify_status(status: u16, body: &str, config: &HttpConfig) -> LlmError
         return LlmError::Auth { status, message };
     }
     let message = detail.unwrap_or_else(|| {
-        let raw = redact(&truncate(body.trim()), key);
+        let raw = truncate(body.trim());
         if raw.is_empty() { reason_phrase(status).to_owned() } else { raw }
     });
     LlmError::Http { status, message }
@@ -190,11 +230,15 @@ pub fn truncate(text: &str) -> String {
 }
 
 /// Defence in depth: servers and libraries should never echo the key, but
-/// nothing derived from their text may carry it to the screen or a log.
+/// nothing derived from their text may carry it, or any other secret
+/// tandem knows, to the screen or a log.
 pub fn redact(text: &str, key: Option<&Secret>) -> String {
+    let text = crate::secrets::redact(text);
     match key.map(Secret::expose) {
-        Some(k) if !k.is_empty() => text.replace(k, "***"),
-        _ => text.to_owned(),
+        // A configured key too short to be among the secrets is still the
+        // key (a one-letter placeholder for a local server is not).
+        Some(k) if k.len() >= 4 => text.replace(k, crate::secrets::MARKER),
+        _ => text,
     }
 }
 
@@ -214,15 +258,12 @@ pub fn redact_error(error: LlmError, key: Option<&Secret>) -> LlmError {
 /// The last line of defence for a provider's stream: errors and retry
 /// reasons come from servers and libraries, so none may show the key.
 pub fn redact_stream(events: EventStream, key: Option<Secret>) -> EventStream {
-    let Some(key) = key.filter(|k| !k.expose().is_empty()) else {
-        return events;
-    };
     Box::pin(events.map(move |item| match item {
         Ok(LlmEvent::Retrying { attempt, max, delay, reason }) => {
-            Ok(LlmEvent::Retrying { attempt, max, delay, reason: redact(&reason, Some(&key)) })
+            Ok(LlmEvent::Retrying { attempt, max, delay, reason: redact(&reason, key.as_ref()) })
         }
         Ok(event) => Ok(event),
-        Err(e) => Err(redact_error(e, Some(&key))),
+        Err(e) => Err(redact_error(e, key.as_ref())),
     }))
 }
 
@@ -414,10 +455,25 @@ mod tests {
         );
         let e = classify_status(403, r#"{"error":{"message":"no access for sk-SECRET"}}"#, &c);
         let text = format!("{e} {e:?}");
-        assert!(text.contains("OPENAI_API_KEY") && text.contains("no access for ***"), "{text}");
+        assert!(text.contains("OPENAI_API_KEY") && text.contains("no access for [REDACTED]"), "{text}");
         assert!(!text.contains("sk-SECRET"));
         let e = classify_status(401, "", &config(None, None));
         assert!(e.to_string().contains("none is set: set the api_key_env of this provider profile"), "{e}");
+    }
+
+    #[test]
+    fn the_key_is_redacted_before_the_message_is_cut() {
+        let key = "sk-SECRET-0123456789";
+        let c = config(Some(key), Some("OPENAI_API_KEY"));
+        for start in 270..=MAX_MESSAGE_CHARS {
+            let body = format!("{}{key} more", "x".repeat(start));
+            let json = serde_json::json!({ "error": { "message": body } }).to_string();
+            for (status, body) in [(500, &body), (400, &json), (403, &json)] {
+                let text = classify_status(status, body, &c).to_string();
+                assert!(!text.contains("sk-SECRET"), "{start}: {text}");
+                assert!(!text.contains(&key[..8]), "{start}: {text}");
+            }
+        }
     }
 
     #[test]

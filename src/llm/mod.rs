@@ -141,7 +141,9 @@ pub enum LlmError {
     Auth { status: u16, message: String },
     #[error("the server answered {status}: {message}")]
     Http { status: u16, message: String },
-    #[error("no data from the model for {0:?}; the stream was given up")]
+    #[error(
+        "no data from the model for {0:?}; the stream was given up (raise [model] idle_timeout_secs if it is this slow)"
+    )]
     IdleTimeout(Duration),
     /// The stream ended before the answer did.
     #[error("the stream broke mid-answer: {0}")]

@@ -17,6 +17,24 @@ enum Msg<T> {
     Switch(PathBuf),
 }
 
+/// `value` as one JSON line without the secrets tandem knows: the journal
+/// and the audit log record what the model and the user said, which may
+/// quote a key. The text is redacted as written (the redactor knows each
+/// secret's JSON spelling); should a replacement have broken the JSON (a
+/// secret that spans quotes), every string of the value is redacted instead.
+fn redacted_line<T: Serialize>(value: &T, redactor: &crate::secrets::Redactor) -> serde_json::Result<Vec<u8>> {
+    let text = serde_json::to_string(value)?;
+    match redactor.redact(&text) {
+        std::borrow::Cow::Borrowed(_) => Ok(text.into_bytes()),
+        std::borrow::Cow::Owned(r) if serde_json::from_str::<serde::de::IgnoredAny>(&r).is_ok() => Ok(r.into_bytes()),
+        std::borrow::Cow::Owned(_) => {
+            let mut json = serde_json::to_value(value)?;
+            redactor.redact_json(&mut json);
+            serde_json::to_vec(&json)
+        }
+    }
+}
+
 /// The writer's handle; dropping every clone ends the thread once the lines
 /// sent are written.
 pub struct Appender<T> {
@@ -60,7 +78,8 @@ impl<T: Serialize + Send + 'static> Appender<T> {
                         Some(f) => f,
                         None => file.insert(open_append(&file_path)?),
                     };
-                    let mut line = serde_json::to_vec(&value).map_err(std::io::Error::other)?;
+                    let redactor = crate::secrets::redactor();
+                    let mut line = redacted_line(&*value, &redactor).map_err(std::io::Error::other)?;
                     line.push(b'\n');
                     f.write_all(&line)
                 })();
@@ -161,6 +180,7 @@ fn end_last_line(file: &mut File) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::Redactor;
 
     #[test]
     fn a_torn_last_line_is_cut_and_whole_lines_kept() {
@@ -180,5 +200,21 @@ mod tests {
             f.write_all(b"{\"c\":2}\n").expect("append");
             assert_eq!(std::fs::read_to_string(&path).expect("read"), format!("{after}{{\"c\":2}}\n"));
         }
+    }
+
+    #[test]
+    fn lines_are_written_without_secrets_and_stay_json() {
+        let plain = "sk-test-0123456789abcdef";
+        // A secret whose raw spelling spans JSON's own quotes.
+        let nasty = "a\",\"b\":\"c-0123";
+        let r = Redactor::new([plain, nasty]);
+        let value = serde_json::json!({ "text": format!("key {plain}"), "other": format!("x{nasty}") });
+        let line = String::from_utf8(redacted_line(&value, &r).unwrap()).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, serde_json::json!({ "text": "key [REDACTED]", "other": "x[REDACTED]" }));
+        let structural = serde_json::json!({ "a1": "a", "b": "c-0123" });
+        let line = String::from_utf8(redacted_line(&structural, &r).unwrap()).unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(&line).is_ok(), "{line}");
+        assert!(!line.contains("c-0123"), "{line}");
     }
 }

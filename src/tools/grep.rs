@@ -167,7 +167,9 @@ fn grep(workspace: &Workspace, args: &Args, cancel: &CancellationToken) -> ToolO
 }
 
 fn clip(line: &str) -> String {
-    let line = line.trim_end_matches(['\n', '\r']);
+    // Secrets go before the line is cut, so none is cut in half and shown.
+    let line = crate::secrets::redact(line.trim_end_matches(['\n', '\r']));
+    let line = line.as_str();
     match line.char_indices().nth(MAX_LINE_CHARS) {
         Some((cut, _)) => format!("{} …", &line[..cut]),
         None => line.to_string(),

@@ -213,9 +213,10 @@ pub struct CommandRun {
     pub ending: Ending,
 }
 
-/// Run `command` with `sh -c` in `root`, in a process group of its own that
-/// is killed at the time limit or when `ctx.cancel` fires; output is passed
-/// to `ctx.progress` as it arrives and capped (head and tail) in the result.
+/// Run `command` with `/bin/sh -c` in `root`, without the secrets in its
+/// environment, in a process group of its own that is killed at the time
+/// limit or when `ctx.cancel` fires; output is passed to `ctx.progress` as
+/// it arrives, secrets redacted, and capped (head and tail) in the result.
 /// `timeout_hint` follows the time-out report and says how to allow more
 /// time (it depends on who set the limit).
 pub async fn run_shell(
@@ -225,8 +226,8 @@ pub async fn run_shell(
     timeout_hint: &str,
     ctx: &ToolContext,
 ) -> CommandRun {
-    let mut child = match tokio::process::Command::new("sh")
-        .arg("-c")
+    let mut cmd = tokio::process::Command::new(crate::secrets::SHELL);
+    cmd.arg("-c")
         .arg(command)
         .current_dir(root)
         .stdin(Stdio::null())
@@ -236,12 +237,12 @@ pub async fn run_shell(
         // A command that asks for a password on the terminal would stop
         // until the time limit; git at least can be told not to ask.
         .env("GIT_TERMINAL_PROMPT", "0")
-        .kill_on_drop(true)
-        .spawn()
-    {
+        .kill_on_drop(true);
+    crate::secrets::scrub(cmd.as_std_mut());
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let why = format!("could not start `sh`: {e}");
+            let why = format!("could not start {}: {e}", crate::secrets::SHELL);
             return CommandRun { output: ToolOutput::error(why.clone()), ending: Ending::Failed(why) };
         }
     };

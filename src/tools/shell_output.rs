@@ -1,10 +1,12 @@
 //! A command's output as `run_command` keeps it: whole lines from stdout
-//! and stderr in arrival order, with only the head and tail kept for the
-//! model and a bounded backlog for the chat.
+//! and stderr in arrival order, secrets redacted, with only the head and
+//! tail kept for the model and a bounded backlog for the chat.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::text::cut_line;
+use crate::secrets::Redactor;
 
 const HEAD_LINES: usize = 100;
 const HEAD_BYTES: usize = 8 * 1024;
@@ -23,8 +25,11 @@ pub enum Stream {
     Stderr,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Capture {
+    /// Secrets are replaced in each whole line, before it is cut or kept:
+    /// output arrives in pieces, but a line is assembled before it is used.
+    redactor: Arc<Redactor>,
     /// Partial lines, one per stream, so the two never mix within a line.
     pending: [Vec<u8>; 2],
     head: Vec<String>,
@@ -37,7 +42,28 @@ pub struct Capture {
     progress_skipped: usize,
 }
 
+impl Default for Capture {
+    fn default() -> Self {
+        Self::new(crate::secrets::redactor())
+    }
+}
+
 impl Capture {
+    pub fn new(redactor: Arc<Redactor>) -> Self {
+        Self {
+            redactor,
+            pending: Default::default(),
+            head: Vec::new(),
+            head_bytes: 0,
+            tail: VecDeque::new(),
+            tail_bytes: 0,
+            elided: 0,
+            total: 0,
+            progress: VecDeque::new(),
+            progress_skipped: 0,
+        }
+    }
+
     pub fn push(&mut self, stream: Stream, bytes: &[u8]) {
         let index = stream as usize;
         let mut rest = bytes;
@@ -49,7 +75,11 @@ impl Capture {
         }
         self.pending[index].extend_from_slice(rest);
         if self.pending[index].len() > MAX_PENDING_BYTES {
-            let line = std::mem::take(&mut self.pending[index]);
+            // The break must not fall inside a secret: a tail that may begin
+            // one waits for the rest.
+            let keep = self.redactor.safe_len(&self.pending[index]);
+            let rest = self.pending[index].split_off(keep);
+            let line = std::mem::replace(&mut self.pending[index], rest);
             self.push_line(&line);
         }
     }
@@ -97,7 +127,8 @@ impl Capture {
     }
 
     fn push_line(&mut self, raw: &[u8]) {
-        let line = clean_line(raw);
+        let text = String::from_utf8_lossy(raw);
+        let line = clean_line(self.redactor.redact(&text).as_bytes());
         self.total += 1;
         if self.progress.len() == MAX_PROGRESS_LINES {
             self.progress.pop_front();
@@ -197,6 +228,30 @@ mod tests {
         }
         assert_eq!(c.total_lines(), 1);
         assert!(c.pending[0].len() < MAX_PENDING_BYTES);
+    }
+
+    #[test]
+    fn a_secret_split_across_reads_or_a_forced_line_break_is_redacted() {
+        let key = "sk-test-0123456789abcdef";
+        let redactor = Arc::new(Redactor::new([key]));
+        for cut in 1..key.len() {
+            let mut c = Capture::new(redactor.clone());
+            c.push(Stream::Stdout, format!("key={}", &key[..cut]).as_bytes());
+            c.push(Stream::Stdout, format!("{}\n", &key[cut..]).as_bytes());
+            assert_eq!(c.take_progress().unwrap(), "key=[REDACTED]\n");
+            let mut c = Capture::new(redactor.clone());
+            c.push(Stream::Stdout, &[b'x'; MAX_PENDING_BYTES - 2]);
+            c.push(Stream::Stdout, &key.as_bytes()[..cut]);
+            c.push(Stream::Stdout, format!("{} end\n", &key[cut..]).as_bytes());
+            c.finish();
+            let rendered = c.render();
+            let leaked = (0..=key.len() - 6).find(|&i| rendered.contains(&key[i..i + 6]));
+            assert_eq!(leaked, None, "cut {cut}: {rendered}");
+            if cut >= 3 {
+                // The break came before the key was whole, and waited for it.
+                assert!(rendered.ends_with("\n[REDACTED] end"), "cut {cut}: {rendered}");
+            }
+        }
     }
 
     #[test]

@@ -4,15 +4,23 @@
 /// cannot use up a tool's whole budget.
 pub(crate) const MAX_LINE_BYTES: usize = 2000;
 
-/// One line for the model: without the `\r` of a `\r\n` ending, and when
-/// `full_len` is over [`MAX_LINE_BYTES`], cut to that with a note of its full
-/// length. `line` may hold only the start of a line `full_len` bytes long.
+/// One line for the model: secrets redacted, without the `\r` of a `\r\n`
+/// ending, and when `full_len` is over [`MAX_LINE_BYTES`], cut to that with
+/// a note of its full length. `line` may hold only the start of a line
+/// `full_len` bytes long.
 pub(crate) fn cut_line(line: &[u8], full_len: usize) -> String {
+    let cut_short = full_len > line.len();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = String::from_utf8_lossy(line);
+    // Redacted before it is cut; when the caller kept only the line's start,
+    // a tail that begins a secret goes too.
+    let redactor = crate::secrets::redactor();
+    let text = if cut_short { redactor.redact_cut(&text) } else { redactor.redact(&text).into_owned() };
     if full_len <= MAX_LINE_BYTES {
-        return String::from_utf8_lossy(line).into_owned();
+        return text;
     }
-    let cut = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE_BYTES)]);
+    let bytes = text.as_bytes();
+    let cut = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_LINE_BYTES)]);
     // The cut may split a character; its remains would show as U+FFFD.
     format!("{} … [line cut: {full_len} bytes]", cut.trim_end_matches('\u{FFFD}'))
 }

@@ -61,6 +61,15 @@ impl Toolbox {
     }
 }
 
+fn redacted(output: ToolOutput) -> ToolOutput {
+    let redactor = crate::secrets::redactor();
+    ToolOutput {
+        content: redactor.redact(&output.content).into_owned(),
+        summary: redactor.redact(&output.summary).into_owned(),
+        is_error: output.is_error,
+    }
+}
+
 fn parse_args(call: &ToolCall) -> Result<serde_json::Value, String> {
     let text = if call.arguments.trim().is_empty() { "{}" } else { call.arguments.as_str() };
     match serde_json::from_str::<serde_json::Value>(text) {
@@ -83,13 +92,20 @@ impl ToolRegistry for Toolbox {
             return Box::pin(async move { ToolOutput::error(msg) });
         };
         match parse_args(&call) {
-            Ok(args) => tool.run(args, ctx),
+            Ok(args) => {
+                let run = tool.run(args, ctx);
+                // Every tool's result, whatever it read, reaches the model
+                // and the chat without the secrets tandem knows.
+                Box::pin(async move { redacted(run.await) })
+            }
             Err(msg) => Box::pin(async move { ToolOutput::error(msg) }),
         }
     }
 
     fn describe(&self, call: &ToolCall) -> String {
-        match (self.find(&call.name), parse_args(call)) {
+        // Before the arguments are cut to a line.
+        let call = ToolCall { arguments: crate::secrets::redact(&call.arguments), ..call.clone() };
+        match (self.find(&call.name), parse_args(&call)) {
             (Some(tool), Ok(args)) => tool.describe(&args),
             _ => {
                 let args: String = call.arguments.replace('\n', " ").chars().take(80).collect();

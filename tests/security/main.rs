@@ -15,6 +15,7 @@ mod keys;
 mod llm_server;
 mod paths;
 mod protected;
+mod secrets;
 
 fn main() -> std::process::ExitCode {
     harness::run(&[
@@ -37,5 +38,9 @@ fn main() -> std::process::ExitCode {
         ("patch format", edits::patch_format_family),
         ("editor", edits::editor_family),
         ("terminal escapes", edits::escapes_family),
+        ("child environments", secrets::env_family),
+        ("secret sinks", secrets::sinks_family),
+        ("secret redaction", secrets::redaction_family),
+        ("hung servers", secrets::hung_family),
     ])
 }
