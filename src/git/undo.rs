@@ -54,6 +54,9 @@ pub struct IndexState {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UndoReport {
     pub files: Vec<UndoOutcome>,
+    /// What was not undone, to try again once the user has dealt with what
+    /// stood in the way: a refused undo keeps its record.
+    pub remaining: UndoRecord,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +108,10 @@ pub fn undo(root: &Path, record: &UndoRecord) -> UndoReport {
         }
     }
     outcomes.reverse();
-    UndoReport { files: outcomes }
+    // A file reverted in part (one path of a move) is kept whole: trying it
+    // again finds the reverted part already as it was, and leaves it.
+    let remaining = record.files.iter().zip(&outcomes).filter(|(_, o)| !o.reverted).map(|(f, _)| f.clone()).collect();
+    UndoReport { files: outcomes, remaining: UndoRecord { files: remaining } }
 }
 
 fn refused(path: &Path, message: String) -> UndoOutcome {
