@@ -5,7 +5,8 @@
 //! run.
 
 mod harness;
+mod writes;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[])
+    harness::run(&[writes::families()].concat())
 }
