@@ -8,5 +8,9 @@ mod harness;
 mod writes;
 
 fn main() -> std::process::ExitCode {
-    harness::run(&[writes::families()].concat())
+    harness::run(&[
+        ("writes: apply races", writes::apply_races),
+        ("writes: undo", writes::undo),
+        ("writes: killed apply", writes::killed_apply),
+    ])
 }

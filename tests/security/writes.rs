@@ -5,6 +5,7 @@
 
 mod app_undo;
 mod append;
+// The app-loop helpers the other integration tests share.
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
@@ -13,13 +14,9 @@ mod races;
 mod special;
 mod undo;
 
-use crate::harness::{Entry, Family};
+use crate::harness::Family;
 
-pub fn families() -> Vec<Entry> {
-    vec![("writes: apply races", apply_races), ("writes: undo", undo_family), ("writes: killed apply", killed_apply)]
-}
-
-fn apply_races() -> Family {
+pub fn apply_races() -> Family {
     let mut family = Family::new("writes: apply races");
     races::swapped_before_apply(&mut family);
     for component in 0..4 {
@@ -34,7 +31,7 @@ fn apply_races() -> Family {
     family
 }
 
-fn undo_family() -> Family {
+pub fn undo() -> Family {
     let mut family = Family::new("writes: undo");
     undo::refused_and_retried(&mut family);
     undo::partial(&mut family);
@@ -42,7 +39,7 @@ fn undo_family() -> Family {
     family
 }
 
-fn killed_apply() -> Family {
+pub fn killed_apply() -> Family {
     let mut family = Family::new("writes: killed apply");
     killed::killed(&mut family, 6);
     family
