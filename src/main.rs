@@ -87,6 +87,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     settings.diagnostics.extend(tandem::secrets::setup(&settings, Some(&repo.root)));
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");
+    tandem::git::write::recover(&repo.root, paths.state_dir.as_deref());
     for d in &settings.diagnostics {
         tracing::warn!("{d}");
     }

@@ -422,7 +422,21 @@ impl App {
         rec.detail = text.clone();
         rec.file = Some(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
         self.audit(rec);
-        self.state.notice(format!("Undo: {text}"));
+        // What was left alone stays undoable: once the user has dealt with
+        // what stood in the way, the same key tries it again.
+        let again = if report.remaining.files.is_empty() {
+            String::new()
+        } else {
+            let key = crate::ui::status::key_label(
+                &self.state,
+                crate::config::keymap::Context::Diff,
+                super::actions::Action::UndoApplied,
+            );
+            let files = report.remaining.files.iter().map(|f| f.path.clone()).collect();
+            self.undo_stack.push(Applied { record: report.remaining, files });
+            format!(" ({key} tries what was left alone again)")
+        };
+        self.state.notice(format!("Undo: {text}{again}"));
         self.notes_for_model.push(format!("The user undid the last applied change set: {text}"));
     }
 }

@@ -108,6 +108,7 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
         }
     }
     tracing::info!(root = %repo.root.display(), policy = settings.config.tools.policy.name(), "exec");
+    crate::git::write::recover(&repo.root, paths.state_dir.as_deref());
     Ok(Run { prompt, config: settings.config, repo, cwd, script, paths, patch_path, _log: log })
 }
 

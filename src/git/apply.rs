@@ -9,7 +9,7 @@ use crate::patch::{ChangeKind, FileChange, Hunk};
 
 use super::stage::{Blob, Stager, Tracked};
 use super::undo::{FileUndo, IndexChange, IndexState, PathUndo, UndoRecord};
-use super::write::{clean_relative, create_parents, mode_of, read_text, remove_empty_dirs, remove_file, write_atomic};
+use super::write::{Current, Journal, Place, clean_relative, remove_empty_dirs};
 
 /// The hunks of one proposed file change that the user approved (a subset of
 /// `change.hunks`, some possibly edited by the user).
@@ -60,7 +60,9 @@ pub fn apply(root: &Path, approved: &[Approved]) -> ApplyReport {
         Ok(stager) => (stager, None),
         Err(e) => (None, Some(e)),
     };
-    let mut done: Vec<Done> = approved.iter().map(|a| apply_one(root, stager.as_mut(), a)).collect();
+    let journal = Journal::start(root);
+    let mut done: Vec<Done> = approved.iter().map(|a| apply_one(root, &journal, stager.as_mut(), a)).collect();
+    journal.finish();
 
     let write_error = stager.as_mut().and_then(|s| s.write().err());
     for d in &mut done {
@@ -92,6 +94,7 @@ struct Done {
 /// One approved change being applied.
 struct Edit<'a> {
     root: &'a Path,
+    journal: &'a Journal,
     change: &'a FileChange,
     hunks: &'a [Hunk],
     /// Every hunk approved, none edited.
@@ -102,10 +105,6 @@ struct Edit<'a> {
 impl Edit<'_> {
     fn shown(&self) -> String {
         self.rel.display().to_string()
-    }
-
-    fn abs(&self) -> PathBuf {
-        self.root.join(&self.rel)
     }
 
     /// `text` with the approved hunks applied. When everything was approved
@@ -161,13 +160,13 @@ impl Edit<'_> {
     }
 }
 
-fn apply_one(root: &Path, stager: Option<&mut Stager>, approved: &Approved) -> Done {
+fn apply_one(root: &Path, journal: &Journal, stager: Option<&mut Stager>, approved: &Approved) -> Done {
     let change = &approved.change;
     let rel = match clean_relative(&change.path) {
         Ok(rel) => rel,
-        Err(e) => return refuse(change, e),
+        Err(e) => return refuse(change, format!("{e}; not written")),
     };
-    let edit = Edit { root, change, hunks: &approved.hunks, all: approved.hunks == change.hunks, rel };
+    let edit = Edit { root, journal, change, hunks: &approved.hunks, all: approved.hunks == change.hunks, rel };
     match change.kind {
         ChangeKind::Modify => modify(&edit, stager),
         // Deleting some of a file's lines but not all of them is an edit.
@@ -183,13 +182,21 @@ fn refuse(change: &FileChange, message: String) -> Done {
     Done { outcome, undo: None }
 }
 
-/// The current text, refusing a missing file.
-fn existing(e: &Edit<'_>, rel: &Path) -> Result<String, String> {
-    match read_text(&e.root.join(rel), rel) {
-        Ok(Some(text)) => Ok(text),
+/// The file at `rel`, found again now and held open, refusing a missing one.
+fn existing(e: &Edit<'_>, rel: &Path) -> Result<(Place, Current), String> {
+    let place = Place::find(e.root, rel).map_err(|m| format!("{m}; not written"))?;
+    match place.open() {
+        Ok(Some(current)) => Ok((place, current)),
         Ok(None) => Err(format!("{} no longer exists; not written", rel.display())),
         Err(m) => Err(format!("{m}; not written")),
     }
+}
+
+/// What is at `rel` now (a missing file is `None`), with `verb` for refusals.
+fn look(e: &Edit<'_>, rel: &Path, verb: &str) -> Result<(Place, Option<Current>), String> {
+    let place = Place::find(e.root, rel).map_err(|m| format!("{m}; {verb}"))?;
+    let current = place.open().map_err(|m| format!("{m}; {verb}"))?;
+    Ok((place, current))
 }
 
 /// The working-tree result of applying the hunks to `current`, or why not.
@@ -211,23 +218,23 @@ fn modify(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     if e.hunks.is_empty() {
         return e.refused(format!("no hunks of {} were approved; left unchanged", e.shown()));
     }
-    let current = match existing(e, &e.rel) {
+    let (place, current) = match existing(e, &e.rel) {
+        Ok(found) => found,
+        Err(m) => return e.refused(m),
+    };
+    let new_text = match edited(e, &current.text) {
         Ok(text) => text,
         Err(m) => return e.refused(m),
     };
-    let new_text = match edited(e, &current) {
-        Ok(text) => text,
-        Err(m) => return e.refused(m),
-    };
-    let mode = mode_of(&e.abs());
-    if new_text != current
-        && let Err(err) = write_atomic(&e.abs(), &new_text, mode)
+    if new_text != current.text
+        && let Err(err) = place.replace(e.journal, &current, &new_text, None)
     {
-        return e.refused(format!("could not write {}: {err}", e.shown()));
+        return e.refused(format!("{err}; not written"));
     }
+    let mode = Some(current.mode());
     let mut undo = PathUndo {
         path: e.rel.clone(),
-        before: Some(current),
+        before: Some(current.text),
         after: Some(new_text),
         mode,
         created_dirs: Vec::new(),
@@ -274,28 +281,23 @@ fn add(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
         Ok(text) => text,
         Err(m) => return e.refused(format!("{}: {m}; not created", e.shown())),
     };
-    let before = match read_text(&e.abs(), &e.rel) {
-        Ok(before) => before,
-        Err(m) => return e.refused(format!("{m}; not created")),
+    let (place, before) = match look(e, &e.rel, "not created") {
+        Ok(found) => found,
+        Err(m) => return e.refused(m),
     };
     let mut created_dirs = Vec::new();
     match &before {
-        Some(text) if *text != content => {
+        Some(current) if current.text != content => {
             return e.refused(format!("{} already exists with different content; not created", e.shown()));
         }
         Some(_) => {}
-        None => {
-            let written = create_parents(e.root, &e.rel).and_then(|dirs| {
-                created_dirs = dirs;
-                write_atomic(&e.abs(), &content, None)
-            });
-            if let Err(err) = written {
-                remove_empty_dirs(e.root, &created_dirs);
-                return e.refused(format!("could not create {}: {err}", e.shown()));
-            }
-        }
+        None => match place.create(e.journal, &content, None) {
+            Ok(made) => created_dirs = made,
+            Err(err) => return e.refused(format!("{err}; not created")),
+        },
     }
-    let mode = before.as_ref().and_then(|_| mode_of(&e.abs()));
+    let mode = before.as_ref().map(Current::mode);
+    let before = before.map(|c| c.text);
     let mut undo = PathUndo { path: e.rel.clone(), before, after: Some(content), mode, created_dirs, index: None };
     let (staged, message) = match stager {
         None => (false, None),
@@ -341,26 +343,26 @@ fn delete(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     let Some(base) = e.change.base.as_deref() else {
         return e.refused(format!("the deletion of {} has no content to check against; not deleted", e.shown()));
     };
-    let current = match read_text(&e.abs(), &e.rel) {
-        Ok(current) => current,
-        Err(m) => return e.refused(format!("{m}; not deleted")),
+    let (place, current) = match look(e, &e.rel, "not deleted") {
+        Ok(found) => found,
+        Err(m) => return e.refused(m),
     };
-    let mode = mode_of(&e.abs());
-    match current.as_deref() {
-        Some(text) if text != base => {
+    match &current {
+        Some(c) if c.text != base => {
             return e.refused(format!("{} changed since the proposal; not deleted", e.shown()));
         }
-        Some(_) => {
-            if let Err(err) = remove_file(&e.abs()) {
-                return e.refused(format!("could not delete {}: {err}", e.shown()));
+        Some(c) => {
+            if let Err(err) = place.remove(e.journal, c) {
+                return e.refused(format!("{err}; not deleted"));
             }
         }
         // Already gone: the working tree is as approved; the index may still
         // need the deletion.
         None => {}
     }
-    let mut undo =
-        PathUndo { path: e.rel.clone(), before: current, after: None, mode, created_dirs: vec![], index: None };
+    let mode = current.as_ref().map(Current::mode);
+    let before = current.map(|c| c.text);
+    let mut undo = PathUndo { path: e.rel.clone(), before, after: None, mode, created_dirs: vec![], index: None };
     let (staged, message) = match stager {
         None => (false, None),
         Some(s) => stage_removal(e, s, base, &mut undo),
@@ -405,49 +407,53 @@ fn relocate(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     if to == e.rel {
         return modify(e, stager);
     }
-    let current = match existing(e, &e.rel) {
-        Ok(text) => text,
+    let (place, current) = match existing(e, &e.rel) {
+        Ok(found) => found,
         Err(m) => return e.refused(m),
     };
     // With no hunks approved the move itself still was.
-    let new_text = if e.hunks.is_empty() { Ok(current.clone()) } else { edited(e, &current) };
+    let new_text = if e.hunks.is_empty() { Ok(current.text.clone()) } else { edited(e, &current.text) };
     let new_text = match new_text {
         Ok(text) => text,
         Err(m) => return e.refused(m),
     };
-    let to_abs = e.root.join(&to);
-    let occupant = match read_text(&to_abs, &to) {
-        Ok(occupant) => occupant,
-        Err(m) => return e.refused(format!("{m}; not moved")),
+    let (to_place, occupant) = match look(e, &to, "not moved") {
+        Ok(found) => found,
+        Err(m) => return e.refused(m),
     };
-    if occupant.as_ref().is_some_and(|t| *t != new_text) {
+    if occupant.as_ref().is_some_and(|o| o.text != new_text) {
         return e.refused(format!("{} already exists; {} not moved", to.display(), e.shown()));
     }
-    let mode = mode_of(&e.abs());
+    // Both ends are checked before either is touched.
+    if let Err(err) = place.check_writable(Some(&current)).and_then(|()| to_place.check_writable(occupant.as_ref())) {
+        return e.refused(format!("{err}; not moved"));
+    }
+    let mode = Some(current.mode());
+    let to_mode = occupant.as_ref().map_or(mode, |o| Some(o.mode()));
     let mut created_dirs = Vec::new();
     if occupant.is_none() {
-        let written = create_parents(e.root, &to).and_then(|dirs| {
-            created_dirs = dirs;
-            write_atomic(&to_abs, &new_text, mode)
-        });
-        if let Err(err) = written {
-            remove_empty_dirs(e.root, &created_dirs);
-            return e.refused(format!("could not write {}: {err}; not moved", to.display()));
+        match to_place.create(e.journal, &new_text, mode) {
+            Ok(made) => created_dirs = made,
+            Err(err) => return e.refused(format!("{err}; {} not moved", e.shown())),
         }
     }
-    if let Err(err) = remove_file(&e.abs()) {
+    if let Err(err) = place.remove(e.journal, &current) {
         if occupant.is_none() {
-            let _ = remove_file(&to_abs);
-            remove_empty_dirs(e.root, &created_dirs);
+            take_back(e, &to, &new_text, &created_dirs);
         }
-        return e.refused(format!("could not remove {}: {err}; not moved", e.shown()));
+        return e.refused(format!("{err}; not moved"));
     }
-    let to_mode = if occupant.is_some() { mode_of(&to_abs) } else { mode };
-    let mut from_undo =
-        PathUndo { path: e.rel.clone(), before: Some(current), after: None, mode, created_dirs: vec![], index: None };
+    let mut from_undo = PathUndo {
+        path: e.rel.clone(),
+        before: Some(current.text),
+        after: None,
+        mode,
+        created_dirs: vec![],
+        index: None,
+    };
     let mut to_undo = PathUndo {
         path: to.clone(),
-        before: occupant,
+        before: occupant.map(|o| o.text),
         after: Some(new_text),
         mode: to_mode,
         created_dirs,
@@ -458,6 +464,16 @@ fn relocate(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
         Some(s) => stage_move(e, s, &to, &mut from_undo, &mut to_undo),
     };
     e.done(staged, message, vec![from_undo, to_undo])
+}
+
+/// Removes the copy a failed move made at `to`, if it is still just that.
+fn take_back(e: &Edit<'_>, to: &Path, text: &str, created_dirs: &[PathBuf]) {
+    if let Ok((place, Some(copy))) = look(e, to, "")
+        && copy.text == text
+    {
+        let _ = place.remove(e.journal, &copy);
+    }
+    remove_empty_dirs(e.root, created_dirs);
 }
 
 /// Stages a move as git sees it, a deletion plus an addition; the added

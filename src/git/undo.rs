@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::stage::Stager;
-use super::write::{clean_relative, create_parents, read_text, remove_empty_dirs, remove_file, write_atomic};
+use super::write::{Current, Journal, Place, WriteError, clean_relative, remove_empty_dirs};
 
 /// Everything needed to revert one [`apply`](super::apply::apply).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +54,9 @@ pub struct IndexState {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UndoReport {
     pub files: Vec<UndoOutcome>,
+    /// What was not undone, to try again once the user has dealt with what
+    /// stood in the way: a refused undo keeps its record.
+    pub remaining: UndoRecord,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,7 @@ pub fn undo(root: &Path, record: &UndoRecord) -> UndoReport {
         (None, None)
     };
 
+    let journal = Journal::start(root);
     let mut outcomes = Vec::new();
     // Which outcomes depend on the index write at the end.
     let mut staged = Vec::new();
@@ -89,11 +93,12 @@ pub fn undo(root: &Path, record: &UndoRecord) -> UndoReport {
         let touches_index = file.paths.iter().any(|p| p.index.is_some());
         let outcome = match (touches_index, &index_error) {
             (true, Some(e)) => refused(&file.path, format!("{e}; {} was not reverted", file.path.display())),
-            _ => revert_file(root, stager.as_mut(), file),
+            _ => revert_file(root, &journal, stager.as_mut(), file),
         };
         staged.push(touches_index && outcome.reverted);
         outcomes.push(outcome);
     }
+    journal.finish();
     if let Some(s) = stager.as_mut()
         && let Err(e) = s.write()
     {
@@ -103,7 +108,10 @@ pub fn undo(root: &Path, record: &UndoRecord) -> UndoReport {
         }
     }
     outcomes.reverse();
-    UndoReport { files: outcomes }
+    // A file reverted in part (one path of a move) is kept whole: trying it
+    // again finds the reverted part already as it was, and leaves it.
+    let remaining = record.files.iter().zip(&outcomes).filter(|(_, o)| !o.reverted).map(|(f, _)| f.clone()).collect();
+    UndoReport { files: outcomes, remaining: UndoRecord { files: remaining } }
 }
 
 fn refused(path: &Path, message: String) -> UndoOutcome {
@@ -113,25 +121,29 @@ fn refused(path: &Path, message: String) -> UndoOutcome {
 /// What to do at one path, decided before anything is touched.
 struct Step<'a> {
     rel: PathBuf,
+    place: Place,
+    current: Option<Current>,
     undo: &'a PathUndo,
     restore_tree: bool,
     restore_index: bool,
 }
 
-fn revert_file(root: &Path, mut stager: Option<&mut Stager>, file: &FileUndo) -> UndoOutcome {
+fn revert_file(root: &Path, journal: &Journal, mut stager: Option<&mut Stager>, file: &FileUndo) -> UndoOutcome {
     let mut steps = Vec::new();
     for p in &file.paths {
         let rel = match clean_relative(&p.path) {
             Ok(rel) => rel,
             Err(e) => return refused(&file.path, e),
         };
-        let current = match read_text(&root.join(&rel), &rel) {
-            Ok(current) => current,
+        let found = Place::find(root, &rel).and_then(|place| place.open().map(|current| (place, current)));
+        let (place, current) = match found {
+            Ok(found) => found,
             Err(e) => return refused(&file.path, format!("{e}; not reverted")),
         };
-        let restore_tree = if current == p.after {
-            current != p.before
-        } else if current == p.before {
+        let text = current.as_ref().map(|c| &c.text);
+        let restore_tree = if text == p.after.as_ref() {
+            text != p.before.as_ref()
+        } else if text == p.before.as_ref() {
             false
         } else {
             return refused(
@@ -153,14 +165,19 @@ fn revert_file(root: &Path, mut stager: Option<&mut Stager>, file: &FileUndo) ->
             }
             restore_index = now == change.after && change.after != change.before;
         }
-        steps.push(Step { rel, undo: p, restore_tree, restore_index });
+        // Permissions are checked for every path before any is touched, so a
+        // refusal leaves the file as it was.
+        if restore_tree && let Err(e) = place.check_writable(current.as_ref()) {
+            return refused(&file.path, format!("{e}; not reverted"));
+        }
+        steps.push(Step { rel, place, current, undo: p, restore_tree, restore_index });
     }
 
-    for step in &steps {
+    for step in steps {
         if step.restore_tree
-            && let Err(e) = restore_tree(root, step)
+            && let Err(e) = restore_tree(root, journal, &step)
         {
-            return refused(&file.path, format!("could not restore {}: {e}", step.rel.display()));
+            return refused(&file.path, format!("{e}; {} not reverted", step.rel.display()));
         }
         if let (true, Some(change), Some(s)) = (step.restore_index, &step.undo.index, stager.as_deref_mut()) {
             let result = match &change.before {
@@ -175,19 +192,20 @@ fn revert_file(root: &Path, mut stager: Option<&mut Stager>, file: &FileUndo) ->
     UndoOutcome { path: file.path.clone(), reverted: true, message: None }
 }
 
-fn restore_tree(root: &Path, step: &Step<'_>) -> std::io::Result<()> {
-    let abs = root.join(&step.rel);
-    match &step.undo.before {
-        Some(text) => {
-            // A move's source directory may have been removed since.
-            create_parents(root, &step.rel)?;
-            write_atomic(&abs, text, step.undo.mode)
+fn restore_tree(root: &Path, journal: &Journal, step: &Step<'_>) -> Result<(), WriteError> {
+    match (&step.undo.before, &step.current) {
+        (Some(text), Some(current)) => step.place.replace(journal, current, text, step.undo.mode),
+        // A move's source directory may have been removed since: made again.
+        (Some(text), None) => {
+            let place = Place::find(root, &step.rel)?;
+            place.create(journal, text, step.undo.mode).map(drop)
         }
-        None => {
-            remove_file(&abs)?;
+        (None, Some(current)) => {
+            step.place.remove(journal, current)?;
             remove_empty_dirs(root, &step.undo.created_dirs);
             Ok(())
         }
+        (None, None) => Ok(()),
     }
 }
 

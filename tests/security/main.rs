@@ -16,6 +16,7 @@ mod llm_server;
 mod paths;
 mod protected;
 mod secrets;
+mod writes;
 
 fn main() -> std::process::ExitCode {
     harness::run(&[
@@ -42,5 +43,8 @@ fn main() -> std::process::ExitCode {
         ("secret sinks", secrets::sinks_family),
         ("secret redaction", secrets::redaction_family),
         ("hung servers", secrets::hung_family),
+        ("writes: apply races", writes::apply_races),
+        ("writes: undo", writes::undo),
+        ("writes: killed apply", writes::killed_apply),
     ])
 }

@@ -73,6 +73,15 @@ fn undo_refuses_a_file_changed_after_the_apply() {
     assert!(undone.files[1].reverted, "{undone:?}");
     assert_eq!(repo.read("b.txt").as_deref(), Some(base.as_str()));
     assert_eq!(repo.index_text("b.txt").as_deref(), Some(base.as_str()));
+
+    // The refused file keeps its record: once the user takes their change
+    // back, the same undo goes through.
+    assert_eq!(undone.remaining.files, report.undo.files[..1]);
+    repo.write("a.txt", &with_line(&base, 1, "one"));
+    let again = undo(repo.root(), &undone.remaining);
+    assert!(again.files.iter().all(|f| f.reverted) && again.remaining.files.is_empty(), "{again:?}");
+    assert_eq!(repo.read("a.txt").as_deref(), Some(base.as_str()));
+    assert_eq!(repo.index_text("a.txt").as_deref(), Some(base.as_str()));
 }
 
 #[test]
