@@ -60,6 +60,8 @@ impl App {
                     self.audit(Record::proposal(f, self.policy()));
                 }
                 let id = self.state.review.push_changes(files);
+                let protected = &self.protected;
+                self.state.review.mark_protected(id, |c| protected.change(c).map(str::to_string));
                 self.replies.insert(id, Reply::Changes(reply));
                 self.item_arrived();
             }
@@ -75,6 +77,11 @@ impl App {
                 self.item_arrived();
             }
         }
+    }
+
+    /// The diff pane's key for `action`, for messages.
+    fn key_for(&self, action: super::actions::Action) -> String {
+        crate::ui::status::key_label(&self.state, crate::config::keymap::Context::Diff, action)
     }
 
     /// Why `command` may run without asking, if it may.
@@ -93,18 +100,34 @@ impl App {
     /// The front of the queue changed: show it, or let the policy decide.
     fn front_arrived(&mut self) {
         let auto = matches!(self.policy(), Policy::AutoEdit | Policy::FullAuto);
+        let changes = matches!(self.state.review.front(), Some(Item::Changes { .. }));
+        // Edits of protected files wait for the user even then: the rest is
+        // accepted, and the set is shown with those hunks undecided.
+        if auto && changes && self.state.review.set_all(true) == 0 {
+            self.start_apply();
+            return;
+        }
         match self.state.review.front() {
             None => {}
-            Some(Item::Changes { .. }) if auto => {
-                self.state.review.set_all(true);
-                self.start_apply();
-            }
             Some(item) => {
                 let id = item.id();
                 let what = match item {
                     Item::Changes { files, .. } => {
                         let hunks: usize = files.iter().map(|f| f.hunks.len()).sum();
-                        format!("{} file(s), {hunks} hunk(s) to review", files.len())
+                        let protected: Vec<String> = files
+                            .iter()
+                            .filter(|f| f.protected.is_some())
+                            .map(|f| f.shown_path().display().to_string())
+                            .collect();
+                        if protected.is_empty() {
+                            format!("{} file(s), {hunks} hunk(s) to review", files.len())
+                        } else {
+                            format!(
+                                "{} file(s), {hunks} hunk(s) to review; {} protected: accept its hunks one by one",
+                                files.len(),
+                                protected.join(", ")
+                            )
+                        }
                     }
                     Item::Command { command, .. } => format!("the model asks to run `{command}`"),
                 };
@@ -170,10 +193,29 @@ impl App {
             A::AcceptHunk => r.accept_hunk(),
             A::RejectHunk => r.reject_hunk(None),
             A::RejectWithReason => r.reason = Some(String::new()),
-            A::AcceptFile => r.accept_file(),
+            A::AcceptFile => {
+                if let Err(pattern) = r.accept_file() {
+                    let key = self.key_for(A::AcceptHunk);
+                    self.flash(
+                        format!("This file is protected ({pattern}): accept its hunks one by one with {key}"),
+                        false,
+                    );
+                }
+            }
             A::RejectFile => r.reject_file(),
-            A::AcceptAll => r.set_all(true),
-            A::RejectAll => r.set_all(false),
+            A::AcceptAll => {
+                let left = r.set_all(true);
+                if left > 0 {
+                    let key = self.key_for(A::AcceptHunk);
+                    self.flash(
+                        format!("{left} hunk(s) of protected files left undecided: accept them one by one with {key}"),
+                        false,
+                    );
+                }
+            }
+            A::RejectAll => {
+                r.set_all(false);
+            }
             A::NextHunk => r.next_hunk(true),
             A::PrevHunk => r.next_hunk(false),
             A::NextFile => r.next_file(true),

@@ -147,6 +147,8 @@ pub struct App {
     pub notes_for_model: Vec<String>,
     /// Command prefixes the user allowed for this session.
     always_allow: Vec<String>,
+    /// Files whose edits are accepted hunk by hunk only, whatever the policy.
+    protected: crate::tools::protected::Protected,
     /// Where proposals and decisions are recorded.
     pub audit: Option<crate::session::audit::AuditLog>,
     /// The focused hunk is to be edited in $EDITOR before the next frame.
@@ -174,6 +176,7 @@ pub struct App {
 
 impl App {
     pub fn new(state: AppState, history_file: Option<PathBuf>) -> Self {
+        let protected = crate::tools::protected::Protected::new(&state.config.tools.protected_paths).0;
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
             state,
@@ -208,6 +211,7 @@ impl App {
             undo_stack: Vec::new(),
             notes_for_model: Vec::new(),
             always_allow: Vec::new(),
+            protected,
             audit: None,
             edit_request: false,
             process: None,

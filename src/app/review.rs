@@ -39,6 +39,10 @@ impl HunkReview {
 pub struct FileReview {
     pub change: FileChange,
     pub hunks: Vec<HunkReview>,
+    /// The protected-path pattern the file falls under: its hunks are
+    /// accepted one by one only, never by a whole-file or whole-set key or
+    /// a policy.
+    pub protected: Option<String>,
 }
 
 impl FileReview {
@@ -48,7 +52,7 @@ impl FileReview {
             .iter()
             .map(|h| HunkReview { hunk: h.clone(), decision: Decision::Pending, edited: false })
             .collect();
-        Self { change, hunks }
+        Self { change, hunks, protected: None }
     }
 
     /// Where the file ends up (the new path of a move).
@@ -116,6 +120,19 @@ impl Review {
         let files = changes.into_iter().map(FileReview::new).collect();
         self.items.push_back(Item::Changes { id: self.next_id, files });
         self.next_id
+    }
+
+    /// Mark the files of change set `id` that `protect` names a pattern for.
+    pub fn mark_protected(&mut self, id: u64, protect: impl Fn(&FileChange) -> Option<String>) {
+        for item in &mut self.items {
+            if let Item::Changes { id: i, files } = item
+                && *i == id
+            {
+                for f in files.iter_mut() {
+                    f.protected = protect(&f.change);
+                }
+            }
+        }
     }
 
     pub fn push_command(&mut self, command: String) -> u64 {
@@ -202,22 +219,38 @@ impl Review {
         self.advance_to_pending();
     }
 
-    pub fn accept_file(&mut self) {
+    /// Accept the focused file's hunks; a protected file's are accepted one
+    /// by one only: then nothing changes and its pattern is returned.
+    pub fn accept_file(&mut self) -> Result<(), String> {
+        if let Some(pattern) = self.files().get(self.file).and_then(|f| f.protected.clone()) {
+            return Err(pattern);
+        }
         self.set_file(Decision::Accepted);
+        Ok(())
     }
 
     pub fn reject_file(&mut self) {
         self.set_file(Decision::Rejected { reason: None });
     }
 
-    pub fn set_all(&mut self, accept: bool) {
+    /// Decide every hunk; accepting leaves protected files' hunks as they
+    /// were, and returns how many of those are still undecided.
+    pub fn set_all(&mut self, accept: bool) -> usize {
         let decision = if accept { Decision::Accepted } else { Decision::Rejected { reason: None } };
         if let Some(files) = self.files_mut() {
-            for h in files.iter_mut().flat_map(|f| f.hunks.iter_mut()) {
-                h.decision = decision.clone();
+            for f in files.iter_mut().filter(|f| !accept || f.protected.is_none()) {
+                for h in &mut f.hunks {
+                    h.decision = decision.clone();
+                }
             }
         }
         self.confirm_undecided = false;
+        self.files()
+            .iter()
+            .filter(|f| f.protected.is_some())
+            .flat_map(|f| &f.hunks)
+            .filter(|h| h.decision == Decision::Pending)
+            .count()
     }
 
     /// Move to the next undecided hunk after the focused one (wrapping), or
@@ -371,5 +404,32 @@ pub fn kind_label(kind: &ChangeKind) -> &'static str {
         ChangeKind::Add => "A",
         ChangeKind::Delete => "D",
         ChangeKind::Move => "R",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str) -> FileChange {
+        FileChange::new(path.into(), Some("a\nb\n".into()), Some("a\nc\n".into()), None).expect("a change")
+    }
+
+    #[test]
+    fn protected_files_are_accepted_hunk_by_hunk_only() {
+        let mut r = Review::default();
+        let id = r.push_changes(vec![change(".tandem/config.toml"), change("src/lib.rs")]);
+        r.mark_protected(id, |c| c.path.starts_with(".tandem").then(|| ".tandem/**".to_string()));
+        assert_eq!(r.accept_file(), Err(".tandem/**".to_string()));
+        assert_eq!(r.undecided(), 2);
+        assert_eq!(r.set_all(true), 1, "the protected hunk is left");
+        assert_eq!(r.files()[1].hunks[0].decision, Decision::Accepted);
+        assert_eq!(r.files()[0].hunks[0].decision, Decision::Pending);
+        r.file = 0;
+        r.hunk = 0;
+        r.accept_hunk();
+        assert_eq!(r.files()[0].hunks[0].decision, Decision::Accepted);
+        assert_eq!(r.set_all(false), 0, "rejecting needs no care");
+        assert_eq!(r.undecided(), 0);
     }
 }

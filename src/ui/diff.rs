@@ -180,13 +180,16 @@ fn file_row(state: &AppState, i: usize, f: &FileReview, width: usize) -> Line<'s
         Span::styled(if focused { "▸ " } else { "  " }, style(theme, "ui.text.accent")),
         Span::styled(format!("{} ", kind_label(&f.change.kind)), style(theme, "diff.hunk")),
     ];
+    // Accepted hunk by hunk only; the user must know why `a` does nothing.
+    let lock = if f.protected.is_some() { "protected " } else { "" };
+    spans.push(Span::styled(lock, style(theme, "ui.status.warning")));
     let path = match &f.change.new_path {
         Some(to) => format!("{} → {}", f.change.path.display(), to.display()),
         None => f.change.path.display().to_string(),
     };
     let marks: Vec<Span> = f.hunks.iter().take(12).map(|h| decision_mark(state, h)).collect();
     let counts = format!(" +{added} −{removed}");
-    let room = width.saturating_sub(4 + counts.chars().count() + marks.len() + 2);
+    let room = width.saturating_sub(4 + lock.len() + counts.chars().count() + marks.len() + 2);
     let shown: String = if path.chars().count() > room {
         let tail: String =
             path.chars().rev().take(room.saturating_sub(1)).collect::<Vec<_>>().into_iter().rev().collect();

@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
         ("trust command", config::trust_command),
         ("config values", config::config_values),
         ("protected paths in exec", protected::protected_in_exec),
+        ("protected paths in the app", protected::protected_in_app),
         ("tool paths", paths::tool_paths),
         ("special files", paths::special_files),
         ("journal", paths::journal),

@@ -119,3 +119,72 @@ pub fn protected_in_exec() -> Family {
     }
     family
 }
+
+/// One round that edits the project's `.tandem/config.toml` and an
+/// ordinary file, then an answer.
+const APP_SCRIPT: &str = r#"
+[[turns]]
+tool_calls = [
+  { name = "edit_file", arguments = '{"path": ".tandem/config.toml", "old_text": "hints = true", "new_text": "hints = true\n[tools]\npolicy = \"full-auto\""}' },
+  { name = "write_file", arguments = '{"path": "src/lib.rs", "content": "pub fn ok() {}\n"}' },
+]
+
+[[turns]]
+text = "done"
+"#;
+
+/// In the app, whatever the policy and whichever whole-file or whole-set
+/// key the user presses, the protected file's hunks are accepted only one
+/// by one.
+pub fn protected_in_app() -> Family {
+    use tandem::config::Policy;
+    let mut family = Family::new("protected paths in the app");
+    // (what the user does after the review shows, whether the protected
+    // file may be written).
+    let answers: &[(&str, bool)] = &[
+        ("<F3><Wait>Y<Enter><Enter>", false),
+        ("<F3><Wait>aa<Enter><Enter>", false),
+        ("<F3><Wait>a<Down>a<Enter><Enter>", false),
+        ("<F3><Wait><Enter><Enter>", false),
+        // Explicit, per hunk: the user's say-so.
+        ("<F3><Wait>Yy<Enter>", true),
+    ];
+    for policy in [Policy::Suggest, Policy::AutoEdit, Policy::FullAuto] {
+        for (keys, written) in answers {
+            family.check(format!("{}: {keys}", policy.name()), || {
+                let repo = git_repo(&[(".tandem/config.toml", CONFIG), ("src/lib.rs", "pub fn a() {}\n")]);
+                let (mut s, _) =
+                    crate::common::Session::with_tools_configured(APP_SCRIPT, repo.path(), 120, 40, |app| {
+                        app.state.policy = policy;
+                    });
+                s.keys("go<Enter>");
+                // Nothing is written before the user answers, whatever the policy.
+                if std::fs::read_to_string(repo.path().join(".tandem/config.toml")).ok().as_deref() != Some(CONFIG) {
+                    return Err("written before the user answered".into());
+                }
+                if !s.screen().contains("protected") {
+                    return Err(format!("the pane does not say the file is protected:\n{}", s.screen()));
+                }
+                s.keys(keys);
+                let config = std::fs::read_to_string(repo.path().join(".tandem/config.toml")).unwrap_or_default();
+                let changed = config != CONFIG;
+                let lib = staged(repo.path(), "src/lib.rs");
+                if changed != *written {
+                    return Err(format!("protected file written: {changed}, expected {written}:\n{}", s.screen()));
+                }
+                if staged(repo.path(), ".tandem/config.toml").as_deref()
+                    != Some(if *written { config.as_str() } else { CONFIG })
+                {
+                    return Err("the index disagrees with the tree".into());
+                }
+                // The ordinary file went with the user's whole-set keys.
+                let lib_expected = keys.contains('Y') || keys.contains("a<Down>a") || policy != Policy::Suggest;
+                if (lib.as_deref() == Some("pub fn ok() {}\n")) != lib_expected {
+                    return Err(format!("src/lib.rs staged {lib:?}, expected accepted: {lib_expected}"));
+                }
+                Ok(())
+            });
+        }
+    }
+    family
+}
