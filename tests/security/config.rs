@@ -46,22 +46,32 @@ impl Home {
     }
 
     fn load_with(&self, env: &dyn Fn(&str) -> Option<String>, trust: TrustMode) -> config::Settings {
-        config::load(&LoadOptions {
-            paths: self.paths(),
-            config_file: None,
-            project_root: Some(self.repo()),
-            theme_flag: None,
-            keymap_flag: None,
-            profile_flag: None,
-            policy_flag: None,
-            env,
-            color_depth: ColorDepth::TrueColor,
-            trust,
-        })
+        config::load(&options(self.paths(), Some(self.repo()), env, trust))
     }
 
     fn load(&self, trust: TrustMode) -> config::Settings {
         self.load_with(&|_| None, trust)
+    }
+}
+
+/// Loading as tandem does, with no flags.
+fn options<'a>(
+    paths: Paths,
+    project_root: Option<std::path::PathBuf>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    trust: TrustMode,
+) -> LoadOptions<'a> {
+    LoadOptions {
+        paths,
+        config_file: None,
+        project_root,
+        theme_flag: None,
+        keymap_flag: None,
+        profile_flag: None,
+        policy_flag: None,
+        env,
+        color_depth: ColorDepth::TrueColor,
+        trust,
     }
 }
 
@@ -251,15 +261,7 @@ text = "done"
 /// The real binary, in `repo`, with a home of its own.
 fn exec(repo: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(crate::harness::tandem_bin());
-    cmd.arg("exec").args(args).current_dir(repo);
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_DATA_HOME", home.join("data"));
-    for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "TANDEM_LOG", "TANDEM_MODEL_PROFILE"] {
-        cmd.env_remove(var);
-    }
+    crate::harness::isolate(cmd.arg("exec").args(args).current_dir(repo), home);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -411,18 +413,7 @@ pub fn config_values() -> Family {
     std::fs::create_dir_all(dir.path().join("config")).expect("mkdir");
     let paths = Paths { config_dir: Some(dir.path().join("config")), ..Paths::default() };
     let load = |env: &dyn Fn(&str) -> Option<String>| {
-        config::load_layers(&LoadOptions {
-            paths: paths.clone(),
-            config_file: None,
-            project_root: None,
-            theme_flag: None,
-            keymap_flag: None,
-            profile_flag: None,
-            policy_flag: None,
-            env,
-            color_depth: ColorDepth::TrueColor,
-            trust: TrustMode::Stored,
-        })
+        config::load_layers(&options(paths.clone(), None, env, TrustMode::Stored))
     };
     for (key, default) in schema_keys() {
         for value in HOSTILE_VALUES {
@@ -535,9 +526,7 @@ lint_cmd = "\u009b2Kmake"
                     git_repo(&[(".tandem/config.toml", project), ("src/a\u{1b}[2Kb.rs", "fn \u{1b}]0;x\u{7}f() {}\n")]);
                 let home = tempfile::tempdir().expect("home");
                 let mut cmd = Command::new(crate::harness::tandem_bin());
-                cmd.args(args).current_dir(repo.path()).env("HOME", home.path());
-                cmd.env("XDG_DATA_HOME", home.path().join("data")).env("XDG_CONFIG_HOME", home.path().join("config"));
-                cmd.env("XDG_CACHE_HOME", home.path().join("cache"));
+                crate::harness::isolate(cmd.args(args).current_dir(repo.path()), home.path());
                 let out = cmd.stdin(Stdio::null()).output().expect("run");
                 let bytes: Vec<u8> = out.stdout.iter().chain(&out.stderr).copied().collect();
                 let text = String::from_utf8_lossy(&bytes);
@@ -554,11 +543,7 @@ lint_cmd = "\u009b2Kmake"
         let home = tempfile::tempdir().expect("home");
         let run = |args: &[&str], stdin: &str| {
             let mut cmd = Command::new(crate::harness::tandem_bin());
-            cmd.args(args)
-                .current_dir(repo.path())
-                .env("HOME", home.path())
-                .env("XDG_DATA_HOME", home.path().join("data"));
-            cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
+            crate::harness::isolate(cmd.args(args).current_dir(repo.path()), home.path());
             cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
             let mut child = cmd.spawn().expect("spawn");
             child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");

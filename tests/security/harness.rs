@@ -15,6 +15,20 @@ pub fn tandem_bin() -> std::path::PathBuf {
     std::env::var_os("TANDEM_SECURITY_BIN").map_or_else(|| env!("CARGO_BIN_EXE_tandem").into(), Into::into)
 }
 
+/// `cmd` with a home of its own under `home` (configuration, state, cache
+/// and data directories) and none of the caller's provider settings, so a
+/// run neither reads nor changes the user's files.
+pub fn isolate<'a>(cmd: &'a mut std::process::Command, home: &std::path::Path) -> &'a mut std::process::Command {
+    for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "TANDEM_LOG", "TANDEM_MODEL_PROFILE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+}
+
 /// The cases of one family and the ones that did not hold.
 pub struct Family {
     pub name: &'static str,

@@ -29,6 +29,7 @@ use tandem::config::{self, ColorDepth, Keymap, LoadOptions, Paths};
 use tandem::git::RepoInfo;
 
 use super::harness::Family;
+use crate::common::Recording;
 
 /// What the user is typing: every letter the review keys use, and Enter.
 const SENTENCE: &str = "ask: did you say Yes, No, or yes! see<Enter>and send";
@@ -85,26 +86,6 @@ text = "Noted."
 "#
             }
         }
-    }
-}
-
-/// Every request the model was sent, answered from a script.
-struct Recording {
-    inner: tandem::llm::scripted::Scripted,
-    requests: Arc<Mutex<Vec<tandem::llm::Request>>>,
-}
-
-impl tandem::llm::Provider for Recording {
-    fn describe(&self) -> String {
-        "recording".into()
-    }
-    fn stream(
-        &self,
-        request: tandem::llm::Request,
-        cancel: tokio_util::sync::CancellationToken,
-    ) -> tandem::llm::EventStream {
-        self.requests.lock().expect("requests").push(request.clone());
-        self.inner.stream(request, cancel)
     }
 }
 

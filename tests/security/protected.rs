@@ -11,15 +11,7 @@ use crate::harness::Family;
 
 fn exec(repo: &Path, home: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(crate::harness::tandem_bin());
-    cmd.arg("exec").args(args).current_dir(repo);
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_DATA_HOME", home.join("data"));
-    for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "TANDEM_LOG", "TANDEM_MODEL_PROFILE"] {
-        cmd.env_remove(var);
-    }
+    crate::harness::isolate(cmd.arg("exec").args(args).current_dir(repo), home);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.output().expect("run tandem")
 }

@@ -132,15 +132,10 @@ impl Exec {
     /// The environment of every run: the planted secrets, the plain
     /// variables, a home of its own and a debug log.
     pub fn prepare(&self, cmd: &mut Command) {
-        let home = self.home.path();
-        for var in ["OPENAI_BASE_URL", "TANDEM_LOG", "VISUAL", "EDITOR"] {
+        for var in ["VISUAL", "EDITOR"] {
             cmd.env_remove(var);
         }
-        cmd.env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_DATA_HOME", home.join("data"))
+        crate::harness::isolate(cmd, self.home.path())
             .env("TANDEM_LOG", "debug")
             // No probe for a local Ollama.
             .env("TANDEM_MODEL_PROFILE", "openai")

@@ -61,15 +61,8 @@ impl Fixture {
             .arg(format!("script:{}", file.display()))
             .arg("rewrite the data files")
             .current_dir(self.repo.path());
-        let home = self.home.path();
-        cmd.env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_DATA_HOME", home.join("data"))
+        crate::harness::isolate(&mut cmd, self.home.path())
             .env("TANDEM_MODEL_PROFILE", "openai")
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("ANTHROPIC_API_KEY")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
