@@ -304,13 +304,23 @@ pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -
 pub fn ask_trust(root: &std::path::Path, held: &[config::trust::Held]) -> anyhow::Result<bool> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{} has settings in .tandem/ that can run programs, lift approvals or send your", root.display())?;
-    writeln!(out, "API keys elsewhere:")?;
+    // Short lines: this is read at 80 columns too, before the app starts.
+    writeln!(out, "This repository's .tandem/ settings can run programs, lift approvals or")?;
+    writeln!(out, "send your API keys elsewhere:")?;
+    writeln!(out)?;
+    let root_text = root.display().to_string();
+    let root_text = root_text.trim_end_matches('/');
+    let prefix = format!("{root_text}/");
     for h in held {
-        writeln!(out, "  {}", shown(&h.to_string()))?;
+        let what = if h.value.is_empty() { h.what.clone() } else { format!("{} = {}", h.what, h.value) };
+        writeln!(out, "  {}", shown(&what))?;
+        writeln!(out, "      {}", shown(h.place.strip_prefix(&prefix).unwrap_or(&h.place)))?;
     }
-    writeln!(out, "tandem ignores them unless you trust this repository. Trust only repositories whose")?;
-    write!(out, "authors you trust. Trust it and apply them? (`tandem trust --revoke` undoes it) [y/N] ")?;
+    writeln!(out)?;
+    writeln!(out, "tandem ignores them unless you trust {}.", shown(root_text))?;
+    writeln!(out, "Trust only repositories whose authors you trust; `tandem trust --revoke`")?;
+    writeln!(out, "undoes it.")?;
+    write!(out, "Trust it and apply them? [y/N] ")?;
     out.flush()?;
     drop(out);
     let stdin = std::io::stdin();

@@ -85,6 +85,16 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
         }
     }
     settings.diagnostics.extend(tandem::secrets::setup(&settings, Some(&repo.root)));
+    // Held settings are not a problem in a file: the chat says so apart from
+    // the configuration problems.
+    let trust_note = match &settings.trust {
+        config::TrustState::Untrusted { held, .. } => {
+            let message = config::trust::held_message(held);
+            settings.diagnostics.retain(|d| d.message != message);
+            Some(format!("T{}.", &message[1..]))
+        }
+        _ => None,
+    };
     let _log = tandem::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     tracing::info!(root = %repo.root.display(), git = repo.is_git, "starting");
     tandem::git::write::recover(&repo.root, paths.state_dir.as_deref());
@@ -94,6 +104,9 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
 
     let mut state = AppState::new(settings.config, settings.keymap, settings.theme, repo, settings.diagnostics);
     state.over_ssh = std::env::var_os("SSH_CONNECTION").is_some();
+    if let Some(note) = trust_note {
+        state.notice(note);
+    }
     if cli.common.demo {
         state.notice(format!(
             "This is the tandem demo, in a scratch repository at {}, with a scripted model. \
