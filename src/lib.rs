@@ -6,6 +6,7 @@ pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod exec;
 pub mod git;
 pub mod index;

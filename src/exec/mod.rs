@@ -1,6 +1,8 @@
-//! `tandem exec`: one task without the app. The same agent, tools, provider
-//! selection and index as the app; the policy answers for the user (see
-//! [`review`]), and the run is reported as text or JSON lines ([`output`]).
+//! `tandem exec`: one task without the app, a front-end on the same
+//! [`engine`](crate::engine) as the app. The engine's policy decides what
+//! runs and what is written; what it leaves to a person is answered by
+//! [`review`] (set aside in a patch file, or refused), and the run is
+//! reported as text or JSON lines ([`output`]).
 
 pub(crate) mod controls;
 pub mod output;
@@ -11,11 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
-use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, SharedIndex, TurnOutcome};
+use crate::agent::{AgentEvent, SharedIndex, TurnOutcome};
 use crate::cli::{self, Common, ExecArgs};
 use crate::config::{self, Config, Paths};
+use crate::engine::Command;
 use crate::git::RepoInfo;
 use crate::llm::select::{self, Choice};
 use crate::metrics::stats::TokenTally;
@@ -207,36 +208,14 @@ impl Run {
             stop = signals.recv() => return stop.code(),
         };
 
-        let audit =
+        let mut setup =
+            crate::engine::Setup::new(&self.config, self.repo.root.clone(), self.cwd.clone(), self.repo.is_git);
+        setup.index = index;
+        setup.audit =
             self.paths.state_dir.as_deref().map(|d| crate::session::audit::AuditLog::open(&crate::session::dir(d)));
-        let mut reviewer = Reviewer::new(
-            self.config.tools.policy,
-            self.repo.root.clone(),
-            self.config.tools.allow_commands.clone(),
-            audit,
-            self.patch_path.clone(),
-        )
-        .with_protected(crate::tools::protected::Protected::new(&self.config.tools.protected_paths).0);
-        let (approvals_tx, mut approvals) = mpsc::unbounded_channel();
-        let map_tokens = self.config.index.map_tokens;
-        let tools = crate::tools::toolbox::Toolbox::new(
-            crate::tools::toolbox::ToolboxConfig { root: self.repo.root.clone(), index: index.clone(), map_tokens },
-            crate::tools::approval::Approvals(approvals_tx),
-        );
-        let (events_tx, mut events) = mpsc::unbounded_channel();
-        let (commands, commands_rx) = mpsc::unbounded_channel();
-        let config = AgentConfig {
-            root: self.repo.root.clone(),
-            cwd: self.cwd.clone(),
-            is_git: self.repo.is_git,
-            max_tool_rounds: self.config.model.max_tool_rounds,
-            index,
-            map_tokens,
-        };
-        let limits = crate::metrics::budget::Limits::from_config(&self.config.budget);
-        let agent = Agent::new(provider, profile, Arc::new(tools), config, events_tx).with_budget(limits);
-        tokio::spawn(agent.run(commands_rx));
-        let _ = commands.send(AgentCommand::User { text: self.prompt.clone() });
+        let mut reviewer = Reviewer::new(self.config.tools.policy, self.repo.root.clone(), self.patch_path.clone());
+        let (engine, mut events) = crate::engine::spawn(setup, provider, profile);
+        let _ = engine.send(Command::User { text: self.prompt.clone() });
 
         let mut tally = TokenTally::default();
         let mut stopped: Option<Stop> = None;
@@ -250,20 +229,22 @@ impl Run {
                     }
                     stopped = Some(stop);
                     out.note("tandem: stopping…");
-                    let _ = commands.send(AgentCommand::Cancel);
+                    let _ = engine.send(Command::Cancel);
                 }
-                // Events before requests: what the agent reported before it
-                // asked (the results of the calls) is told first.
                 ev = events.recv() => match ev {
-                    Some(AgentEvent::TurnEnded(outcome)) => break outcome,
-                    Some(ev) => on_agent_event(ev, out, &mut tally),
+                    Some(crate::engine::Event::Agent(AgentEvent::TurnEnded(outcome))) => break outcome,
+                    Some(crate::engine::Event::Agent(ev)) => on_agent_event(ev, out, &mut tally),
+                    Some(ev) => {
+                        if let Some((id, answer)) = reviewer.on_event(&ev, out) {
+                            let _ = engine.send(Command::Decide { id, answer });
+                        }
+                    }
                     None => break TurnOutcome::Failed {
-                        message: "the agent stopped unexpectedly".into(),
+                        message: "the session stopped unexpectedly".into(),
                         partial: false,
                         retryable: false,
                     },
                 },
-                Some(req) = approvals.recv() => reviewer.handle(req, out).await,
             }
         };
         out.end_line();
@@ -300,9 +281,7 @@ impl Run {
         if !out.json() {
             out.note(&summary(&reviewer, &usage, cost));
         }
-        if let Some(log) = reviewer.audit_log() {
-            log.flush(Duration::from_secs(2));
-        }
+        engine.flush(Duration::from_secs(2)).await;
         code
     }
 
@@ -453,13 +432,7 @@ mod tests {
     #[test]
     fn a_file_written_in_two_rounds_counts_once_in_the_summary() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut r = Reviewer::new(
-            crate::config::Policy::AutoEdit,
-            dir.path().into(),
-            Vec::new(),
-            None,
-            dir.path().join("p.patch"),
-        );
+        let mut r = Reviewer::new(crate::config::Policy::AutoEdit, dir.path().into(), dir.path().join("p.patch"));
         for path in ["a.rs", "a.rs", "b.rs"] {
             r.results.push(review::FileResult { path: path.into(), outcome: Outcome::Staged });
         }
