@@ -177,8 +177,10 @@ text = "Done."
 #[test]
 fn auto_edit_policy_applies_and_stages_without_asking() {
     let repo = git_repo(&[("src/lib.rs", LIB)]);
-    let (mut s, _) = Session::with_tools(SCRIPT, repo.path(), 120, 40);
-    s.app.state.policy = tandem::config::Policy::AutoEdit;
+    // The policy is the session's from its start (the engine holds it).
+    let (mut s, _) = Session::with_tools_configured(SCRIPT, repo.path(), 120, 40, |app| {
+        app.state.policy = tandem::config::Policy::AutoEdit;
+    });
     s.keys("rename it<Enter>");
     let all = LIB.replace("    a + b\n", "    a.wrapping_add(b)\n").replace("old_name", "new_name");
     assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(all.as_str()));

@@ -1,93 +1,40 @@
-//! The diff-approval pane's actions: proposals and command requests coming
-//! in from the tools, the user's decisions, applying them through `git` off
-//! the event loop, undo, the policy, and the audit log.
+//! The diff-approval pane's actions: the engine's requests for approval
+//! arriving, the user's decisions going back to it, what it wrote and undid,
+//! and the policy switch. The engine decides what the policy allows; this is
+//! where a person answers the rest.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use tokio::sync::oneshot;
-
-use super::review::{Decision, Item};
+use super::App;
+use super::review::Item;
 use super::state::Focus;
-use super::{App, AppEvent};
-use crate::config::Policy;
-use crate::session::audit::{HunkRecord, Record};
-use crate::tools::approval::{Approval, FileVerdict};
-
-/// Where the answer to a waiting item goes.
-pub(super) enum Reply {
-    Changes(oneshot::Sender<Vec<FileVerdict>>),
-    Command(oneshot::Sender<Result<(), String>>),
-}
-
-/// One applied change set, kept for undo.
-pub(super) struct Applied {
-    pub record: crate::git::UndoRecord,
-    pub files: Vec<PathBuf>,
-}
+use crate::engine::{Answer, AppliedFile, Command, Request};
 
 impl App {
-    /// Build the real tools, with their requests for approval coming to this app.
+    /// Give the model the real tools, with their requests for approval
+    /// coming to this app, once the session's engine starts.
     pub fn enable_tools(&mut self) {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let config = crate::tools::toolbox::ToolboxConfig {
-            root: self.state.repo.root.clone(),
-            index: Some(self.index.clone()),
-            map_tokens: self.state.config.index.map_tokens,
-        };
-        let toolbox = crate::tools::toolbox::Toolbox::new(config, crate::tools::approval::Approvals(tx));
-        self.tools = Some(Arc::new(toolbox));
-        self.approvals_rx = Some(rx);
+        self.tools_enabled = true;
         self.resolve_checks();
     }
 
-    fn policy(&self) -> Policy {
-        self.state.policy
-    }
-
-    fn audit(&self, rec: Record) {
-        if let Some(log) = &self.audit {
-            log.record(rec);
-        }
-    }
-
-    pub(super) fn handle_approval(&mut self, req: Approval) {
-        match req {
-            Approval::Review { files, reply } => {
-                let counts = files.iter().map(|f| (f.path.display().to_string(), f.hunks.len())).collect();
-                self.journal(crate::session::journal::Entry::Proposal { files: counts });
-                for f in &files {
-                    self.audit(Record::proposal(f, self.policy()));
+    /// The engine asks: queue the request in the diff pane.
+    pub(super) fn approval_requested(&mut self, id: u64, request: Request) {
+        match request {
+            Request::Changes { files, protected, policy_accepts } => {
+                self.state.review.push_changes(id, files, protected);
+                // The policy takes what is not protected; those hunks wait
+                // for the user, one by one.
+                if policy_accepts && self.state.review.items.len() == 1 {
+                    self.state.review.set_all(true);
                 }
-                let id = self.state.review.push_changes(files);
-                let protected = &self.protected;
-                self.state.review.mark_protected(id, |c| protected.change(c).map(str::to_string));
-                self.replies.insert(id, Reply::Changes(reply));
-                self.item_arrived();
             }
-            Approval::Command { command, reply } => {
-                if let Some(why) = self.command_allowed(&command) {
-                    self.state.metrics.approvals.commands_unasked += 1;
-                    self.audit(Record::command_allowed(self.policy(), why, &command));
-                    let _ = reply.send(Ok(()));
-                    return;
-                }
-                let id = self.state.review.push_command(command);
-                self.replies.insert(id, Reply::Command(reply));
-                self.item_arrived();
-            }
+            Request::Command { command } => self.state.review.push_command(id, command),
         }
+        self.item_arrived();
     }
 
     /// The diff pane's key for `action`, for messages.
     fn key_for(&self, action: super::actions::Action) -> String {
         crate::ui::status::key_label(&self.state, crate::config::keymap::Context::Diff, action)
-    }
-
-    /// Why `command` may run without asking, if it may.
-    fn command_allowed(&self, command: &str) -> Option<&'static str> {
-        let prefixes = self.state.config.tools.allow_commands.iter().chain(&self.always_allow);
-        crate::tools::approval::command_allowed(self.policy(), command, &self.state.repo.root, prefixes)
     }
 
     /// A proposal or command request joined the queue.
@@ -97,16 +44,8 @@ impl App {
         }
     }
 
-    /// The front of the queue changed: show it, or let the policy decide.
+    /// The front of the queue changed: show it.
     fn front_arrived(&mut self) {
-        let auto = matches!(self.policy(), Policy::AutoEdit | Policy::FullAuto);
-        let changes = matches!(self.state.review.front(), Some(Item::Changes { .. }));
-        // Edits of protected files wait for the user even then: the rest is
-        // accepted, and the set is shown with those hunks undecided.
-        if auto && changes && self.state.review.set_all(true) == 0 {
-            self.start_apply();
-            return;
-        }
         match self.state.review.front() {
             None => {}
             Some(item) => {
@@ -162,6 +101,7 @@ impl App {
         }
         if action == A::CyclePolicy {
             self.state.policy = self.state.policy.next();
+            self.to_engine(Command::SetPolicy(self.state.policy));
             let text = format!("Policy: {}", self.state.policy.name());
             self.flash(text, false);
             return;
@@ -169,16 +109,20 @@ impl App {
         let is_command = matches!(self.state.review.front(), Some(Item::Command { .. }));
         if is_command {
             match action {
-                A::AcceptHunk | A::AcceptFile | A::AcceptAll | A::ApplyDecisions => self.answer_command(Ok(())),
-                A::RejectHunk | A::RejectFile | A::RejectAll => self.answer_command(Err("the user said no".into())),
+                A::AcceptHunk | A::AcceptFile | A::AcceptAll | A::ApplyDecisions => {
+                    self.answer_command(Answer::Allow { remember: None });
+                }
+                A::RejectHunk | A::RejectFile | A::RejectAll => {
+                    self.answer_command(Answer::Refuse { reason: "the user said no".into() });
+                }
                 A::RejectWithReason => self.state.review.reason = Some(String::new()),
                 A::AlwaysAllow => {
-                    if let Some(Item::Command { command, .. }) = self.state.review.front() {
-                        let prefix = command_prefix(command);
-                        self.flash(format!("Commands starting with `{prefix}` run without asking this session"), false);
-                        self.always_allow.push(prefix);
-                    }
-                    self.answer_command(Ok(()));
+                    let prefix = match self.state.review.front() {
+                        Some(Item::Command { command, .. }) => crate::engine::command_prefix(command),
+                        _ => String::new(),
+                    };
+                    self.flash(format!("Commands starting with `{prefix}` run without asking this session"), false);
+                    self.answer_command(Answer::Allow { remember: Some(prefix) });
                 }
                 _ => self.flash("That key works on proposed edits; this is a command to allow or refuse", false),
             }
@@ -252,7 +196,7 @@ impl App {
                 self.state.review.reason = None;
                 let reason = (!text.is_empty()).then_some(text);
                 if matches!(self.state.review.front(), Some(Item::Command { .. })) {
-                    self.answer_command(Err(reason.unwrap_or_else(|| "the user said no".into())));
+                    self.answer_command(Answer::Refuse { reason: reason.unwrap_or_else(|| "the user said no".into()) });
                 } else {
                     self.state.review.reject_hunk(reason);
                 }
@@ -269,111 +213,49 @@ impl App {
         true
     }
 
-    fn answer_command(&mut self, answer: Result<(), String>) {
-        let Some(Item::Command { id, command }) = self.state.review.pop() else { return };
+    fn answer_command(&mut self, answer: Answer) {
+        let Some(Item::Command { id, .. }) = self.state.review.pop() else { return };
         let approvals = &mut self.state.metrics.approvals;
         match answer {
-            Ok(()) => approvals.commands_approved += 1,
-            Err(_) => approvals.commands_denied += 1,
+            Answer::Allow { .. } => approvals.commands_approved += 1,
+            _ => approvals.commands_denied += 1,
         }
-        let detail = match &answer {
-            Ok(()) => format!("allowed by the user: {command}"),
-            Err(r) => format!("refused by the user ({r}): {command}"),
-        };
-        self.audit(Record::command(self.policy(), detail));
-        if let Some(Reply::Command(tx)) = self.replies.remove(&id) {
-            let _ = tx.send(answer);
-        }
+        self.to_engine(Command::Decide { id, answer });
         self.front_arrived();
     }
 
-    /// Write and stage the accepted hunks of the shown change set, off the loop.
+    /// Send the decisions on the shown change set to the engine, which
+    /// writes and stages the accepted hunks off the loop.
     fn start_apply(&mut self) {
-        let Some(decisions) = self.state.review.outcomes() else { return };
-        let Some(Item::Changes { id, files }) = self.state.review.front() else { return };
-        let id = *id;
-        let approved: Vec<crate::git::Approved> = files
-            .iter()
-            .zip(&decisions)
-            .filter(|(_, d)| !d.approved.is_empty())
-            .map(|(f, d)| crate::git::Approved { change: f.change.clone(), hunks: d.approved.clone() })
-            .collect();
-        for f in files {
-            for h in &f.hunks {
-                self.state.metrics.approvals.hunk(h.verdict());
-            }
-        }
-        for (f, d) in files.iter().zip(&decisions) {
-            let hunks = f
-                .hunks
-                .iter()
-                .map(|h| {
-                    let reason = match &h.decision {
-                        Decision::Rejected { reason } => reason.clone(),
-                        Decision::Pending => Some("left undecided".into()),
-                        Decision::Accepted => None,
-                    };
-                    HunkRecord::new(&h.hunk, h.verdict(), reason)
-                })
-                .collect();
-            self.audit(Record::decision(self.policy(), &d.path, hunks));
+        let Some(answers) = self.state.review.answers() else { return };
+        let Some(id) = self.state.review.front().map(Item::id) else { return };
+        if !self.to_engine(Command::Decide { id, answer: Answer::Changes(answers) }) {
+            self.state.error("The session has ended; the decisions cannot be applied.");
+            return;
         }
         self.state.review.applying = true;
-        let root = self.state.repo.root.clone();
-        let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let report = crate::git::apply(&root, &approved);
-            let _ = tx.send(AppEvent::Applied { id, decisions, report });
-        });
     }
 
-    pub(super) fn applied(
-        &mut self,
-        id: u64,
-        decisions: Vec<super::review::FileDecisions>,
-        report: crate::git::ApplyReport,
-    ) {
+    /// What the engine wrote of change set `id` (asked, or by policy).
+    pub(super) fn applied(&mut self, id: u64, files: Vec<AppliedFile>, by_policy: bool) {
         self.state.review.applying = false;
-        let mut verdicts = Vec::new();
         let mut summary = Vec::new();
-        let mut written = Vec::new();
-        for d in &decisions {
-            let outcome = report.files.iter().find(|o| o.path == d.path);
-            let accepted = d.approved.len();
-            let total = d.lines.len();
-            let state = crate::git::FileOutcome::describe(outcome);
-            if outcome.is_some_and(|o| o.written) {
-                written.push(d.path.clone());
+        let mut written = false;
+        for f in &files {
+            for h in &f.hunks {
+                self.state.metrics.approvals.hunk(h);
             }
-            summary.push(format!("{} {accepted}/{total} ({state})", d.path.display()));
-            verdicts.push(FileVerdict::new(d.path.clone(), accepted, &d.lines, &state));
-            self.journal(crate::session::journal::Entry::Decision {
-                path: d.path.display().to_string(),
-                outcome: format!("{accepted}/{total} hunks accepted ({state})"),
-            });
-            self.audit(Record::applied(self.policy(), &d.path, state));
+            written |= matches!(f.outcome, crate::engine::Outcome::Staged | crate::engine::Outcome::Written);
+            summary.push(format!("{} {}/{} ({})", f.path.display(), f.accepted(), f.hunks.len(), f.state));
         }
-        if !written.is_empty() {
-            self.undo_stack.push(Applied { record: report.undo, files: written });
-            if self.state.config.checks.auto_test {
-                self.state.checks.due = true;
-            }
+        if written && self.state.config.checks.auto_test {
+            self.state.checks.due = true;
         }
         self.state.model.activity = "telling the model what was decided…".into();
-        let label = if self.policy() == Policy::Suggest { "Applied" } else { "Applied by policy" };
+        let label = if by_policy { "Applied by policy" } else { "Applied" };
         self.state.notice(format!("{label}: {}", summary.join("; ")));
         if self.state.review.front().is_some_and(|i| i.id() == id) {
             self.state.review.pop();
-        }
-        match self.replies.remove(&id) {
-            Some(Reply::Changes(tx)) => {
-                if let Err(v) = tx.send(verdicts) {
-                    // The turn that proposed these ended (it was stopped):
-                    // the model hears the outcome with the next message.
-                    self.notes_for_model.extend(v.into_iter().map(|v| v.report));
-                }
-            }
-            _ => self.notes_for_model.extend(verdicts.into_iter().map(|v| v.report)),
         }
         // With one pane on screen, an empty diff pane has nothing to show:
         // go back to writing.
@@ -434,86 +316,27 @@ impl App {
     }
 
     fn undo(&mut self) {
-        let Some(applied) = self.undo_stack.pop() else {
+        if self.to_engine(Command::Undo) {
+            self.state.review.applying = true;
+        } else {
             self.flash("Nothing to undo", false);
-            return;
-        };
-        let root = self.state.repo.root.clone();
-        let tx = self.tx.clone();
-        self.state.review.applying = true;
-        tokio::task::spawn_blocking(move || {
-            let report = crate::git::undo(&root, &applied.record);
-            let _ = tx.send(AppEvent::Undone { files: applied.files, report });
-        });
+        }
     }
 
-    pub(super) fn undone(&mut self, files: Vec<PathBuf>, report: crate::git::UndoReport) {
+    pub(super) fn undone(&mut self, text: String, retry: bool) {
         self.state.review.applying = false;
-        let text = report
-            .files
-            .iter()
-            .map(|f| match (&f.message, f.reverted) {
-                (None, true) => format!("{} reverted", f.path.display()),
-                (Some(m), true) => format!("{} reverted ({m})", f.path.display()),
-                (Some(m), false) => format!("{} left alone: {m}", f.path.display()),
-                (None, false) => format!("{} left alone", f.path.display()),
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut rec = Record::new("undo", self.policy());
-        rec.detail = text.clone();
-        rec.file = Some(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
-        self.audit(rec);
         // What was left alone stays undoable: once the user has dealt with
         // what stood in the way, the same key tries it again.
-        let again = if report.remaining.files.is_empty() {
-            String::new()
-        } else {
+        let again = if retry {
             let key = crate::ui::status::key_label(
                 &self.state,
                 crate::config::keymap::Context::Diff,
                 super::actions::Action::UndoApplied,
             );
-            let files = report.remaining.files.iter().map(|f| f.path.clone()).collect();
-            self.undo_stack.push(Applied { record: report.remaining, files });
             format!(" ({key} tries what was left alone again)")
+        } else {
+            String::new()
         };
         self.state.notice(format!("Undo: {text}{again}"));
-        self.notes_for_model.push(format!("The user undid the last applied change set: {text}"));
-    }
-}
-
-/// The start of a command that "always allow" remembers: the program and,
-/// for tools with subcommands, the subcommand (`cargo test`, `npm run`).
-fn command_prefix(command: &str) -> String {
-    let mut words = command.split_whitespace();
-    let first = words.next().unwrap_or_default();
-    match words.next() {
-        Some(second) if !second.starts_with('-') && second.chars().all(|c| c.is_alphanumeric() || c == '-') => {
-            format!("{first} {second}")
-        }
-        _ => first.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::command_prefix;
-
-    #[test]
-    fn allowed_prefixes_do_not_carry_other_commands() {
-        use crate::tools::read_only::is_simple_command;
-        assert!(!is_simple_command("cargo test && rm -rf ~"));
-        assert!(!is_simple_command("cargo test; curl x | sh"));
-        assert!(!is_simple_command("cargo test > out"));
-        assert!(is_simple_command("cargo test -p tandem --lib"));
-    }
-
-    #[test]
-    fn always_allow_remembers_program_and_subcommand() {
-        assert_eq!(command_prefix("cargo test -p foo"), "cargo test");
-        assert_eq!(command_prefix("make"), "make");
-        assert_eq!(command_prefix("ls -la"), "ls");
-        assert_eq!(command_prefix("python3 x.py"), "python3");
     }
 }

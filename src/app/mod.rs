@@ -60,12 +60,6 @@ pub enum AppEvent {
         files: usize,
         elapsed: Duration,
     },
-    /// A change set's accepted hunks were written (and staged), or not.
-    Applied {
-        id: u64,
-        decisions: Vec<review::FileDecisions>,
-        report: crate::git::ApplyReport,
-    },
     /// The test and lint commands, looked up at start-up.
     ChecksResolved(crate::checks::Commands),
     /// A test or lint run looked its command up; it runs now unless
@@ -79,11 +73,6 @@ pub enum AppEvent {
     CheckDone {
         outcome: crate::checks::Outcome,
         auto: bool,
-    },
-    /// An applied change set was undone (where it could be).
-    Undone {
-        files: Vec<PathBuf>,
-        report: crate::git::UndoReport,
     },
 }
 
@@ -121,9 +110,11 @@ pub struct App {
     pub sent: usize,
     /// The directory tandem was started in (for AGENTS.md and /export).
     pub cwd: PathBuf,
-    agent_tx: Option<mpsc::UnboundedSender<crate::agent::AgentCommand>>,
-    agent_rx: Option<mpsc::UnboundedReceiver<crate::agent::AgentEvent>>,
-    tools: Option<std::sync::Arc<dyn crate::tools::ToolRegistry>>,
+    /// The session's engine, once a model is chosen, and its events.
+    engine: Option<crate::engine::Handle>,
+    engine_events: Option<crate::engine::Events>,
+    /// The engine gives the model the real tools (`enable_tools`).
+    tools_enabled: bool,
     /// Text to put on the clipboard with the next frame.
     clipboard: Option<String>,
     cursor: CursorState,
@@ -137,18 +128,6 @@ pub struct App {
     watcher: Option<crate::index::WatchHandle>,
     index_updating: bool,
     pending_changes: Vec<PathBuf>,
-    approvals_rx: Option<mpsc::UnboundedReceiver<crate::tools::approval::Approval>>,
-    /// Answers owed to the tools, by review item.
-    replies: std::collections::HashMap<u64, approve::Reply>,
-    /// Applied change sets, newest last.
-    undo_stack: Vec<approve::Applied>,
-    /// Outcomes the model has not heard yet (its turn had ended); sent with
-    /// the next message.
-    pub notes_for_model: Vec<String>,
-    /// Command prefixes the user allowed for this session.
-    always_allow: Vec<String>,
-    /// Files whose edits are accepted hunk by hunk only, whatever the policy.
-    protected: crate::tools::protected::Protected,
     /// Where proposals and decisions are recorded.
     pub audit: Option<crate::session::audit::AuditLog>,
     /// The focused hunk is to be edited in $EDITOR before the next frame.
@@ -176,7 +155,6 @@ pub struct App {
 
 impl App {
     pub fn new(state: AppState, history_file: Option<PathBuf>) -> Self {
-        let protected = crate::tools::protected::Protected::new(&state.config.tools.protected_paths).0;
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
             state,
@@ -194,9 +172,9 @@ impl App {
             tx,
             rx,
             sent: 0,
-            agent_tx: None,
-            agent_rx: None,
-            tools: None,
+            engine: None,
+            engine_events: None,
+            tools_enabled: false,
             clipboard: None,
             cursor: CursorState::Unknown,
             shown: ratatui::buffer::Buffer::default(),
@@ -206,12 +184,6 @@ impl App {
             watcher: None,
             index_updating: false,
             pending_changes: Vec::new(),
-            approvals_rx: None,
-            replies: Default::default(),
-            undo_stack: Vec::new(),
-            notes_for_model: Vec::new(),
-            always_allow: Vec::new(),
-            protected,
             audit: None,
             edit_request: false,
             process: None,
@@ -323,8 +295,6 @@ impl App {
             AppEvent::IndexReady(outcome) => self.index_ready(outcome),
             AppEvent::FilesChanged(paths) => self.files_changed(paths),
             AppEvent::IndexUpdated { stats, files, elapsed } => self.index_updated(stats, files, elapsed),
-            AppEvent::Applied { id, decisions, report } => self.applied(id, decisions, report),
-            AppEvent::Undone { files, report } => self.undone(files, report),
             AppEvent::ChecksResolved(commands) => self.checks_resolved(commands),
             AppEvent::CheckStarted { kind, auto, commands } => self.check_started(kind, auto, commands),
             AppEvent::CheckDone { outcome, auto } => self.check_done(outcome, auto),
@@ -831,13 +801,8 @@ where
                 app.dirty = true;
                 continue;
             }
-            if let Some(ev) = app.agent_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
-                app.handle_agent(ev);
-                app.dirty = true;
-                continue;
-            }
-            if let Some(req) = app.approvals_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
-                app.handle_approval(req);
+            if let Some(ev) = app.engine_events.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                app.handle_engine(ev);
                 app.dirty = true;
                 continue;
             }
@@ -901,22 +866,24 @@ where
             _ = async { if let Some(at) = sample_at { tokio::time::sleep_until(at).await } }, if sample_at.is_some() => {
                 app.sample_process();
             }
-            Some(req) = async { match app.approvals_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
-                app.handle_approval(req);
-                app.dirty = true;
-            }
             Some(msg) = app.rx.recv() => {
                 app.handle_bg(msg);
                 app.dirty = true;
             }
-            Some(ev) = async { match app.agent_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
-                app.handle_agent(ev);
+            Some(ev) = async { match app.engine_events.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
                 // Take whatever else has arrived in one go: a fast stream
                 // then costs one pass of the loop per burst, not per token.
-                while let Some(ev) = app.agent_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
-                    app.handle_agent(ev);
+                let mut streamed = app.handle_engine(ev);
+                while let Some(ev) = app.engine_events.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                    streamed &= app.handle_engine(ev);
                 }
-                app.dirty_bg = true;
+                // Only the model's stream may wait for the slower frame rate;
+                // a request for approval or an outcome is drawn at once.
+                if streamed {
+                    app.dirty_bg = true;
+                } else {
+                    app.dirty = true;
+                }
             }
         }
     }

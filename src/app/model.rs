@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::state::{Message, MsgStatus, Role};
 use super::{App, AppEvent};
-use crate::agent::{Agent, AgentCommand, AgentConfig, AgentEvent, TurnOutcome};
+use crate::agent::{AgentEvent, TurnOutcome};
+use crate::engine::{Command, Event};
 use crate::llm::Provider;
 use crate::llm::select::{self, Choice, Profile};
 
@@ -60,35 +59,56 @@ impl App {
         }
     }
 
-    /// Use `provider` for the conversation from now on.
+    /// Use `provider` for the conversation from now on: the session's
+    /// engine starts with the first one.
     pub fn attach_agent(&mut self, provider: Arc<dyn Provider>, profile: Profile) {
         self.state.model.label = describe(&profile);
         self.state.model.offline = false;
         self.state.model.activity.clear();
         self.state.model.profile = Some(profile.clone());
-        if let Some(tx) = &self.agent_tx {
-            let _ = tx.send(AgentCommand::Switch { provider, profile });
+        if let Some(engine) = &self.engine {
+            let _ = engine.send(Command::Switch { provider, profile });
             return;
         }
-        let (etx, erx) = mpsc::unbounded_channel();
-        let (ctx, crx) = mpsc::unbounded_channel();
-        let tools = self.tools.clone().unwrap_or_else(|| Arc::new(crate::tools::NoTools));
-        let config = AgentConfig {
-            root: self.state.repo.root.clone(),
-            cwd: self.cwd.clone(),
-            is_git: self.state.repo.is_git,
-            max_tool_rounds: self.state.config.model.max_tool_rounds,
-            index: Some(self.index.clone()),
-            map_tokens: self.state.config.index.map_tokens,
-        };
-        let limits = crate::metrics::budget::Limits::from_config(&self.state.config.budget);
-        // The pane shows the limits the agent holds.
-        self.state.metrics.limits = limits.clone();
-        let agent = Agent::new(provider, profile, tools, config, etx).with_budget(limits);
-        tokio::spawn(agent.run(crx));
-        self.agent_tx = Some(ctx);
-        self.agent_rx = Some(erx);
+        let root = self.state.repo.root.clone();
+        let mut setup = crate::engine::Setup::new(&self.state.config, root, self.cwd.clone(), self.state.repo.is_git);
+        setup.policy = self.state.policy;
+        setup.index = Some(self.index.clone());
+        setup.tools = self.tools_enabled;
+        setup.audit = self.audit.clone();
+        setup.journal = self.journal.clone();
+        // The pane shows the limits the engine holds.
+        self.state.metrics.limits = setup.limits.clone();
+        let (engine, events) = crate::engine::spawn(setup, provider, profile);
+        self.engine = Some(engine);
+        self.engine_events = Some(events);
         self.send_resumed();
+    }
+
+    /// Send `command` to the session's engine, if there is one.
+    pub(super) fn to_engine(&self, command: Command) -> bool {
+        self.engine.as_ref().is_some_and(|e| e.send(command).is_ok())
+    }
+
+    /// One event of the session; true when it only adds to what streams
+    /// (drawn at the streaming frame rate).
+    pub(super) fn handle_engine(&mut self, ev: Event) -> bool {
+        match ev {
+            Event::Agent(ev) => {
+                self.handle_agent(ev);
+                return true;
+            }
+            Event::ApprovalRequested { id, request } => self.approval_requested(id, request),
+            Event::Proposed { .. } => {}
+            Event::CommandAllowed { .. } => self.state.metrics.approvals.commands_unasked += 1,
+            Event::Applied { id, files, by_policy } => self.applied(id, files, by_policy),
+            Event::Undone { text, retry } => self.undone(text, retry),
+            Event::NothingToUndo => {
+                self.state.review.applying = false;
+                self.flash("Nothing to undo", false);
+            }
+        }
+        false
     }
 
     pub(super) fn model_chosen(&mut self, choice: Choice) {
@@ -135,7 +155,6 @@ impl App {
 
     pub(super) fn handle_agent(&mut self, ev: AgentEvent) {
         self.state.metrics.record(&ev);
-        self.journal_event(&ev);
         let m = &mut self.state.model;
         match ev {
             AgentEvent::TurnStarted => {
@@ -280,23 +299,15 @@ impl App {
     /// already, in full or in short).
     pub(super) fn send_to_agent(&mut self, text: String) {
         self.sent += 1;
-        match self.agent_tx.clone() {
-            Some(tx) => {
+        match self.engine.clone() {
+            Some(engine) => {
                 if self.state.model.busy() {
                     self.flash("Queued: it goes to the model when this turn ends", false);
                 }
                 // Busy from now, not from the agent's first event, so the
                 // status line and "run until idle" see the turn at once.
                 self.state.model.turns_pending += 1;
-                // Outcomes of reviews the model did not wait for (its turn
-                // was stopped) go with this message, so it knows the files.
-                let text = if self.notes_for_model.is_empty() {
-                    text
-                } else {
-                    let notes = std::mem::take(&mut self.notes_for_model).join("\n\n");
-                    format!("[Since your last turn, tandem applied the user's decisions:\n{notes}]\n\n{text}")
-                };
-                let _ = tx.send(AgentCommand::User { text });
+                let _ = engine.send(Command::User { text });
             }
             None if self.state.model.offline => {
                 self.state.error("No model is connected, so this was not sent; see above for how to set one up.");
@@ -454,10 +465,10 @@ impl App {
             self.flash("Nothing to retry", false);
             return;
         }
-        if let Some(tx) = &self.agent_tx {
+        if self.engine.is_some() {
             self.state.model.can_retry = false;
             self.state.model.turns_pending += 1;
-            let _ = tx.send(AgentCommand::Retry);
+            self.to_engine(Command::Retry);
         }
     }
 
@@ -465,8 +476,7 @@ impl App {
         if !self.state.model.busy() {
             return false;
         }
-        if let Some(tx) = &self.agent_tx {
-            let _ = tx.send(AgentCommand::Cancel);
+        if self.to_engine(Command::Cancel) {
             self.state.model.activity = "stopping…".into();
         }
         true

@@ -3,7 +3,6 @@
 //! operations; applying the decisions is the app's job (through `git`).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 
 use crate::patch::{ChangeKind, FileChange, Hunk, LineKind};
 
@@ -86,17 +85,6 @@ impl Item {
     }
 }
 
-/// What the model is told about one file, and what was approved of it.
-#[derive(Debug, Clone)]
-pub struct FileDecisions {
-    pub path: PathBuf,
-    /// Hunks to write: the accepted ones, edited where the user edited them.
-    pub approved: Vec<Hunk>,
-    pub all_accepted: bool,
-    /// Per hunk, in words, for the model.
-    pub lines: Vec<String>,
-}
-
 #[derive(Debug, Default)]
 pub struct Review {
     /// Oldest first; the front one is shown.
@@ -111,34 +99,22 @@ pub struct Review {
     pub applying: bool,
     /// Apply was asked while hunks were undecided: asking again rejects them.
     pub confirm_undecided: bool,
-    next_id: u64,
 }
 
 impl Review {
-    pub fn push_changes(&mut self, changes: Vec<FileChange>) -> u64 {
-        self.next_id += 1;
-        let files = changes.into_iter().map(FileReview::new).collect();
-        self.items.push_back(Item::Changes { id: self.next_id, files });
-        self.next_id
-    }
-
-    /// Mark the files of change set `id` that `protect` names a pattern for.
-    pub fn mark_protected(&mut self, id: u64, protect: impl Fn(&FileChange) -> Option<String>) {
-        for item in &mut self.items {
-            if let Item::Changes { id: i, files } = item
-                && *i == id
-            {
-                for f in files.iter_mut() {
-                    f.protected = protect(&f.change);
-                }
-            }
+    /// Queue change set `id` (the engine's request), with each file's
+    /// protected-path pattern.
+    pub fn push_changes(&mut self, id: u64, changes: Vec<FileChange>, protected: Vec<Option<String>>) {
+        let mut files: Vec<FileReview> = changes.into_iter().map(FileReview::new).collect();
+        for (f, p) in files.iter_mut().zip(protected) {
+            f.protected = p;
         }
+        self.items.push_back(Item::Changes { id, files });
     }
 
-    pub fn push_command(&mut self, command: String) -> u64 {
-        self.next_id += 1;
-        self.items.push_back(Item::Command { id: self.next_id, command });
-        self.next_id
+    /// Queue command request `id` (the engine's).
+    pub fn push_command(&mut self, id: u64, command: String) {
+        self.items.push_back(Item::Command { id, command });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -365,32 +341,23 @@ impl Review {
         Some(out)
     }
 
-    /// What applying the shown change set means, per file; `None` when the
-    /// front item is not a change set.
-    pub fn outcomes(&self) -> Option<Vec<FileDecisions>> {
+    /// The answer to the shown change set, per file: each hunk as reviewed
+    /// with its fate; `None` when the front item is not a change set.
+    pub fn answers(&self) -> Option<Vec<crate::engine::FileAnswer>> {
+        use crate::engine::{FileAnswer, HunkAnswer, Verdict};
         let Some(Item::Changes { files, .. }) = self.items.front() else { return None };
+        let verdict = |h: &HunkReview| match (&h.decision, h.edited) {
+            (Decision::Accepted, true) => Verdict::Edited,
+            (Decision::Accepted, false) => Verdict::Accepted,
+            (Decision::Rejected { reason }, _) => Verdict::Rejected(reason.clone()),
+            (Decision::Pending, _) => Verdict::Undecided,
+        };
         Some(
             files
                 .iter()
-                .map(|f| {
-                    let mut approved = Vec::new();
-                    let mut lines = Vec::new();
-                    for (i, h) in f.hunks.iter().enumerate() {
-                        let what = match (&h.decision, h.edited) {
-                            (Decision::Accepted, true) => "accepted after the user edited it (its new text is now \
-                                                           what the user wrote; read the file to see it)"
-                                .to_string(),
-                            (Decision::Accepted, false) => "accepted".to_string(),
-                            (Decision::Rejected { reason: Some(r) }, _) => format!("rejected: \"{r}\""),
-                            (Decision::Rejected { reason: None }, _) | (Decision::Pending, _) => "rejected".to_string(),
-                        };
-                        if h.decision == Decision::Accepted {
-                            approved.push(h.hunk.clone());
-                        }
-                        lines.push(crate::tools::approval::hunk_line(i, &h.hunk, &what));
-                    }
-                    let all_accepted = f.hunks.iter().all(|h| h.decision == Decision::Accepted);
-                    FileDecisions { path: f.change.path.clone(), approved, all_accepted, lines }
+                .map(|f| FileAnswer {
+                    hunks: f.hunks.iter().map(|h| HunkAnswer { hunk: h.hunk.clone(), verdict: verdict(h) }).collect(),
+                    set_aside: None,
                 })
                 .collect(),
         )
@@ -418,8 +385,11 @@ mod tests {
     #[test]
     fn protected_files_are_accepted_hunk_by_hunk_only() {
         let mut r = Review::default();
-        let id = r.push_changes(vec![change(".tandem/config.toml"), change("src/lib.rs")]);
-        r.mark_protected(id, |c| c.path.starts_with(".tandem").then(|| ".tandem/**".to_string()));
+        r.push_changes(
+            1,
+            vec![change(".tandem/config.toml"), change("src/lib.rs")],
+            vec![Some(".tandem/**".into()), None],
+        );
         assert_eq!(r.accept_file(), Err(".tandem/**".to_string()));
         assert_eq!(r.undecided(), 2);
         assert_eq!(r.set_all(true), 1, "the protected hunk is left");

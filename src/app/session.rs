@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::App;
 use super::state::{Message, MsgStatus, Role};
-use crate::agent::{AgentCommand, AgentEvent, TurnOutcome};
+use crate::engine::Command;
 use crate::llm::ChatMessage;
 use crate::session::journal::{self, Entry, Journal};
 
@@ -26,6 +26,7 @@ impl App {
         match setup.resume {
             Some((id, entries)) => {
                 self.journal = self.journal_dir.as_deref().map(|d| Journal::open(d, &id, None));
+                self.share_journal();
                 self.state.transcript.extend(transcript(&entries));
                 let conversation = journal::conversation(&entries);
                 let turns = conversation.iter().filter(|m| matches!(m, ChatMessage::User { .. })).count();
@@ -44,6 +45,8 @@ impl App {
 
     /// Start recording a new session: in a journal of its own, written by
     /// the same writer as the last one's (after what it had left to write).
+    /// The engine, once it runs, writes the journal; the app keeps a handle
+    /// on the same writer, for its id and to flush it at exit.
     fn new_journal(&mut self) {
         let Some(dir) = self.journal_dir.as_deref() else { return };
         let id = journal::new_id();
@@ -57,6 +60,16 @@ impl App {
             Some(j) => j.restart(&id, Some(header)),
             None => self.journal = Some(Journal::open(dir, &id, Some(header))),
         }
+        self.share_journal();
+    }
+
+    /// The engine, once it runs, records the session: in the journal the
+    /// app opened; the app keeps a handle on the same writer, for its id and
+    /// to flush it at exit.
+    fn share_journal(&self) {
+        if let Some(j) = &self.journal {
+            self.to_engine(Command::UseJournal(j.clone()));
+        }
     }
 
     /// The id of the session being recorded.
@@ -64,44 +77,13 @@ impl App {
         self.journal.as_ref().map(|j| j.id())
     }
 
-    pub(super) fn journal(&mut self, entry: Entry) {
-        let label = self.state.model.label.clone();
-        if let Some(j) = &mut self.journal {
-            if let Some(Entry::SessionStarted { model, .. }) = &mut j.header {
-                *model = label;
-            }
-            j.record(entry);
-        }
-    }
-
-    /// Record what an agent event adds to the session.
-    pub(super) fn journal_event(&mut self, ev: &AgentEvent) {
-        let entries = match ev {
-            AgentEvent::Recorded(m) => Entry::from_message(m),
-            // As the agent priced it, with the profile the request went to.
-            AgentEvent::RequestEnded(s) => vec![Entry::Usage { usage: s.usage, cost: s.cost }],
-            AgentEvent::TurnEnded(outcome) => {
-                let label = outcome.label();
-                let outcome = match outcome {
-                    TurnOutcome::Completed | TurnOutcome::Cancelled => label.to_string(),
-                    TurnOutcome::Failed { message, .. } => format!("{label}: {message}"),
-                    TurnOutcome::RoundLimit(n) => format!("{label}: {n}"),
-                    TurnOutcome::OverBudget(why) => format!("{label}: {why}"),
-                };
-                vec![Entry::TurnEnded { outcome }]
-            }
-            _ => return,
-        };
-        for e in entries {
-            self.journal(e);
-        }
-    }
-
     /// Give a newly started agent the resumed conversation.
     pub(super) fn send_resumed(&mut self) {
-        let Some(tx) = &self.agent_tx else { return };
+        if self.engine.is_none() {
+            return;
+        }
         if let Some(conversation) = self.resumed.take() {
-            let _ = tx.send(AgentCommand::Reset(conversation));
+            self.to_engine(Command::Reset(conversation));
         }
     }
 
@@ -114,18 +96,20 @@ impl App {
         self.new_journal();
         self.resumed = None;
         self.state.transcript.clear();
-        self.notes_for_model.clear();
-        if let Some(tx) = &self.agent_tx {
-            let _ = tx.send(AgentCommand::Reset(Vec::new()));
-        }
+        self.to_engine(Command::Reset(Vec::new()));
         let id = self.session_id().map_or(String::new(), |id| format!(" {id}"));
         self.state.notice(format!("New session{id}: the model starts from an empty conversation."));
     }
 
     /// Write what is still queued for the journal, before the process ends.
+    /// Wait (a moment at most) until the journal and the audit log hold
+    /// everything recorded: before the process exits.
     pub fn flush_journal(&self) {
         if let Some(j) = &self.journal {
             j.flush(std::time::Duration::from_secs(2));
+        }
+        if let Some(a) = &self.audit {
+            a.flush(std::time::Duration::from_secs(2));
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::llm::{ChatMessage, Provider};
 use crate::metrics::budget::Limits;
 use crate::patch::{FileChange, Hunk};
 use crate::session::audit::AuditLog;
-use crate::session::journal::{Entry, Journal};
+use crate::session::journal::Journal;
 use crate::tools::protected::Protected;
 
 pub use answer::accept_all;
@@ -100,11 +100,9 @@ pub enum Command {
     /// Undo the last change set written, in the working tree and the index.
     Undo,
     SetPolicy(Policy),
-    /// Go on in a new journal (`/clear`), `header` first.
-    NewJournal {
-        id: String,
-        header: Option<Entry>,
-    },
+    /// Record the session in `journal` from now on (a new one after
+    /// `/clear`, or a resumed one).
+    UseJournal(Journal),
     /// Write what the journal and the audit log still hold, then answer.
     Flush(oneshot::Sender<()>),
 }

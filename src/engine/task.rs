@@ -230,11 +230,7 @@ impl Task {
             Command::Decide { id, answer } => self.decide(id, answer),
             Command::Undo => self.start_undo(),
             Command::SetPolicy(policy) => self.policy = policy,
-            Command::NewJournal { id, header } => {
-                if let Some(j) = &mut self.journal {
-                    j.restart(&id, header);
-                }
-            }
+            Command::UseJournal(journal) => self.journal = Some(journal),
             Command::Flush(done) => {
                 self.flush(std::time::Duration::from_secs(2));
                 let _ = done.send(());

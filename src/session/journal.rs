@@ -243,8 +243,10 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
     found.into_iter().map(|(_, p)| p).collect()
 }
 
-/// The writer of one journal; dropping it ends its thread once the entries
-/// sent are written.
+/// The writer of one journal; dropping every clone ends its thread once the
+/// entries sent are written. A clone shares the writer (to flush it), not
+/// the header or the id of a later restart.
+#[derive(Clone)]
 pub struct Journal {
     out: super::appender::Appender<Entry>,
     id: String,

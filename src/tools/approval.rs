@@ -1,8 +1,8 @@
-//! What tools ask of the user: a review of the edits proposed in a round, or
-//! leave to run a command. The app answers; the policy in force may answer
-//! for the user.
+//! What tools ask of the session: a review of the edits proposed in a round,
+//! or leave to run a command. The engine answers, by its policy or by asking
+//! the front-end (`crate::engine`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -64,31 +64,6 @@ impl super::shell::CommandGate for Approvals {
     }
 }
 
-/// Why `command` may run without asking under `policy`, if it may: every
-/// command under full-auto, read-only ones (judged against the repository
-/// at `root`, where commands run) always, and simple commands starting
-/// with one of `allowed` (the configured and remembered prefixes).
-pub fn command_allowed<'a>(
-    policy: crate::config::Policy,
-    command: &str,
-    root: &Path,
-    allowed: impl IntoIterator<Item = &'a String>,
-) -> Option<&'static str> {
-    if policy == crate::config::Policy::FullAuto {
-        return Some("full-auto policy");
-    }
-    if super::shell::is_read_only(command, root) {
-        return Some("read-only");
-    }
-    let cmd = command.trim();
-    let allowed = allowed.into_iter().any(|prefix| {
-        cmd == prefix.trim()
-            || cmd.strip_prefix(prefix.trim()).is_some_and(|rest| rest.starts_with(' '))
-                && super::read_only::is_simple_command(cmd)
-    });
-    allowed.then_some("allowed prefix")
-}
-
 impl FileVerdict {
     /// The model's account of one reviewed file: how many of its hunks were
     /// accepted, each hunk's fate in words (`lines`), and what became of the
@@ -108,23 +83,4 @@ impl FileVerdict {
 /// One hunk's fate in words for the model: `hunk 2 @@ -8,3 +8,4 @@: accepted`.
 pub fn hunk_line(index: usize, hunk: &crate::patch::Hunk, what: &str) -> String {
     format!("hunk {} {}: {what}", index + 1, crate::patch::hunks::header(hunk))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Policy;
-
-    #[test]
-    fn commands_allowed_by_policy_read_only_rules_and_prefixes() {
-        let prefixes = vec!["cargo test".to_string()];
-        let root = tempfile::tempdir().unwrap();
-        let allowed = |policy, command| command_allowed(policy, command, root.path(), &prefixes);
-        assert_eq!(allowed(Policy::FullAuto, "rm -rf target"), Some("full-auto policy"));
-        assert_eq!(allowed(Policy::Suggest, "git status"), Some("read-only"));
-        assert_eq!(allowed(Policy::AutoEdit, "cargo test -p x"), Some("allowed prefix"));
-        assert_eq!(allowed(Policy::AutoEdit, "cargo test && rm -rf ~"), None);
-        assert_eq!(allowed(Policy::Suggest, "cargo testing"), None);
-        assert_eq!(allowed(Policy::Suggest, "rm -rf target"), None);
-    }
 }

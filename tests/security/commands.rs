@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use tandem::config::Policy;
-use tandem::tools::approval::command_allowed;
+use tandem::engine::command_allowed;
 use tandem::tools::read_only::is_read_only;
 
 use crate::harness::Family;
