@@ -22,3 +22,21 @@ fn readme_lists_the_default_keymap() {
         }
     }
 }
+
+#[test]
+fn readme_lists_the_slash_commands() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let (start, end) = ("<!-- slash:start -->\n", "<!-- slash:end -->");
+    let a = readme.find(start).expect("slash:start marker") + start.len();
+    let b = readme.find(end).expect("slash:end marker");
+    let generated = tandem::config::slash::markdown();
+    if readme[a..b] != generated {
+        if std::env::var_os("TANDEM_UPDATE_README").is_some() {
+            let updated = format!("{}{}{}", &readme[..a], generated, &readme[b..]);
+            std::fs::write(&path, updated).expect("write README.md");
+        } else {
+            panic!("README.md's slash commands are out of date: run TANDEM_UPDATE_README=1 cargo test --test readme");
+        }
+    }
+}

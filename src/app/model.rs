@@ -19,11 +19,6 @@ pub enum ModelSource {
     Script(PathBuf),
 }
 
-pub const SLASH_HELP: &str = "Commands: /model [PROFILE [MODEL]] shows or switches the model · \
-     /map shows the repository map sent with the last request · /export FILE writes the chat as markdown · \
-     /clear starts a new session · /test and /lint run the project's checks and send failures to the model · \
-     /help lists keys and commands";
-
 fn describe(profile: &Profile) -> String {
     format!("{} {}", profile.name, profile.model)
 }
@@ -317,16 +312,14 @@ impl App {
     }
 
     fn slash(&mut self, cmd: &str) {
-        let mut words = cmd.split_whitespace();
-        let name = words.next().unwrap_or("");
-        let args: Vec<&str> = words.collect();
-        match name {
-            "model" => self.slash_model(&args),
-            "export" => match args.first() {
-                Some(path) => self.export(PathBuf::from(path)),
-                None => self.state.error("/export needs a file name, e.g. /export chat.md"),
-            },
-            "map" => match &self.state.index.last_map {
+        use crate::config::slash::Slash;
+        match Slash::parse(cmd) {
+            Ok(Slash::Model(args)) => {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                self.slash_model(&args);
+            }
+            Ok(Slash::Export(path)) => self.export(PathBuf::from(path)),
+            Ok(Slash::Map) => match &self.state.index.last_map {
                 Some((text, tokens)) => {
                     let text = format!("The repository map sent with the last request ({tokens} tokens):\n\n{text}");
                     self.state.notice(text);
@@ -338,14 +331,14 @@ impl App {
                     _ => "The repository index is not ready yet, so no map has been sent.",
                 }),
             },
-            "clear" => self.clear_session(),
-            "test" => self.run_check(crate::checks::Kind::Test, false),
-            "lint" => self.run_check(crate::checks::Kind::Lint, false),
-            "help" => {
+            Ok(Slash::Clear) => self.clear_session(),
+            Ok(Slash::Test) => self.run_check(crate::checks::Kind::Test, false),
+            Ok(Slash::Lint) => self.run_check(crate::checks::Kind::Lint, false),
+            Ok(Slash::Help) => {
                 self.state.overlay = Some(super::state::Overlay::Help { scroll: 0 });
-                self.state.notice(SLASH_HELP);
+                self.state.notice(crate::config::slash::help_line());
             }
-            _ => self.state.error(format!("Unknown command /{name}. {SLASH_HELP}")),
+            Err(e) => self.state.error(e.to_string()),
         }
     }
 

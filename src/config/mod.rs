@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod keymap;
 pub mod keys;
 pub mod layers;
+pub mod slash;
 pub mod theme;
 pub mod trust;
 

@@ -1,4 +1,5 @@
-//! The help overlay: every binding of the active keymap, by context.
+//! The help overlay: every binding of the active keymap, by context, and
+//! the slash commands.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -66,6 +67,25 @@ pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
                     Span::styled(format!(" {}", part.trim_end()), style(theme, "ui.help")),
                 ]));
             }
+        }
+    }
+    out.push(Line::default());
+    out.push(Line::from(Span::styled("Slash commands (in the composer)".to_string(), style(theme, "ui.help.section"))));
+    for c in crate::config::slash::COMMANDS {
+        let usage = format!("  {}", crate::config::slash::usage(c));
+        let doc = super::wrap::wrap(c.doc, doc_width);
+        // A usage wider than the key column gets a line of its own.
+        let mut left = if usage.chars().count() < KEY_COLUMN {
+            format!("{usage:<KEY_COLUMN$}")
+        } else {
+            out.push(Line::from(Span::styled(usage, style(theme, "ui.help.key"))));
+            " ".repeat(KEY_COLUMN)
+        };
+        for part in doc {
+            out.push(Line::from(vec![
+                Span::styled(std::mem::replace(&mut left, " ".repeat(KEY_COLUMN)), style(theme, "ui.help.key")),
+                Span::styled(format!(" {}", part.trim_end()), style(theme, "ui.help")),
+            ]));
         }
     }
     out
