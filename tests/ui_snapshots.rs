@@ -109,7 +109,7 @@ fn populated() -> tandem::app::App {
     let prices = Prices { input: Some(3.0), output: Some(15.0), cache_read: Some(0.3), cache_write: Some(3.75) };
     let profile = Profile {
         name: "anthropic".into(),
-        kind: "anthropic".into(),
+        kind: Some(tandem::config::ProviderKind::Anthropic),
         model: "claude-sonnet-4-5".into(),
         context_window: 200_000,
         max_output_tokens: 8192,
