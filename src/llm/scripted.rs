@@ -9,7 +9,9 @@
 //! # or give the chunks yourself:
 //! # chunks = ["Hello ", "**world**"]
 //! tool_calls = [{ name = "read_file", arguments = '{"path": "src/main.rs"}' }]
-//! usage = { input = 1200, output = 40 }
+//! usage = { input = 1200, output = 40 }   # also cache_read, cache_write,
+//!                           # reasoning: parts of input and output, as in
+//!                           # `llm::Usage`
 //! count_messages = true     # end the text with "(N messages)": how many the
 //!                           # request held (for tests of resumed sessions)
 //! ```
@@ -78,6 +80,8 @@ pub struct ScriptedUsage {
     pub cache_read: u64,
     #[serde(default)]
     pub cache_write: u64,
+    #[serde(default)]
+    pub reasoning: u64,
 }
 
 /// Split text into pieces of about one token: words with their following
@@ -223,11 +227,15 @@ fn async_stream(
                     }
                     let u = usage.map_or_else(
                         || Usage { output_tokens: chunks.len() as u64, ..Usage::default() },
-                        |u| Usage {
-                            input_tokens: u.input,
-                            output_tokens: u.output,
-                            cache_read_tokens: u.cache_read,
-                            cache_write_tokens: u.cache_write,
+                        |u| {
+                            Usage {
+                                input_tokens: u.input,
+                                output_tokens: u.output,
+                                cache_read_tokens: u.cache_read,
+                                cache_write_tokens: u.cache_write,
+                                reasoning_tokens: u.reasoning,
+                            }
+                            .within_totals()
                         },
                     );
                     out.push(Ok(LlmEvent::Usage(u)));

@@ -225,6 +225,15 @@ mod tests {
     }
 
     #[test]
+    fn openai_writes_to_its_cache_cost_what_plain_input_does() {
+        let key = |v: &str| (v == "OPENAI_API_KEY").then(|| "sk-test".to_string());
+        let (_, profile) = build(&config(), "openai", None, &key).expect("built");
+        assert_eq!(profile.kind, Some(ProviderKind::OpenAi));
+        assert_eq!(profile.prices.cache_write, profile.prices.input);
+        assert!(profile.prices.input.is_some());
+    }
+
+    #[test]
     fn a_profile_that_cannot_be_used_says_why() {
         let none = |_: &str| None;
         let e = error(&with(local(None)), "mine", &none);
