@@ -78,7 +78,15 @@ fn text_answer() -> String {
     [start(), text_block(), end("end_turn")].concat()
 }
 
-const USAGE: Usage = Usage { input_tokens: 25, output_tokens: 42, cache_read_tokens: 100, cache_write_tokens: 7 };
+/// The stream's counts in tandem's form: the API's `input_tokens` (25)
+/// leave out the cache reads (100) and writes (7); tandem's count them in.
+const USAGE: Usage = Usage {
+    input_tokens: 25 + 100 + 7,
+    output_tokens: 42,
+    cache_read_tokens: 100,
+    cache_write_tokens: 7,
+    reasoning_tokens: 0,
+};
 
 fn tool_events() -> Vec<Result<LlmEvent, LlmError>> {
     vec![

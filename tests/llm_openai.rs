@@ -25,7 +25,8 @@ const ANSWER: &str = concat!(
     "data: [DONE]\n\n",
 );
 
-const USAGE: Usage = Usage { input_tokens: 12, output_tokens: 3, cache_read_tokens: 8, cache_write_tokens: 0 };
+const USAGE: Usage =
+    Usage { input_tokens: 12, output_tokens: 3, cache_read_tokens: 8, cache_write_tokens: 0, reasoning_tokens: 0 };
 
 fn answer_events() -> Vec<Result<LlmEvent, LlmError>> {
     vec![

@@ -109,7 +109,7 @@ fn populated() -> tandem::app::App {
     let prices = Prices { input: Some(3.0), output: Some(15.0), cache_read: Some(0.3), cache_write: Some(3.75) };
     let profile = Profile {
         name: "anthropic".into(),
-        kind: "anthropic".into(),
+        kind: Some(tandem::config::ProviderKind::Anthropic),
         model: "claude-sonnet-4-5".into(),
         context_window: 200_000,
         max_output_tokens: 8192,
@@ -125,14 +125,19 @@ fn populated() -> tandem::app::App {
         tandem::config::ToolCallLimit::PerTool([("run_command".to_string(), 5), ("default".to_string(), 30)].into());
     s.metrics.limits = tandem::metrics::budget::Limits::from_config(&s.config.budget);
     let ms = Duration::from_millis;
+    // `input` is the prompt's uncached part; the usage counts the whole prompt.
     let request = |input: u64, output: u64, cache_read: u64, first: u64, total: u64| {
-        let usage =
-            Usage { input_tokens: input, output_tokens: output, cache_read_tokens: cache_read, cache_write_tokens: 0 };
+        let usage = Usage {
+            input_tokens: input + cache_read,
+            output_tokens: output,
+            cache_read_tokens: cache_read,
+            ..Usage::default()
+        };
         AgentEvent::RequestEnded(RequestStats {
             first_token: Some(ms(first)),
             elapsed: ms(total),
             usage,
-            cost: tandem::metrics::cost(&usage, &prices, "anthropic"),
+            cost: tandem::metrics::cost(&usage, &prices),
             context_tokens: input + cache_read,
             context_window: 200_000,
             failed: false,

@@ -52,7 +52,7 @@ impl Agent {
         let usage = track.usage;
         let prices = &self.profile.prices;
         let cost = if usage != Usage::default() {
-            crate::metrics::cost(&usage, prices, &self.profile.kind)
+            crate::metrics::cost(&usage, prices)
         } else if track.first_token.is_none() || (prices.input == Some(0.0) && prices.output == Some(0.0)) {
             Some(0.0)
         } else {
@@ -60,7 +60,7 @@ impl Agent {
             // is not known.
             None
         };
-        let context_tokens = match crate::metrics::stats::prompt_tokens(&usage, &self.profile.kind) {
+        let context_tokens = match usage.input_tokens {
             0 => self.context_estimate,
             n => n,
         };

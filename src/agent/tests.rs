@@ -51,7 +51,7 @@ impl ToolRegistry for Echo {
 fn profile(window: u64) -> Profile {
     Profile {
         name: "test".into(),
-        kind: "openai".into(),
+        kind: Some(crate::config::ProviderKind::OpenAi),
         model: "m".into(),
         context_window: window,
         max_output_tokens: 100,

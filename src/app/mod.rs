@@ -43,7 +43,7 @@ pub enum AppEvent {
     /// The provider chosen at start-up, or why there is none.
     ModelChosen(crate::llm::select::Choice),
     /// `/model` built the provider asked for, or says why not.
-    ModelSwitched(Result<(std::sync::Arc<dyn crate::llm::Provider>, crate::llm::select::Profile), String>),
+    ModelSwitched(crate::llm::select::Built),
     /// `/export` finished: the file written, or what went wrong.
     Exported(Result<PathBuf, String>),
     IndexProgress {

@@ -379,7 +379,7 @@ impl App {
         });
     }
 
-    pub(super) fn model_switched(&mut self, result: Result<(Arc<dyn Provider>, Profile), String>) {
+    pub(super) fn model_switched(&mut self, result: select::Built) {
         self.state.model.choosing = false;
         match result {
             Ok((provider, profile)) => {

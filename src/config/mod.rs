@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod keymap;
 pub mod keys;
 pub mod layers;
+pub mod provider;
 pub mod slash;
 pub mod theme;
 pub mod trust;
@@ -21,6 +22,7 @@ pub use budget::{BudgetConfig, ToolCallLimit};
 pub use diagnostics::{Diagnostic, Severity};
 pub use keymap::Keymap;
 pub use layers::{Layered, Source};
+pub use provider::{ProviderKind, UnknownKind};
 pub use theme::{ColorDepth, Theme};
 pub use trust::{TrustMode, TrustState, TrustStore};
 
@@ -147,7 +149,8 @@ pub struct ModelConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ProviderProfile {
-    pub kind: String,
+    /// `None` when no layer names one.
+    pub kind: Option<ProviderKind>,
     pub base_url: String,
     pub api_key_env: String,
     pub model: String,
@@ -352,15 +355,9 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
         .map(|(k, e)| (k.to_string(), e.clone()))
         .collect();
     for (key, entry) in kinds {
-        if let Some(v) = entry.value.as_str()
-            && !PROVIDER_KINDS.contains(&v)
-        {
+        if let Some(Err(unknown)) = entry.value.as_str().map(str::parse::<ProviderKind>) {
             let (src, line) = location(&entry);
-            diags.push(Diagnostic::error(
-                src,
-                line,
-                format!("`{key}` is \"{v}\"; expected one of {}", PROVIDER_KINDS.join(", ")),
-            ));
+            diags.push(Diagnostic::error(src, line, format!("`{key}` is {unknown}")));
             bad.push(key);
         }
     }
@@ -383,8 +380,6 @@ fn check_values(layered: &mut Layered, diags: &mut Vec<Diagnostic>) {
         layered.reset(&key);
     }
 }
-
-pub const PROVIDER_KINDS: &[&str] = &["openai", "anthropic"];
 
 /// The typed configuration. A value whose TOML type is right can still not
 /// fit its field (`context_window = -1`, `max_output_tokens = 4294967296`,

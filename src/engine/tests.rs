@@ -29,7 +29,7 @@ impl Provider for Recording {
 fn profile() -> Profile {
     Profile {
         name: "script".into(),
-        kind: "script".into(),
+        kind: None,
         model: "test".into(),
         context_window: 100_000,
         max_output_tokens: 1000,

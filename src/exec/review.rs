@@ -312,7 +312,7 @@ text = "done"
         let recorder = Recorder { inner: provider, requests: requests.clone() };
         let profile = crate::llm::select::Profile {
             name: "script".into(),
-            kind: "script".into(),
+            kind: None,
             model: "t".into(),
             context_window: 100_000,
             max_output_tokens: 1000,

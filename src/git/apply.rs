@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::patch::hunks::apply_hunks;
+use crate::patch::hunks::{ApplyError, apply_hunks};
 use crate::patch::{ChangeKind, FileChange, Hunk};
 
+use super::GitError;
 use super::stage::{Blob, Stager, Tracked};
 use super::undo::{FileUndo, IndexChange, IndexState, PathUndo, UndoRecord};
-use super::write::{Current, Journal, Place, clean_relative, remove_empty_dirs};
+use super::write::{Current, Journal, Place, WriteError, clean_relative, remove_empty_dirs};
 
 /// The hunks of one proposed file change that the user approved (a subset of
 /// `change.hunks`, some possibly edited by the user).
@@ -91,6 +92,22 @@ struct Done {
     undo: Option<FileUndo>,
 }
 
+/// Why the approved hunks could not be applied to a version of a file; the
+/// message goes into the file's outcome as it is.
+#[derive(Debug, thiserror::Error)]
+enum Misfit {
+    /// The working-tree file changed since the proposal.
+    #[error("{path} changed since the proposal and the approved hunks no longer fit it ({source}); not written")]
+    Changed { path: String, source: ApplyError },
+    #[error("{path}: {source}; not written")]
+    Hunks { path: String, source: ApplyError },
+    /// The index's version does not take them; the file was `verb` all the same.
+    #[error("the staged version of {path} does not take the approved hunks ({source}); {verb} but not staged")]
+    Staged { path: String, source: ApplyError, verb: &'static str },
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
 /// One approved change being applied.
 struct Edit<'a> {
     root: &'a Path,
@@ -111,28 +128,23 @@ impl Edit<'_> {
     /// against an unchanged base the result is exactly the proposed content,
     /// which also carries what hunks cannot express (a final newline added
     /// or removed).
-    fn result(&self, text: &str) -> Result<String, String> {
+    fn result(&self, text: &str) -> Result<String, ApplyError> {
         let base = self.change.base.as_deref().or((self.change.kind == ChangeKind::Add).then_some(""));
         if let (true, Some(proposed)) = (self.all && base == Some(text), &self.change.proposed) {
             return Ok(proposed.clone());
         }
-        apply_hunks(text, self.hunks).map_err(|e| e.to_string())
+        apply_hunks(text, self.hunks)
     }
 
     /// The index's version of the file (blob `id`) with the approved hunks
     /// applied, or why it cannot take them: the file is then `verb` but not
     /// staged.
-    fn staged_text(&self, s: &Stager, id: git2::Oid, verb: &str) -> Result<String, String> {
+    fn staged_text(&self, s: &Stager, id: git2::Oid, verb: &'static str) -> Result<String, Misfit> {
         let text = s.text(id, &self.rel)?;
         if self.hunks.is_empty() {
             return Ok(text);
         }
-        self.result(&text).map_err(|err| {
-            format!(
-                "the staged version of {} does not take the approved hunks ({err}); {verb} but not staged",
-                self.shown()
-            )
-        })
+        self.result(&text).map_err(|source| Misfit::Staged { path: self.shown(), source, verb })
     }
 
     fn refused(&self, message: String) -> Done {
@@ -183,34 +195,27 @@ fn refuse(change: &FileChange, message: String) -> Done {
 }
 
 /// The file at `rel`, found again now and held open, refusing a missing one.
-fn existing(e: &Edit<'_>, rel: &Path) -> Result<(Place, Current), String> {
-    let place = Place::find(e.root, rel).map_err(|m| format!("{m}; not written"))?;
-    match place.open() {
-        Ok(Some(current)) => Ok((place, current)),
-        Ok(None) => Err(format!("{} no longer exists; not written", rel.display())),
-        Err(m) => Err(format!("{m}; not written")),
+fn existing(e: &Edit<'_>, rel: &Path) -> Result<(Place, Current), WriteError> {
+    let place = Place::find(e.root, rel)?;
+    match place.open()? {
+        Some(current) => Ok((place, current)),
+        None => Err(WriteError::Missing(rel.display().to_string())),
     }
 }
 
-/// What is at `rel` now (a missing file is `None`), with `verb` for refusals.
-fn look(e: &Edit<'_>, rel: &Path, verb: &str) -> Result<(Place, Option<Current>), String> {
-    let place = Place::find(e.root, rel).map_err(|m| format!("{m}; {verb}"))?;
-    let current = place.open().map_err(|m| format!("{m}; {verb}"))?;
+/// What is at `rel` now; a missing file is `None`.
+fn look(e: &Edit<'_>, rel: &Path) -> Result<(Place, Option<Current>), WriteError> {
+    let place = Place::find(e.root, rel)?;
+    let current = place.open()?;
     Ok((place, current))
 }
 
 /// The working-tree result of applying the hunks to `current`, or why not.
-fn edited(e: &Edit<'_>, current: &str) -> Result<String, String> {
+fn edited(e: &Edit<'_>, current: &str) -> Result<String, Misfit> {
     let changed = e.change.base.as_deref().is_some_and(|b| b != current);
-    e.result(current).map_err(|err| {
-        if changed {
-            format!(
-                "{} changed since the proposal and the approved hunks no longer fit it ({err}); not written",
-                e.shown()
-            )
-        } else {
-            format!("{}: {err}; not written", e.shown())
-        }
+    e.result(current).map_err(|source| {
+        let path = e.shown();
+        if changed { Misfit::Changed { path, source } } else { Misfit::Hunks { path, source } }
     })
 }
 
@@ -220,11 +225,11 @@ fn modify(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     }
     let (place, current) = match existing(e, &e.rel) {
         Ok(found) => found,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(format!("{err}; not written")),
     };
     let new_text = match edited(e, &current.text) {
         Ok(text) => text,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(err.to_string()),
     };
     if new_text != current.text
         && let Err(err) = place.replace(e.journal, &current, &new_text, None)
@@ -258,7 +263,7 @@ fn stage_edit(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Optio
     };
     let staged = match e.staged_text(s, entry.id, "written") {
         Ok(text) => text,
-        Err(m) => return (false, Some(m)),
+        Err(err) => return (false, Some(err.to_string())),
     };
     if Stager::same_blob(entry.id, &staged) {
         return (true, None);
@@ -269,7 +274,7 @@ fn stage_edit(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Optio
             undo.index = Some(IndexChange { before: Some(before), after: Some(after) });
             (true, None)
         }
-        Err(m) => (false, Some(m)),
+        Err(err) => (false, Some(err.to_string())),
     }
 }
 
@@ -281,9 +286,9 @@ fn add(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
         Ok(text) => text,
         Err(m) => return e.refused(format!("{}: {m}; not created", e.shown())),
     };
-    let (place, before) = match look(e, &e.rel, "not created") {
+    let (place, before) = match look(e, &e.rel) {
         Ok(found) => found,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(format!("{err}; not created")),
     };
     let mut created_dirs = Vec::new();
     match &before {
@@ -335,7 +340,7 @@ fn stage_new(e: &Edit<'_>, s: &mut Stager, undo: &mut PathUndo) -> (bool, Option
             undo.index = Some(IndexChange { before, after: Some(after) });
             (true, None)
         }
-        Err(m) => (false, Some(m)),
+        Err(err) => (false, Some(err.to_string())),
     }
 }
 
@@ -343,9 +348,9 @@ fn delete(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     let Some(base) = e.change.base.as_deref() else {
         return e.refused(format!("the deletion of {} has no content to check against; not deleted", e.shown()));
     };
-    let (place, current) = match look(e, &e.rel, "not deleted") {
+    let (place, current) = match look(e, &e.rel) {
         Ok(found) => found,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(format!("{err}; not deleted")),
     };
     match &current {
         Some(c) if c.text != base => {
@@ -392,7 +397,7 @@ fn stage_removal(e: &Edit<'_>, s: &mut Stager, base: &str, undo: &mut PathUndo) 
                     undo.index = Some(IndexChange { before, after: None });
                     (true, None)
                 }
-                Err(m) => (false, Some(m)),
+                Err(err) => (false, Some(err.to_string())),
             }
         }
     }
@@ -401,7 +406,7 @@ fn stage_removal(e: &Edit<'_>, s: &mut Stager, base: &str, undo: &mut PathUndo) 
 fn relocate(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     let to = match e.change.new_path.as_deref().map(clean_relative) {
         Some(Ok(to)) => to,
-        Some(Err(m)) => return e.refused(m),
+        Some(Err(err)) => return e.refused(err.to_string()),
         None => return e.refused(format!("the move of {} has no destination; not moved", e.shown())),
     };
     if to == e.rel {
@@ -409,17 +414,17 @@ fn relocate(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
     }
     let (place, current) = match existing(e, &e.rel) {
         Ok(found) => found,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(format!("{err}; not written")),
     };
     // With no hunks approved the move itself still was.
     let new_text = if e.hunks.is_empty() { Ok(current.text.clone()) } else { edited(e, &current.text) };
     let new_text = match new_text {
         Ok(text) => text,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(err.to_string()),
     };
-    let (to_place, occupant) = match look(e, &to, "not moved") {
+    let (to_place, occupant) = match look(e, &to) {
         Ok(found) => found,
-        Err(m) => return e.refused(m),
+        Err(err) => return e.refused(format!("{err}; not moved")),
     };
     if occupant.as_ref().is_some_and(|o| o.text != new_text) {
         return e.refused(format!("{} already exists; {} not moved", to.display(), e.shown()));
@@ -468,7 +473,7 @@ fn relocate(e: &Edit<'_>, stager: Option<&mut Stager>) -> Done {
 
 /// Removes the copy a failed move made at `to`, if it is still just that.
 fn take_back(e: &Edit<'_>, to: &Path, text: &str, created_dirs: &[PathBuf]) {
-    if let Ok((place, Some(copy))) = look(e, to, "")
+    if let Ok((place, Some(copy))) = look(e, to)
         && copy.text == text
     {
         let _ = place.remove(e.journal, &copy);
@@ -502,12 +507,12 @@ fn stage_move(
     }
     let staged = match e.staged_text(s, entry.id, "moved") {
         Ok(text) => text,
-        Err(m) => return (false, Some(m)),
+        Err(err) => return (false, Some(err.to_string())),
     };
     let from_before = IndexState { oid: entry.id.to_string(), mode: entry.mode };
     let to_before = s.state(to);
-    if let Err(m) = s.remove(&e.rel) {
-        return (false, Some(m));
+    if let Err(err) = s.remove(&e.rel) {
+        return (false, Some(err.to_string()));
     }
     match s.put(to, Blob::Staged(&staged), entry.mode, Some(&entry)) {
         Ok(after) => {
@@ -515,10 +520,10 @@ fn stage_move(
             to_undo.index = Some(IndexChange { before: to_before, after: Some(after) });
             (true, None)
         }
-        Err(m) => {
+        Err(err) => {
             // Put the old entry back so the index is not left half-moved.
             let _ = s.restore(&e.rel, &from_before);
-            (false, Some(m))
+            (false, Some(err.to_string()))
         }
     }
 }

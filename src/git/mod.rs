@@ -71,10 +71,12 @@ mod tests {
 }
 
 pub mod apply;
+mod error;
 mod stage;
 pub mod undo;
 pub mod write;
 
 pub use apply::{ApplyReport, Approved, FileOutcome, apply};
+pub use error::{GitError, PathError};
 pub use undo::{UndoRecord, UndoReport, undo};
 pub use write::content_hash;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use git2::{Index, IndexEntry, IndexEntryExtendedFlag, IndexEntryFlag, IndexTime, ObjectType, Oid, Repository};
 
+use super::GitError;
 use super::undo::IndexState;
 
 use super::{MODE_EXECUTABLE, MODE_FILE};
@@ -42,7 +43,7 @@ impl Stager {
     /// `Ok(None)` when `root` is not the working tree of a git repository;
     /// a repository whose index cannot be read is an error, so the caller can
     /// say why nothing was staged.
-    pub(crate) fn open(root: &Path) -> Result<Option<Self>, String> {
+    pub(crate) fn open(root: &Path) -> Result<Option<Self>, GitError> {
         // `open`, not `discover`: a project that is merely inside some other
         // repository (a dotfiles repository in $HOME, say) must not be staged
         // there.
@@ -55,7 +56,7 @@ impl Stager {
         if !same {
             return Ok(None);
         }
-        let index = repo.index().map_err(|e| format!("could not read the git index: {}", e.message()))?;
+        let index = repo.index().map_err(GitError::ReadIndex)?;
         Ok(Some(Self { repo, index, changed: false }))
     }
 
@@ -82,13 +83,9 @@ impl Stager {
         matches!(self.lookup(rel), Tracked::Conflicted)
     }
 
-    pub(crate) fn text(&self, oid: Oid, shown: &Path) -> Result<String, String> {
-        let blob = self
-            .repo
-            .find_blob(oid)
-            .map_err(|e| format!("could not read the staged version of {}: {}", shown.display(), e.message()))?;
-        String::from_utf8(blob.content().to_vec())
-            .map_err(|_| format!("the staged version of {} is not UTF-8 text", shown.display()))
+    pub(crate) fn text(&self, oid: Oid, shown: &Path) -> Result<String, GitError> {
+        let blob = self.repo.find_blob(oid).map_err(|e| GitError::read_staged(shown, e))?;
+        String::from_utf8(blob.content().to_vec()).map_err(|_| GitError::StagedNotText(shown.to_path_buf()))
     }
 
     /// The blob HEAD has at the path, if any.
@@ -109,7 +106,7 @@ impl Stager {
         blob: Blob<'_>,
         mode: u32,
         like: Option<&IndexEntry>,
-    ) -> Result<IndexState, String> {
+    ) -> Result<IndexState, GitError> {
         let oid = match blob {
             Blob::Staged(text) => self.repo.blob(text.as_bytes()),
             Blob::Worktree(text) => self.repo.blob_writer(Some(rel)).and_then(|mut w| {
@@ -118,22 +115,21 @@ impl Stager {
                 w.commit()
             }),
         }
-        .map_err(|e| format!("could not store {} in git: {}", rel.display(), e.message()))?;
+        .map_err(|e| GitError::store(rel, e))?;
         self.set(rel, oid, mode, like)
     }
 
     /// Puts back an entry an undo record remembers.
-    pub(crate) fn restore(&mut self, rel: &Path, state: &IndexState) -> Result<(), String> {
-        let oid =
-            Oid::from_str(&state.oid).map_err(|e| format!("bad object id in the undo record: {}", e.message()))?;
+    pub(crate) fn restore(&mut self, rel: &Path, state: &IndexState) -> Result<(), GitError> {
+        let oid = Oid::from_str(&state.oid).map_err(GitError::BadObjectId)?;
         if self.repo.find_blob(oid).is_err() {
-            return Err(format!("git no longer has the staged version of {}", rel.display()));
+            return Err(GitError::StagedVersionGone(rel.to_path_buf()));
         }
         let like = self.index.get_path(rel, 0);
         self.set(rel, oid, state.mode, like.as_ref()).map(|_| ())
     }
 
-    fn set(&mut self, rel: &Path, oid: Oid, mode: u32, like: Option<&IndexEntry>) -> Result<IndexState, String> {
+    fn set(&mut self, rel: &Path, oid: Oid, mode: u32, like: Option<&IndexEntry>) -> Result<IndexState, GitError> {
         let kept_flags = like.map_or(0, |e| e.flags & IndexEntryFlag::VALID.bits());
         let kept_extended = like.map_or(0, |e| e.flags_extended & IndexEntryExtendedFlag::SKIP_WORKTREE.bits());
         let extended = if kept_extended == 0 { 0 } else { IndexEntryFlag::EXTENDED.bits() };
@@ -155,24 +151,24 @@ impl Stager {
             flags_extended: kept_extended,
             path: index_path(rel),
         };
-        self.index.add(&entry).map_err(|e| format!("could not stage {}: {}", rel.display(), e.message()))?;
+        self.index.add(&entry).map_err(|e| GitError::stage(rel, e))?;
         self.changed = true;
         Ok(IndexState { oid: oid.to_string(), mode })
     }
 
-    pub(crate) fn remove(&mut self, rel: &Path) -> Result<(), String> {
-        self.index.remove(rel, 0).map_err(|e| format!("could not unstage {}: {}", rel.display(), e.message()))?;
+    pub(crate) fn remove(&mut self, rel: &Path) -> Result<(), GitError> {
+        self.index.remove(rel, 0).map_err(|e| GitError::unstage(rel, e))?;
         self.changed = true;
         Ok(())
     }
 
     /// Writes the index if anything changed; git's lock file makes this fail
     /// rather than interleave with a concurrent git command.
-    pub(crate) fn write(&mut self) -> Result<(), String> {
+    pub(crate) fn write(&mut self) -> Result<(), GitError> {
         if !self.changed {
             return Ok(());
         }
-        self.index.write().map_err(|e| format!("could not write the git index: {}", e.message()))
+        self.index.write().map_err(GitError::WriteIndex)
     }
 
     pub(crate) fn same_blob(oid: Oid, text: &str) -> bool {
@@ -190,5 +186,94 @@ fn index_path(rel: &Path) -> Vec<u8> {
     #[cfg(not(unix))]
     {
         rel.to_string_lossy().replace('\\', "/").into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::git::apply::test_support::Repo;
+
+    const ABSENT: &str = "0123456789012345678901234567890123456789";
+
+    fn opened(repo: &Repo) -> Stager {
+        Stager::open(repo.root()).ok().flatten().expect("a readable repository")
+    }
+
+    #[test]
+    fn only_the_root_of_a_repository_is_staged_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(Stager::open(dir.path()), Ok(None)));
+        let repo = Repo::new();
+        repo.write("sub/a.txt", "a\n");
+        assert!(matches!(Stager::open(&repo.root().join("sub")), Ok(None)));
+        assert!(matches!(Stager::open(repo.root()), Ok(Some(_))));
+    }
+
+    #[test]
+    fn an_unreadable_index_is_an_error_that_says_so() {
+        let repo = Repo::new();
+        std::fs::write(repo.root().join(".git/index"), b"not an index").expect("write");
+        let err = Stager::open(repo.root()).err().expect("an error");
+        assert!(matches!(err, GitError::ReadIndex(_)), "{err:?}");
+        let shown = err.to_string();
+        assert!(shown.starts_with("could not read the git index: "), "{shown}");
+        // git's own words, without the class and code of its Display.
+        assert!(!shown.contains("class="), "{shown}");
+    }
+
+    #[test]
+    fn the_staged_version_must_exist_and_be_text() {
+        let repo = Repo::new();
+        let s = opened(&repo);
+        let err = s.text(Oid::from_str(ABSENT).expect("oid"), Path::new("a.txt")).expect_err("absent");
+        assert!(matches!(&err, GitError::ReadStaged { path, .. } if path == Path::new("a.txt")), "{err:?}");
+        assert!(err.to_string().starts_with("could not read the staged version of a.txt: "), "{err}");
+        let binary = s.repo.blob(&[0xff, 0xfe, 0]).expect("blob");
+        let err = s.text(binary, Path::new("b.bin")).expect_err("binary");
+        assert_eq!(err.to_string(), "the staged version of b.bin is not UTF-8 text");
+    }
+
+    #[test]
+    fn an_undo_record_naming_a_bad_or_pruned_blob_is_refused() {
+        let repo = Repo::new();
+        let mut s = opened(&repo);
+        let bad = IndexState { oid: "not-hex".into(), mode: MODE_FILE };
+        let err = s.restore(Path::new("a.txt"), &bad).expect_err("bad id");
+        assert!(matches!(err, GitError::BadObjectId(_)), "{err:?}");
+        assert!(err.to_string().starts_with("bad object id in the undo record: "), "{err}");
+        let pruned = IndexState { oid: ABSENT.into(), mode: MODE_FILE };
+        let err = s.restore(Path::new("a.txt"), &pruned).expect_err("pruned");
+        assert!(matches!(&err, GitError::StagedVersionGone(p) if p == Path::new("a.txt")), "{err:?}");
+        assert_eq!(err.to_string(), "git no longer has the staged version of a.txt");
+    }
+
+    #[test]
+    fn unstaging_what_is_not_staged_names_the_file() {
+        let repo = Repo::new();
+        let mut s = opened(&repo);
+        let err = s.remove(Path::new("nothing.txt")).expect_err("not staged");
+        assert!(matches!(&err, GitError::Unstage { path, .. } if path == Path::new("nothing.txt")), "{err:?}");
+        assert!(err.to_string().starts_with("could not unstage nothing.txt: "), "{err}");
+    }
+
+    #[test]
+    fn a_locked_index_is_left_alone_and_the_error_says_so() {
+        let repo = Repo::new();
+        repo.write("a.txt", "a\n");
+        let mut s = opened(&repo);
+        s.put(Path::new("a.txt"), Blob::Worktree("a\n"), MODE_FILE, None).expect("staged in memory");
+        // A git command of the user's holds the index.
+        let lock = repo.root().join(".git/index.lock");
+        std::fs::write(&lock, b"").expect("lock");
+        let err = s.write().expect_err("locked");
+        assert!(matches!(err, GitError::WriteIndex(_)), "{err:?}");
+        assert!(err.to_string().starts_with("could not write the git index: "), "{err}");
+        assert_eq!(repo.index_text("a.txt"), None);
+        std::fs::remove_file(&lock).expect("unlock");
+        s.write().expect("written once the lock is gone");
+        assert_eq!(repo.index_text("a.txt").as_deref(), Some("a\n"));
     }
 }

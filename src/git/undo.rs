@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::GitError;
 use super::stage::Stager;
 use super::write::{Current, Journal, Place, WriteError, clean_relative, remove_empty_dirs};
 
@@ -76,7 +77,7 @@ pub fn undo(root: &Path, record: &UndoRecord) -> UndoReport {
     let (mut stager, index_error) = if needs_index {
         match Stager::open(root) {
             Ok(Some(s)) => (Some(s), None),
-            Ok(None) => (None, Some("the project is no longer a git repository".to_string())),
+            Ok(None) => (None, Some(GitError::NotARepository)),
             Err(e) => (None, Some(e)),
         }
     } else {
@@ -133,7 +134,7 @@ fn revert_file(root: &Path, journal: &Journal, mut stager: Option<&mut Stager>, 
     for p in &file.paths {
         let rel = match clean_relative(&p.path) {
             Ok(rel) => rel,
-            Err(e) => return refused(&file.path, e),
+            Err(e) => return refused(&file.path, e.to_string()),
         };
         let found = Place::find(root, &rel).and_then(|place| place.open().map(|current| (place, current)));
         let (place, current) = match found {
@@ -185,7 +186,7 @@ fn revert_file(root: &Path, journal: &Journal, mut stager: Option<&mut Stager>, 
                 None => s.remove(&step.rel),
             };
             if let Err(e) = result {
-                return refused(&file.path, e);
+                return refused(&file.path, e.to_string());
             }
         }
     }

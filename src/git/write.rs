@@ -30,6 +30,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
+use super::PathError;
+
 pub(crate) use dir::remove_empty_dirs;
 pub(crate) use file::{Current, Place};
 pub(crate) use journal::Journal;
@@ -93,24 +95,24 @@ pub fn content_hash(text: &str) -> String {
 /// into `.git`), the form git's index expects. Paths are confined by the
 /// tools; this guards the apply against a path that would leave the
 /// project or reach git's own files whatever produced it.
-pub(crate) fn clean_relative(path: &Path) -> Result<PathBuf, String> {
+pub(crate) fn clean_relative(path: &Path) -> Result<PathBuf, PathError> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
             Component::Normal(part) if is_git_dir_name(&part.to_string_lossy()) => {
-                return Err(format!("{} is inside a .git directory, which tandem never writes", path.display()));
+                return Err(PathError::InsideGitDir(path.to_path_buf()));
             }
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
-            _ => return Err(format!("{} is not a path inside the project", path.display())),
+            _ => return Err(PathError::OutsideProject(path.to_path_buf())),
         }
     }
     if out.as_os_str().is_empty() {
-        return Err("empty path".to_string());
+        return Err(PathError::Empty);
     }
     // git2 panics on a NUL in an index path rather than returning an error.
     if out.as_os_str().as_encoded_bytes().contains(&0) {
-        return Err(format!("{} contains a NUL byte", path.display()));
+        return Err(PathError::Nul(path.to_path_buf()));
     }
     Ok(out)
 }

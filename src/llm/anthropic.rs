@@ -164,7 +164,7 @@ enum Block {
 pub struct AnthropicDecoder {
     blocks: BTreeMap<u64, Block>,
     tools: usize,
-    usage: Usage,
+    usage: Reported,
     usage_seen: bool,
     stop: Option<StopReason>,
     finished: bool,
@@ -305,15 +305,17 @@ impl AnthropicDecoder {
     /// Counts in `message_delta` are cumulative, so later values replace
     /// earlier ones.
     fn merge_usage(&mut self, usage: &Value) {
-        let count = |field: &str| usage.get(field).and_then(Value::as_u64);
+        let count = |value: Option<&Value>| value.and_then(Value::as_u64);
+        let thinking = usage.get("output_tokens_details").and_then(|d| d.get("thinking_tokens"));
         let u = &mut self.usage;
-        for (field, slot) in [
-            ("input_tokens", &mut u.input_tokens),
-            ("output_tokens", &mut u.output_tokens),
-            ("cache_creation_input_tokens", &mut u.cache_write_tokens),
-            ("cache_read_input_tokens", &mut u.cache_read_tokens),
+        for (value, slot) in [
+            (usage.get("input_tokens"), &mut u.input),
+            (usage.get("output_tokens"), &mut u.output),
+            (usage.get("cache_creation_input_tokens"), &mut u.cache_write),
+            (usage.get("cache_read_input_tokens"), &mut u.cache_read),
+            (thinking, &mut u.thinking),
         ] {
-            if let Some(n) = count(field) {
+            if let Some(n) = count(value) {
                 *slot = n;
                 self.usage_seen = true;
             }
@@ -328,11 +330,36 @@ impl AnthropicDecoder {
         self.finished = true;
         self.emit_tools(None, &mut out);
         if self.usage_seen {
-            out.push(LlmEvent::Usage(self.usage));
+            out.push(LlmEvent::Usage(self.usage.normalised()));
         }
         let reason = self.stop.take().unwrap_or(if self.tools > 0 { StopReason::ToolUse } else { StopReason::EndTurn });
         out.push(LlmEvent::Done(reason));
         out
+    }
+}
+
+/// The counts as the Messages API reports them. Its `input_tokens` leaves
+/// out the tokens read from and written to the cache; its `output_tokens`
+/// include the thinking.
+#[derive(Debug, Default)]
+struct Reported {
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_write: u64,
+    thinking: u64,
+}
+
+impl Reported {
+    fn normalised(&self) -> Usage {
+        Usage {
+            input_tokens: self.input.saturating_add(self.cache_read).saturating_add(self.cache_write),
+            output_tokens: self.output,
+            cache_read_tokens: self.cache_read,
+            cache_write_tokens: self.cache_write,
+            reasoning_tokens: self.thinking,
+        }
+        .within_totals()
     }
 }
 
@@ -411,6 +438,69 @@ mod tests {
         assert_eq!(tool_input("{\"a\":"), json!({}));
         assert_eq!(tool_input("[1]"), json!({}));
         assert_eq!(tool_input("{\"a\":1}"), json!({"a": 1}));
+    }
+
+    /// The usage a stream reports, fed its events' data in order.
+    fn usage_of(events: &[&str]) -> Option<Usage> {
+        let mut d = AnthropicDecoder::default();
+        let mut out = Vec::new();
+        for data in events {
+            out.extend(feed(&mut d, data).expect("decoded"));
+        }
+        out.into_iter().find_map(|e| match e {
+            LlmEvent::Usage(u) => Some(u),
+            _ => None,
+        })
+    }
+
+    // The shapes below follow the `Usage`, `MessageDeltaUsage` and
+    // `OutputTokensDetails` types of the anthropic-sdk-python SDK
+    // (src/anthropic/types/) and the streams of its fixtures
+    // (tests/fixtures/fable-fallback/*.sse): `message_start` carries the
+    // input counts and `cache_creation` by lifetime, `message_delta` the
+    // cumulative counts with `output_tokens_details`.
+
+    #[test]
+    fn cache_reads_and_writes_join_the_input_count() {
+        let start = r#"{"type":"message_start","message":{"model":"claude-sonnet-4-5","id":"msg_1","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,
+            "usage":{"input_tokens":100,"cache_creation_input_tokens":20,"cache_read_input_tokens":60,
+                "cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}"#;
+        let delta = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},
+            "usage":{"input_tokens":100,"cache_creation_input_tokens":20,"cache_read_input_tokens":60,"output_tokens":547,"output_tokens_details":{"thinking_tokens":312}}}"#;
+        let u = usage_of(&[start, delta, r#"{"type":"message_stop"}"#]).expect("usage");
+        assert_eq!(
+            u,
+            Usage {
+                input_tokens: 180,
+                output_tokens: 547,
+                cache_read_tokens: 60,
+                cache_write_tokens: 20,
+                reasoning_tokens: 312
+            }
+        );
+        assert_eq!(u.uncached_input_tokens(), 100);
+    }
+
+    #[test]
+    fn a_delta_with_only_the_output_count_keeps_the_start_counts() {
+        let start = r#"{"type":"message_start","message":{"usage":{"input_tokens":25,"cache_creation_input_tokens":7,"cache_read_input_tokens":100,"output_tokens":1}}}"#;
+        let delta = r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":42}}"#;
+        let u = usage_of(&[start, delta, r#"{"type":"message_stop"}"#]).expect("usage");
+        assert_eq!((u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens), (132, 42, 100, 7));
+        assert_eq!(u.reasoning_tokens, 0);
+    }
+
+    #[test]
+    fn null_cache_counts_are_zero_and_huge_ones_saturate() {
+        let start = r#"{"type":"message_start","message":{"usage":{"input_tokens":12,"cache_creation_input_tokens":null,"cache_read_input_tokens":null,"output_tokens":1}}}"#;
+        let delta = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":6}}"#;
+        let u = usage_of(&[start, delta, r#"{"type":"message_stop"}"#]).expect("usage");
+        assert_eq!(u, Usage { input_tokens: 12, output_tokens: 6, ..Usage::default() });
+
+        let start = r#"{"type":"message_start","message":{"usage":{"input_tokens":18446744073709551615,"cache_read_input_tokens":5,"cache_creation_input_tokens":5,"output_tokens":2}}}"#;
+        let delta = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2,"output_tokens_details":{"thinking_tokens":9}}}"#;
+        let u = usage_of(&[start, delta, r#"{"type":"message_stop"}"#]).expect("usage");
+        assert_eq!((u.input_tokens, u.cache_read_tokens, u.reasoning_tokens), (u64::MAX, 5, 2));
     }
 
     proptest! {

@@ -81,22 +81,57 @@ pub struct Request {
     pub temperature: Option<f32>,
 }
 
-/// Token counts of one request. Cached counts are zero where the provider
-/// does not report them.
+/// Token counts of one request, in one form whatever the provider: each
+/// decoder turns its API's report into this, so pricing and the metrics pane
+/// count the same way for every provider and never ask which one answered.
+///
+/// The cache and reasoning counts are parts of the totals, never additions
+/// to them. A count the provider does not report is zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Every token of the prompt, cached or not: `cache_read_tokens` of them
+    /// were read from the provider's prompt cache, `cache_write_tokens`
+    /// written to it, and the rest are plain input.
     pub input_tokens: u64,
+    /// Every token generated, reasoning included.
     pub output_tokens: u64,
+    /// Of `input_tokens`, those read from the prompt cache.
     pub cache_read_tokens: u64,
+    /// Of `input_tokens`, those written to the prompt cache.
     pub cache_write_tokens: u64,
+    /// Of `output_tokens`, those spent on reasoning. Absent from sessions
+    /// recorded before it was counted.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
 }
 
+impl Usage {
+    /// Prompt tokens neither read from nor written to the cache: those
+    /// billed at the plain input price.
+    pub fn uncached_input_tokens(&self) -> u64 {
+        self.input_tokens.saturating_sub(self.cache_read_tokens).saturating_sub(self.cache_write_tokens)
+    }
+
+    /// Keeps each part within its total. A server's counts are untrusted
+    /// input: one that reports more cached tokens than its prompt held must
+    /// not make a cost out of tokens that were never sent.
+    pub(crate) fn within_totals(mut self) -> Self {
+        self.cache_read_tokens = self.cache_read_tokens.min(self.input_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.min(self.input_tokens - self.cache_read_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.min(self.output_tokens);
+        self
+    }
+}
+
+/// Session totals saturate rather than overflow: a hostile server can report
+/// `u64::MAX` tokens.
 impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Usage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cache_read_tokens += other.cache_read_tokens;
-        self.cache_write_tokens += other.cache_write_tokens;
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(other.cache_read_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.saturating_add(other.cache_write_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
     }
 }
 
@@ -210,5 +245,46 @@ impl Default for HttpConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, output: u64, read: u64, write: u64, reasoning: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: read,
+            cache_write_tokens: write,
+            reasoning_tokens: reasoning,
+        }
+    }
+
+    #[test]
+    fn the_parts_stay_within_their_totals() {
+        let u = usage(1000, 50, 600, 300, 20);
+        assert_eq!(u.within_totals(), u);
+        assert_eq!(u.uncached_input_tokens(), 100);
+        // Counts that do not add up are cut to what the prompt held.
+        let odd = usage(100, 10, 250, 40, 99).within_totals();
+        assert_eq!(odd, usage(100, 10, 100, 0, 10));
+        assert_eq!(odd.uncached_input_tokens(), 0);
+        assert_eq!(usage(100, 0, 70, 70, 0).within_totals(), usage(100, 0, 70, 30, 0));
+    }
+
+    #[test]
+    fn totals_saturate_instead_of_overflowing() {
+        let mut total = usage(u64::MAX, 1, 0, 0, 0);
+        total += usage(5, u64::MAX, 3, 2, 1);
+        assert_eq!(total, usage(u64::MAX, u64::MAX, 3, 2, 1));
+    }
+
+    #[test]
+    fn usage_recorded_before_reasoning_was_counted_still_reads() {
+        let old = r#"{"input_tokens":3,"output_tokens":2,"cache_read_tokens":1,"cache_write_tokens":0}"#;
+        let u: Usage = serde_json::from_str(old).expect("old usage");
+        assert_eq!(u, usage(3, 2, 1, 0, 0));
     }
 }

@@ -328,10 +328,14 @@ fn stop_reason(reason: &str) -> StopReason {
     }
 }
 
+/// Chat completions count the whole prompt in `prompt_tokens` and say in
+/// `prompt_tokens_details` how much of it the cache served or took; the
+/// whole answer is in `completion_tokens`, reasoning included. That is
+/// already [`Usage`]'s form.
 fn parse_usage(usage: &Value) -> Usage {
     let count = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
-    let cached = usage
-        .get("prompt_tokens_details")
+    let prompt = usage.get("prompt_tokens_details");
+    let cached = prompt
         .and_then(|d| d.get("cached_tokens"))
         // DeepSeek's name for the same count.
         .or_else(|| usage.get("prompt_cache_hit_tokens"));
@@ -339,8 +343,12 @@ fn parse_usage(usage: &Value) -> Usage {
         input_tokens: count(usage.get("prompt_tokens")),
         output_tokens: count(usage.get("completion_tokens")),
         cache_read_tokens: count(cached),
-        cache_write_tokens: 0,
+        // In OpenAI's schema; OpenRouter fills it for models that bill
+        // writes (Anthropic's, through it).
+        cache_write_tokens: count(prompt.and_then(|d| d.get("cache_write_tokens"))),
+        reasoning_tokens: count(usage.get("completion_tokens_details").and_then(|d| d.get("reasoning_tokens"))),
     }
+    .within_totals()
 }
 
 /// An error reported inside a 200 stream (vLLM, OpenRouter, proxies).
@@ -405,6 +413,92 @@ pub(crate) mod tests {
         assert!(feed(&mut d, "not json").unwrap().is_empty());
     }
 
+    /// The usage a stream reports, fed its events' data in order.
+    fn usage_of(events: &[&str]) -> Option<Usage> {
+        let mut d = OpenAiDecoder::default();
+        let mut out = Vec::new();
+        for data in events {
+            out.extend(feed(&mut d, data).expect("decoded"));
+        }
+        out.extend(d.on_end().unwrap_or_default());
+        out.into_iter().find_map(|e| match e {
+            LlmEvent::Usage(u) => Some(u),
+            _ => None,
+        })
+    }
+
+    const FINISH: &str = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1727346169,"model":"o4-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+
+    // The shapes below follow the `CompletionUsage`, `PromptTokensDetails`
+    // and `CompletionTokensDetails` types of the openai-python SDK
+    // (src/openai/types/completion_usage.py) and the usage objects of its
+    // chat tests (tests/lib/chat/test_completions.py).
+
+    #[test]
+    fn cached_and_reasoning_counts_are_parts_of_the_totals() {
+        let usage = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1727346169,"model":"o4-mini","system_fingerprint":"fp_1","choices":[],
+            "usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,
+                "prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0},
+                "completion_tokens_details":{"reasoning_tokens":192,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}"#;
+        let u = usage_of(&[FINISH, usage, "[DONE]"]).expect("usage");
+        assert_eq!(
+            u,
+            Usage {
+                input_tokens: 2006,
+                output_tokens: 300,
+                cache_read_tokens: 1920,
+                cache_write_tokens: 0,
+                reasoning_tokens: 192
+            }
+        );
+        assert_eq!(u.uncached_input_tokens(), 86);
+    }
+
+    #[test]
+    fn the_prompt_count_already_holds_the_cached_tokens() {
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,"prompt_tokens_details":{"cached_tokens":60}}}"#;
+        let u = usage_of(&[FINISH, usage]).expect("usage");
+        assert_eq!((u.input_tokens, u.cache_read_tokens, u.uncached_input_tokens()), (100, 60, 40));
+    }
+
+    #[test]
+    fn missing_or_null_details_count_as_zero() {
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":79,"completion_tokens":14,"total_tokens":93,"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":0}}}"#;
+        let u = usage_of(&[FINISH, usage]).expect("usage");
+        assert_eq!(u, Usage { input_tokens: 79, output_tokens: 14, ..Usage::default() });
+        // A local server that sends only the two counts.
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}"#;
+        assert_eq!(usage_of(&[FINISH, usage]), Some(Usage { input_tokens: 7, output_tokens: 3, ..Usage::default() }));
+    }
+
+    #[test]
+    fn other_servers_names_for_the_cache_counts() {
+        // DeepSeek: hits and misses, whose sum is the prompt.
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":500,"completion_tokens":20,"prompt_cache_hit_tokens":448,"prompt_cache_miss_tokens":52}}"#;
+        let u = usage_of(&[FINISH, usage]).expect("usage");
+        assert_eq!((u.input_tokens, u.cache_read_tokens), (500, 448));
+        // OpenRouter in front of a model that bills cache writes.
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":12000,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":11000}}}"#;
+        let u = usage_of(&[FINISH, usage]).expect("usage");
+        assert_eq!((u.input_tokens, u.cache_write_tokens, u.uncached_input_tokens()), (12000, 11000, 1000));
+    }
+
+    #[test]
+    fn counts_that_do_not_add_up_are_held_to_the_totals() {
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":18446744073709551615,"cache_write_tokens":3},"completion_tokens_details":{"reasoning_tokens":9}}}"#;
+        let u = usage_of(&[FINISH, usage]).expect("usage");
+        assert_eq!(
+            u,
+            Usage {
+                input_tokens: 10,
+                output_tokens: 4,
+                cache_read_tokens: 10,
+                cache_write_tokens: 0,
+                reasoning_tokens: 4
+            }
+        );
+    }
+
     proptest! {
         #[test]
         fn arbitrary_payloads_never_panic(data in ".{0,200}", json_ish in "[\\[\\]{}\":,0-9a-z_ ]{0,120}") {
@@ -414,6 +508,16 @@ pub(crate) mod tests {
             let _ = feed(&mut d, &format!(r#"{{"choices":[{{"delta":{{"tool_calls":[{json_ish}]}}}}]}}"#));
             let _ = feed(&mut d, &format!(r#"{{"choices":[{{"index":0,"delta":{json_ish},"finish_reason":{json_ish}}}],"usage":{json_ish}}}"#));
             let _ = d.on_end();
+        }
+
+        #[test]
+        fn usage_parts_never_exceed_their_totals(prompt: u64, completion: u64, cached: u64, written: u64, reasoning: u64) {
+            let u = parse_usage(&json!({"prompt_tokens": prompt, "completion_tokens": completion,
+                "prompt_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
+                "completion_tokens_details": {"reasoning_tokens": reasoning}}));
+            prop_assert_eq!((u.input_tokens, u.output_tokens), (prompt, completion));
+            prop_assert!(u.cache_read_tokens <= u.input_tokens - u.cache_write_tokens);
+            prop_assert!(u.reasoning_tokens <= u.output_tokens);
         }
 
         #[test]

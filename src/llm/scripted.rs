@@ -9,7 +9,9 @@
 //! # or give the chunks yourself:
 //! # chunks = ["Hello ", "**world**"]
 //! tool_calls = [{ name = "read_file", arguments = '{"path": "src/main.rs"}' }]
-//! usage = { input = 1200, output = 40 }
+//! usage = { input = 1200, output = 40 }   # also cache_read, cache_write,
+//!                           # reasoning: parts of input and output, as in
+//!                           # `llm::Usage`
 //! count_messages = true     # end the text with "(N messages)": how many the
 //!                           # request held (for tests of resumed sessions)
 //! ```
@@ -78,6 +80,8 @@ pub struct ScriptedUsage {
     pub cache_read: u64,
     #[serde(default)]
     pub cache_write: u64,
+    #[serde(default)]
+    pub reasoning: u64,
 }
 
 /// Split text into pieces of about one token: words with their following
@@ -104,6 +108,17 @@ pub fn tokenize(text: &str) -> Vec<String> {
     out
 }
 
+/// Why a script cannot be replayed; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{name}: {message}")]
+    Invalid { name: String, message: String },
+    #[error("{name}: the script has no [[turns]]")]
+    NoTurns { name: String },
+}
+
 pub struct Scripted {
     name: String,
     turns: Mutex<Vec<Turn>>,
@@ -111,17 +126,19 @@ pub struct Scripted {
 }
 
 impl Scripted {
-    pub fn from_toml(name: &str, text: &str) -> Result<Self, String> {
-        let script: Script = toml::from_str(text).map_err(|e| format!("{name}: {}", e.message()))?;
+    pub fn from_toml(name: &str, text: &str) -> Result<Self, ScriptError> {
+        let script: Script = toml::from_str(text)
+            .map_err(|e| ScriptError::Invalid { name: name.to_string(), message: e.message().to_string() })?;
         if script.turns.is_empty() {
-            return Err(format!("{name}: the script has no [[turns]]"));
+            return Err(ScriptError::NoTurns { name: name.to_string() });
         }
         Ok(Self { name: name.to_string(), turns: Mutex::new(script.turns), next: AtomicUsize::new(0) })
     }
 
-    pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Self::from_toml(&path.display().to_string(), &text)
+    pub fn from_file(path: &Path) -> Result<Self, ScriptError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read { path: shown.clone(), source })?;
+        Self::from_toml(&shown, &text)
     }
 
     fn take_turn(&self) -> Option<Turn> {
@@ -210,11 +227,15 @@ fn async_stream(
                     }
                     let u = usage.map_or_else(
                         || Usage { output_tokens: chunks.len() as u64, ..Usage::default() },
-                        |u| Usage {
-                            input_tokens: u.input,
-                            output_tokens: u.output,
-                            cache_read_tokens: u.cache_read,
-                            cache_write_tokens: u.cache_write,
+                        |u| {
+                            Usage {
+                                input_tokens: u.input,
+                                output_tokens: u.output,
+                                cache_read_tokens: u.cache_read,
+                                cache_write_tokens: u.cache_write,
+                                reasoning_tokens: u.reasoning,
+                            }
+                            .within_totals()
                         },
                     );
                     out.push(Ok(LlmEvent::Usage(u)));
@@ -297,8 +318,15 @@ usage = { input = 10, output = 2 }
 
     #[test]
     fn bad_scripts_say_what_is_wrong() {
-        let err = Scripted::from_toml("s.toml", "[[turns]]\ntxt = 1\n").err().expect("error");
+        let err = Scripted::from_toml("s.toml", "[[turns]]\ntxt = 1\n").err().expect("error").to_string();
         assert!(err.contains("s.toml") && err.contains("txt"), "{err}");
         assert!(Scripted::from_toml("s.toml", "turns = []").is_err());
+        let err = Scripted::from_toml("s.toml", "turns = []").err().expect("error");
+        assert!(matches!(&err, ScriptError::NoTurns { name } if name == "s.toml"), "{err:?}");
+        assert_eq!(err.to_string(), "s.toml: the script has no [[turns]]");
+        let missing = std::path::Path::new("/nonexistent/tandem-script.toml");
+        let err = Scripted::from_file(missing).err().expect("error");
+        assert!(matches!(&err, ScriptError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound));
+        assert!(err.to_string().starts_with("cannot read /nonexistent/tandem-script.toml: "), "{err}");
     }
 }

@@ -4,14 +4,38 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{HttpConfig, Provider, Secret};
-use crate::config::{Config, ProviderProfile};
+use super::scripted::ScriptError;
+use super::{HttpConfig, LlmError, Provider, Secret};
+use crate::config::{Config, ProviderKind, ProviderProfile};
+
+/// Why a profile cannot be used, in words for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("there is no provider profile `{name}`; the profiles are: {}", .known.join(", "))]
+    NoSuchProfile { name: String, known: Vec<String> },
+    #[error("the profile `{name}` has no base_url")]
+    NoBaseUrl { name: String },
+    #[error("the profile `{name}` names no model; set providers.{name}.model or use `/model {name} MODEL`")]
+    NoModel { name: String },
+    #[error("the profile `{name}` needs an API key in the environment variable {var}")]
+    NoKey { name: String, var: String },
+    #[error("the profile `{name}` has no kind; set providers.{name}.kind to {}", ProviderKind::names(" or "))]
+    NoKind { name: String },
+    /// The HTTP client could not be made (the key cannot go in a header,
+    /// the system's certificates cannot be loaded).
+    #[error(transparent)]
+    Client(#[from] LlmError),
+}
+
+/// What [`build`] returns: the provider and its profile, or why not.
+pub type Built = Result<(Arc<dyn Provider>, Profile), SelectError>;
 
 /// The profile in use, with everything resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub name: String,
-    pub kind: String,
+    /// The wire format; `None` for a scripted model, which has none.
+    pub kind: Option<ProviderKind>,
     pub model: String,
     pub context_window: u64,
     pub max_output_tokens: u32,
@@ -63,15 +87,10 @@ fn http_config(config: &Config, base_url: String, key_env: &str, env: &dyn Fn(&s
 }
 
 /// Build the provider of profile `name`. `model` overrides the profile's.
-pub fn build(
-    config: &Config,
-    name: &str,
-    model: Option<&str>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Arc<dyn Provider>, Profile), String> {
+pub fn build(config: &Config, name: &str, model: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Built {
     let Some(p) = config.providers.get(name) else {
-        let names: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-        return Err(format!("there is no provider profile `{name}`; the profiles are: {}", names.join(", ")));
+        let known = config.providers.keys().cloned().collect();
+        return Err(SelectError::NoSuchProfile { name: name.to_string(), known });
     };
     let mut base_url = p.base_url.clone();
     if name == "openai"
@@ -80,29 +99,26 @@ pub fn build(
         base_url = url;
     }
     if base_url.is_empty() {
-        return Err(format!("the profile `{name}` has no base_url"));
+        return Err(SelectError::NoBaseUrl { name: name.to_string() });
     }
     let model = model.map(str::to_string).unwrap_or_else(|| p.model.clone());
     if model.is_empty() {
-        return Err(format!(
-            "the profile `{name}` names no model; set providers.{name}.model or use `/model {name} MODEL`"
-        ));
+        return Err(SelectError::NoModel { name: name.to_string() });
     }
     let http = http_config(config, base_url, &p.api_key_env, env);
     if http.api_key.is_none() && !p.api_key_env.is_empty() {
-        return Err(format!("the profile `{name}` needs an API key in the environment variable {}", p.api_key_env));
+        return Err(SelectError::NoKey { name: name.to_string(), var: p.api_key_env.clone() });
     }
-    let provider: Arc<dyn Provider> = match p.kind.as_str() {
-        "openai" => Arc::new(super::openai::OpenAi::new(http).map_err(|e| e.to_string())?),
-        "anthropic" => Arc::new(super::anthropic::Anthropic::new(http).map_err(|e| e.to_string())?),
-        "" => {
-            return Err(format!("the profile `{name}` has no kind; set providers.{name}.kind to openai or anthropic"));
-        }
-        other => return Err(format!("the profile `{name}` has kind `{other}`; expected openai or anthropic")),
+    let Some(kind) = p.kind else {
+        return Err(SelectError::NoKind { name: name.to_string() });
+    };
+    let provider: Arc<dyn Provider> = match kind {
+        ProviderKind::OpenAi => Arc::new(super::openai::OpenAi::new(http)?),
+        ProviderKind::Anthropic => Arc::new(super::anthropic::Anthropic::new(http)?),
     };
     let profile = Profile {
         name: name.to_string(),
-        kind: p.kind.clone(),
+        kind: Some(kind),
         model,
         context_window: if p.context_window == 0 { 128_000 } else { p.context_window },
         max_output_tokens: if p.max_output_tokens == 0 { 4096 } else { p.max_output_tokens },
@@ -114,11 +130,11 @@ pub fn build(
 
 /// The scripted provider replaying `path` (`--provider script:FILE`), with
 /// a profile that knows no prices.
-pub fn script(path: &std::path::Path) -> Result<(Arc<dyn Provider>, Profile), String> {
+pub fn script(path: &std::path::Path) -> Result<(Arc<dyn Provider>, Profile), ScriptError> {
     let provider = super::scripted::Scripted::from_file(path)?;
     let profile = Profile {
         name: "script".into(),
-        kind: "script".into(),
+        kind: None,
         model: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         context_window: 200_000,
         max_output_tokens: 4096,
@@ -163,4 +179,100 @@ pub async fn choose(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Syn
         }
     }
     Choice::Offline(OFFLINE_HELP.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::config::{DEFAULT_CONFIG, Layered};
+
+    fn config() -> Config {
+        let layered = Layered::from_defaults(DEFAULT_CONFIG).expect("defaults");
+        Config::deserialize(toml::Value::Table(layered.to_table())).expect("the defaults fit")
+    }
+
+    fn with(profile: ProviderProfile) -> Config {
+        let mut config = config();
+        config.providers.insert("mine".into(), profile);
+        config
+    }
+
+    fn local(kind: Option<ProviderKind>) -> ProviderProfile {
+        ProviderProfile { kind, base_url: "http://127.0.0.1:9/v1".into(), model: "m".into(), ..Default::default() }
+    }
+
+    fn error(config: &Config, name: &str, env: &dyn Fn(&str) -> Option<String>) -> SelectError {
+        build(config, name, None, env).err().expect("an error")
+    }
+
+    #[test]
+    fn each_kind_builds_its_own_provider() {
+        let none = |_: &str| None;
+        for kind in ProviderKind::ALL {
+            let (provider, profile) = build(&with(local(Some(*kind))), "mine", None, &none).expect("built");
+            assert_eq!(profile.kind, Some(*kind));
+            let expected = match kind {
+                ProviderKind::OpenAi => "openai-compatible 127.0.0.1:9",
+                ProviderKind::Anthropic => "anthropic-compatible 127.0.0.1:9",
+            };
+            assert_eq!(provider.describe(), expected);
+        }
+        let key = |v: &str| (v == "ANTHROPIC_API_KEY").then(|| "sk-test".to_string());
+        let (_, profile) = build(&config(), "anthropic", Some("claude-x"), &key).expect("built");
+        assert_eq!((profile.kind, profile.model.as_str()), (Some(ProviderKind::Anthropic), "claude-x"));
+    }
+
+    #[test]
+    fn openai_writes_to_its_cache_cost_what_plain_input_does() {
+        let key = |v: &str| (v == "OPENAI_API_KEY").then(|| "sk-test".to_string());
+        let (_, profile) = build(&config(), "openai", None, &key).expect("built");
+        assert_eq!(profile.kind, Some(ProviderKind::OpenAi));
+        assert_eq!(profile.prices.cache_write, profile.prices.input);
+        assert!(profile.prices.input.is_some());
+    }
+
+    #[test]
+    fn a_profile_that_cannot_be_used_says_why() {
+        let none = |_: &str| None;
+        let e = error(&with(local(None)), "mine", &none);
+        assert!(matches!(&e, SelectError::NoKind { name } if name == "mine"), "{e:?}");
+        assert_eq!(e.to_string(), "the profile `mine` has no kind; set providers.mine.kind to openai or anthropic");
+
+        let e = error(&with(ProviderProfile { base_url: String::new(), ..local(None) }), "mine", &none);
+        assert_eq!(e.to_string(), "the profile `mine` has no base_url");
+
+        let e = error(&with(ProviderProfile { model: String::new(), ..local(None) }), "mine", &none);
+        assert_eq!(
+            e.to_string(),
+            "the profile `mine` names no model; set providers.mine.model or use `/model mine MODEL`"
+        );
+
+        let e = error(&config(), "anthropic", &none);
+        assert!(matches!(&e, SelectError::NoKey { var, .. } if var == "ANTHROPIC_API_KEY"), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "the profile `anthropic` needs an API key in the environment variable ANTHROPIC_API_KEY"
+        );
+
+        let e = error(&config(), "nope", &none);
+        assert_eq!(e.to_string(), "there is no provider profile `nope`; the profiles are: anthropic, ollama, openai");
+
+        // A client that cannot be made reads as the client's own error.
+        let connect = LlmError::Connect { url: "https://x".into(), reason: "no certificates".into() };
+        assert_eq!(SelectError::from(connect.clone()).to_string(), connect.to_string());
+    }
+
+    #[test]
+    fn a_script_has_no_wire_format_and_its_errors_name_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("turns.toml");
+        std::fs::write(&path, "[[turns]]\ntext = \"hi\"\n").expect("write");
+        let (_, profile) = script(&path).expect("script");
+        assert_eq!((profile.kind, profile.model.as_str()), (None, "turns.toml"));
+        std::fs::write(&path, "turns = []\n").expect("write");
+        let e = script(&path).err().expect("no turns");
+        assert_eq!(e.to_string(), format!("{}: the script has no [[turns]]", path.display()));
+    }
 }

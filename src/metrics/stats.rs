@@ -150,17 +150,6 @@ pub fn tokens_per_sec(output_tokens: u64, first_token: Option<Duration>, elapsed
     Some(output_tokens as f64 / generating.as_secs_f64())
 }
 
-/// The tokens of a request's prompt as the provider counted them: OpenAI's
-/// input count includes cached tokens, Anthropic's excludes cache reads and
-/// writes.
-pub fn prompt_tokens(usage: &Usage, kind: &str) -> u64 {
-    if kind == "anthropic" {
-        usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-    } else {
-        usage.input_tokens
-    }
-}
-
 /// The figures of one request to the model, measured by the agent.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RequestStats {
@@ -172,8 +161,8 @@ pub struct RequestStats {
     pub usage: Usage,
     /// At the profile's prices; `None` when a price needed is unknown.
     pub cost: Option<f64>,
-    /// Tokens of the prompt: the provider's count, or tandem's estimate when
-    /// the provider reported none.
+    /// Tokens of the prompt: the provider's count (`usage.input_tokens`), or
+    /// tandem's estimate when the provider reported none.
     pub context_tokens: u64,
     pub context_window: u64,
     /// The request ended with an error (not a cancel).
@@ -284,12 +273,5 @@ mod tests {
         t.add(&u, None);
         assert_eq!(t.cost.total(), None);
         assert_eq!(t.cost.known, 0.75);
-    }
-
-    #[test]
-    fn prompt_tokens_by_provider() {
-        let u = Usage { input_tokens: 100, output_tokens: 5, cache_read_tokens: 60, cache_write_tokens: 20 };
-        assert_eq!(prompt_tokens(&u, "openai"), 100);
-        assert_eq!(prompt_tokens(&u, "anthropic"), 180);
     }
 }

@@ -98,7 +98,7 @@ macro_rules! assert_screen {
 pub fn script_profile() -> tandem::llm::select::Profile {
     tandem::llm::select::Profile {
         name: "script".into(),
-        kind: "script".into(),
+        kind: None,
         model: "test".into(),
         context_window: 100_000,
         max_output_tokens: 1000,

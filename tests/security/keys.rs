@@ -185,7 +185,7 @@ impl Fixture {
         };
         let profile = tandem::llm::select::Profile {
             name: "script".into(),
-            kind: "script".into(),
+            kind: None,
             model: "test".into(),
             context_window: 100_000,
             max_output_tokens: 1000,

@@ -356,3 +356,29 @@ fn a_file_with_unresolved_conflicts_is_written_but_not_staged() {
     assert!(outcome.message.as_deref().unwrap_or_default().contains("unresolved merge conflicts"));
     assert!(repo.repo.index().expect("index").has_conflicts(), "the conflict stays for the user to resolve");
 }
+
+#[test]
+fn why_hunks_did_not_fit_reads_as_the_outcome_message() {
+    use crate::patch::hunks::{ApplyError, ApplyFailure};
+
+    use super::Misfit;
+    let hunk = || ApplyError { index: 1, header: "@@ -3,2 +3,2 @@".into(), why: ApplyFailure::NotAtEnd };
+    let why = hunk().to_string();
+    assert!(why.starts_with("hunk 2 @@ -3,2 +3,2 @@ does not apply: "), "{why}");
+    let changed = Misfit::Changed { path: "a.txt".into(), source: hunk() };
+    assert_eq!(
+        changed.to_string(),
+        format!("a.txt changed since the proposal and the approved hunks no longer fit it ({why}); not written")
+    );
+    assert_eq!(
+        Misfit::Hunks { path: "a.txt".into(), source: hunk() }.to_string(),
+        format!("a.txt: {why}; not written")
+    );
+    let staged = Misfit::Staged { path: "a.txt".into(), source: hunk(), verb: "moved" };
+    assert_eq!(
+        staged.to_string(),
+        format!("the staged version of a.txt does not take the approved hunks ({why}); moved but not staged")
+    );
+    let git = Misfit::from(crate::git::GitError::StagedNotText("a.txt".into()));
+    assert_eq!(git.to_string(), "the staged version of a.txt is not UTF-8 text");
+}

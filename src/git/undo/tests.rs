@@ -136,3 +136,24 @@ fn undo_restores_the_mode_of_a_deleted_file() {
     assert_eq!(mode & 0o7777, 0o755);
     assert_eq!(repo.index_mode("run.sh"), Some(0o100755));
 }
+
+#[test]
+fn undo_of_staged_work_in_what_is_no_longer_a_repository_is_refused() {
+    let repo = Repo::new();
+    let base = lines(5, "\n");
+    repo.commit(&[("a.txt", &base)]);
+    let edited = with_line(&base, 2, "two");
+    let report = apply(repo.root(), &[all(modify("a.txt", &base, &edited))]);
+    assert_all_applied(&report);
+    std::fs::remove_dir_all(repo.root().join(".git")).expect("rm .git");
+
+    let undone = undo(repo.root(), &report.undo);
+
+    assert!(!undone.files[0].reverted, "{undone:?}");
+    assert_eq!(
+        undone.files[0].message.as_deref(),
+        Some("the project is no longer a git repository; a.txt was not reverted")
+    );
+    assert_eq!(repo.read("a.txt"), Some(edited));
+    assert_eq!(undone.remaining, report.undo);
+}

@@ -28,6 +28,20 @@ fn clean_relative_rejects_escapes_and_git() {
 }
 
 #[test]
+fn each_refused_path_says_why() {
+    use crate::git::PathError;
+    let refusal = |p: &str| clean_relative(Path::new(p)).expect_err(p);
+    assert_eq!(refusal("../a"), PathError::OutsideProject(PathBuf::from("../a")));
+    assert_eq!(refusal("/etc/passwd").to_string(), "/etc/passwd is not a path inside the project");
+    assert_eq!(refusal("x/.GIT/y"), PathError::InsideGitDir(PathBuf::from("x/.GIT/y")));
+    assert_eq!(refusal("x/.GIT/y").to_string(), "x/.GIT/y is inside a .git directory, which tandem never writes");
+    assert_eq!(refusal("./."), PathError::Empty);
+    assert_eq!(refusal("./.").to_string(), "empty path");
+    assert_eq!(refusal("a\0b"), PathError::Nul(PathBuf::from("a\0b")));
+    assert_eq!(refusal("a\0b").to_string(), "a\0b contains a NUL byte");
+}
+
+#[test]
 fn hash_is_blake3_hex() {
     assert_eq!(content_hash("a").len(), 64);
     assert_ne!(content_hash("a"), content_hash("b"));
