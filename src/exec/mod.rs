@@ -13,11 +13,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::agent::{AgentEvent, SharedIndex, TurnOutcome};
+use crate::agent::{AgentEvent, TurnOutcome};
 use crate::cli::{self, Common, ExecArgs};
 use crate::config::{self, Config, Paths};
 use crate::engine::Command;
 use crate::git::RepoInfo;
+use crate::index::SharedIndex;
 use crate::llm::select::{self, Choice};
 use crate::metrics::stats::TokenTally;
 use output::{Event, Outcome, Output};

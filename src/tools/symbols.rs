@@ -8,8 +8,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::{Tool, ToolContext, ToolOutput};
-use crate::agent::SharedIndex;
-use crate::index::{MapRequest, SymbolHit};
+use crate::index::{MapRequest, SharedIndex, SymbolHit};
 use crate::llm::ToolSpec;
 
 /// Most hits listed; the rest are counted.

@@ -11,7 +11,7 @@ use super::approval::Approvals;
 use super::proposals::Proposals;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput, ToolRegistry};
-use crate::agent::SharedIndex;
+use crate::index::SharedIndex;
 use crate::llm::{ToolCall, ToolSpec};
 
 pub struct Toolbox {
