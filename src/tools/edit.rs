@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::args;
 use super::proposals::{Current, Proposals};
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
 use crate::index::OpenError;
@@ -120,10 +121,18 @@ impl EditFile {
     }
 }
 
+impl BuiltinTool for EditFile {
+    const NAME: &'static str = "edit_file";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.proposals.clone()))
+    }
+}
+
 impl Tool for EditFile {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "edit_file".into(),
+            name: Self::NAME.into(),
             description: "Propose replacing `old_text` with `new_text` in a file. `old_text` must match one \
                           place in the file (include enough surrounding lines to make it unique) unless \
                           replace_all is set; small whitespace differences are tolerated. The user reviews the \
@@ -146,7 +155,7 @@ impl Tool for EditFile {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        args::run_parsed("edit_file", args, move |a: EditArgs| {
+        args::run_parsed(Self::NAME, args, move |a: EditArgs| {
             let (_, rel, (current, disk)) = match contents(&ws, &proposals, &a.path) {
                 Ok(c) => c,
                 Err(e) => return ToolOutput::error(e),
@@ -181,10 +190,18 @@ impl WriteFile {
     }
 }
 
+impl BuiltinTool for WriteFile {
+    const NAME: &'static str = "write_file";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.proposals.clone()))
+    }
+}
+
 impl Tool for WriteFile {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "write_file".into(),
+            name: Self::NAME.into(),
             description: "Propose a new file, or new content for a whole file. Prefer edit_file or apply_patch \
                           for changes to part of an existing file. The user reviews it before it is written."
                 .into(),
@@ -202,7 +219,7 @@ impl Tool for WriteFile {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        args::run_parsed("write_file", args, move |a: WriteArgs| {
+        args::run_parsed(Self::NAME, args, move |a: WriteArgs| {
             let (_, rel, (current, disk)) = match contents(&ws, &proposals, &a.path) {
                 Ok(c) => c,
                 Err(e) => return ToolOutput::error(e),
@@ -241,10 +258,18 @@ impl ApplyPatch {
     }
 }
 
+impl BuiltinTool for ApplyPatch {
+    const NAME: &'static str = "apply_patch";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.proposals.clone()))
+    }
+}
+
 impl Tool for ApplyPatch {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "apply_patch".into(),
+            name: Self::NAME.into(),
             description: "Propose edits to one or more files in the patch format:\n\
                           *** Begin Patch\n\
                           *** Update File: path/to/file\n\
@@ -270,7 +295,7 @@ impl Tool for ApplyPatch {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        args::run_parsed("apply_patch", args, move |a: PatchArgs| {
+        args::run_parsed(Self::NAME, args, move |a: PatchArgs| {
             let patch = match crate::patch::apply_patch::parse(&a.patch) {
                 Ok(p) => p,
                 Err(e) => return ToolOutput::error(format!("the patch does not parse: {e}")),

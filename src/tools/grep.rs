@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::scope::Scope;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -42,10 +43,18 @@ struct Args {
     case_insensitive: bool,
 }
 
+impl BuiltinTool for Grep {
+    const NAME: &'static str = "grep";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone()))
+    }
+}
+
 impl Tool for Grep {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "grep".to_string(),
+            name: Self::NAME.to_string(),
             description: format!(
                 "Search the repository's files for a regular expression (Rust regex syntax, matched per line). \
                  Results are `path:line: text`, sorted by path; lines are cut at {MAX_LINE_CHARS} characters and \
@@ -70,7 +79,7 @@ impl Tool for Grep {
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
         let cancel = ctx.cancel.clone();
-        args::run_parsed("grep", args, move |args: Args| grep(&workspace, &args, &cancel))
+        args::run_parsed(Self::NAME, args, move |args: Args| grep(&workspace, &args, &cancel))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {

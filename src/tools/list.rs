@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::scope::Scope;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -34,10 +35,18 @@ struct Args {
     path: Option<String>,
 }
 
+impl BuiltinTool for ListFiles {
+    const NAME: &'static str = "list_files";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone()))
+    }
+}
+
 impl Tool for ListFiles {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "list_files".to_string(),
+            name: Self::NAME.to_string(),
             description: format!(
                 "List the repository's files (not directories), sorted, one path per line relative to the \
                  repository root. Files ignored by .gitignore and hidden files are left out. `path` limits the \
@@ -60,7 +69,7 @@ impl Tool for ListFiles {
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
         let cancel = ctx.cancel.clone();
-        args::run_parsed("list_files", args, move |args: Args| list(&workspace, &args, &cancel))
+        args::run_parsed(Self::NAME, args, move |args: Args| list(&workspace, &args, &cancel))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {

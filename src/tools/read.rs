@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::args;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::text::{MAX_LINE_BYTES, cut_line};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -39,10 +40,18 @@ struct Args {
     end_line: Option<u64>,
 }
 
+impl BuiltinTool for ReadFile {
+    const NAME: &'static str = "read_file";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone()))
+    }
+}
+
 impl Tool for ReadFile {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "read_file".to_string(),
+            name: Self::NAME.to_string(),
             description: format!(
                 "Read a text file of the repository. Lines come numbered (`   12\\tcode`); the numbers are not part \
                  of the file. At most {MAX_LINES} lines or {} KB are returned per call; the end says which \
@@ -65,7 +74,7 @@ impl Tool for ReadFile {
 
     fn run(&self, args: serde_json::Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
-        args::run_parsed("read_file", args, move |args: Args| read(&workspace, &args))
+        args::run_parsed(Self::NAME, args, move |args: Args| read(&workspace, &args))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {

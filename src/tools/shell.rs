@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::args;
 pub use super::read_only::is_read_only;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::shell_output::{Capture, Stream};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -64,10 +65,18 @@ struct Args {
     timeout_secs: Option<u64>,
 }
 
+impl BuiltinTool for RunCommand {
+    const NAME: &'static str = "run_command";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.gate.clone()))
+    }
+}
+
 impl Tool for RunCommand {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "run_command".to_string(),
+            name: Self::NAME.to_string(),
             description: format!(
                 "Run a shell command (`sh -c`) in the repository root, e.g. to build, test or use git. The user may \
                  be asked to approve it first. stdin is empty, so interactive commands fail: pass flags such as \
@@ -98,7 +107,7 @@ impl Tool for RunCommand {
         let root = self.workspace.root().to_path_buf();
         let gate = self.gate.clone();
         Box::pin(async move {
-            let args: Args = match args::parse("run_command", args) {
+            let args: Args = match args::parse(Self::NAME, args) {
                 Ok(a) => a,
                 Err(e) => return e,
             };

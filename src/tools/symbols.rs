@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::{Tool, ToolContext, ToolOutput};
 use crate::index::{MapRequest, SharedIndex, SymbolHit};
 use crate::llm::ToolSpec;
@@ -86,10 +87,18 @@ fn list_hits(hits: &[SymbolHit], what: &str, name: &str) -> ToolOutput {
 
 pub struct FindSymbol(pub SharedIndex);
 
+impl BuiltinTool for FindSymbol {
+    const NAME: &'static str = "find_symbol";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        cx.index.clone().map(Self)
+    }
+}
+
 impl Tool for FindSymbol {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "find_symbol".into(),
+            name: Self::NAME.into(),
             description: "Find where a function, type, method, constant or module is defined, by name. \
                           Returns path:line-range with the first line of each definition. With fuzzy, near \
                           matches too (case, prefix, substring, typos)."
@@ -107,7 +116,7 @@ impl Tool for FindSymbol {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        with_index("find_symbol", &self.0, args, |i, a: NameArgs| match name_of(&a) {
+        with_index(Self::NAME, &self.0, args, |i, a: NameArgs| match name_of(&a) {
             Ok(name) => list_hits(&i.find_definitions(name, a.fuzzy), "definitions", name),
             Err(e) => e,
         })
@@ -120,10 +129,18 @@ impl Tool for FindSymbol {
 
 pub struct References(pub SharedIndex);
 
+impl BuiltinTool for References {
+    const NAME: &'static str = "references";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        cx.index.clone().map(Self)
+    }
+}
+
 impl Tool for References {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "references".into(),
+            name: Self::NAME.into(),
             description: "List the places that use an identifier (calls, type uses), as path:line.".into(),
             parameters: json!({
                 "type": "object",
@@ -135,7 +152,7 @@ impl Tool for References {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        with_index("references", &self.0, args, |i, a: NameArgs| match name_of(&a) {
+        with_index(Self::NAME, &self.0, args, |i, a: NameArgs| match name_of(&a) {
             Ok(name) => list_hits(&i.references(name), "references", name),
             Err(e) => e,
         })
@@ -148,10 +165,18 @@ impl Tool for References {
 
 pub struct Outline(pub SharedIndex);
 
+impl BuiltinTool for Outline {
+    const NAME: &'static str = "outline";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        cx.index.clone().map(Self)
+    }
+}
+
 impl Tool for Outline {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "outline".into(),
+            name: Self::NAME.into(),
             description: "The definitions of one file in source order, nested, with line ranges: a cheap way \
                           to see a file's shape before reading parts of it."
                 .into(),
@@ -165,7 +190,7 @@ impl Tool for Outline {
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        with_index("outline", &self.0, args, |i, PathArgs { path }| match i.outline(&path) {
+        with_index(Self::NAME, &self.0, args, |i, PathArgs { path }| match i.outline(&path) {
             None => ToolOutput::error(format!(
                 "{} is not in the index (not a file of a supported language, ignored, or missing); use read_file",
                 path.display()
@@ -200,10 +225,20 @@ pub struct RepoMapTool {
     pub tokens: usize,
 }
 
+impl BuiltinTool for RepoMapTool {
+    const NAME: &'static str = "repo_map";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        // A map too small to show anything is no use to the model.
+        let tokens = cx.map_tokens.max(1024);
+        cx.index.clone().map(|index| Self { index, tokens })
+    }
+}
+
 impl Tool for RepoMapTool {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "repo_map".into(),
+            name: Self::NAME.into(),
             description: "A map of the repository's most important definitions, ranked by how the code refers \
                           to itself, biased towards the files and identifiers given."
                 .into(),
@@ -221,7 +256,7 @@ impl Tool for RepoMapTool {
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let default_tokens = self.tokens;
-        with_index("repo_map", &self.index, args, move |i, a: MapArgs| {
+        with_index(Self::NAME, &self.index, args, move |i, a: MapArgs| {
             let tokens = a.tokens.map_or(default_tokens, |t| t.clamp(256, 16_384));
             let map = i.map(&MapRequest { tokens, focus: a.files, mentions: a.about });
             if map.text.is_empty() {
