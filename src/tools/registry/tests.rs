@@ -288,3 +288,5 @@ async fn a_new_read_only_tool_is_its_own_code_and_one_line_in_a_list() {
     let out = registry.call(call("read_file", r#"{"path": "notes.txt"}"#), ctx()).await;
     assert_eq!(out.summary, "read notes.txt (3 lines)");
 }
+
+mod schemas;
