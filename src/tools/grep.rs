@@ -7,8 +7,8 @@ use futures::future::BoxFuture;
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::sinks::Lossy;
 use grep_searcher::{BinaryDetection, SearcherBuilder};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
@@ -33,12 +33,16 @@ impl Grep {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    /// Regular expression, e.g. `fn\s+parse_`
     pattern: String,
+    /// Directory or file to search, relative to the repository root (default: the root)
     path: Option<String>,
+    /// Only files matching this glob, e.g. `**/*.rs`
     glob: Option<String>,
+    /// Ignore case (default false)
     #[serde(default)]
     case_insensitive: bool,
 }
@@ -53,27 +57,16 @@ impl BuiltinTool for Grep {
 
 impl Tool for Grep {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: Self::NAME.to_string(),
-            description: format!(
+        args::spec::<Args>(
+            Self::NAME,
+            format!(
                 "Search the repository's files for a regular expression (Rust regex syntax, matched per line). \
                  Results are `path:line: text`, sorted by path; lines are cut at {MAX_LINE_CHARS} characters and \
                  at most {MAX_MATCHES} matches are shown. Files ignored by .gitignore, hidden files and binary \
                  files are skipped. `path` limits the search to a directory or file; `glob` filters files like \
                  list_files does (e.g. `**/*.rs`). Escape regex metacharacters to search for literal text."
             ),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "pattern": {"type": "string", "description": "Regular expression, e.g. `fn\\s+parse_`"},
-                    "path": {"type": "string", "description": "Directory or file to search, relative to the repository root (default: the root)"},
-                    "glob": {"type": "string", "description": "Only files matching this glob, e.g. `**/*.rs`"},
-                    "case_insensitive": {"type": "boolean", "description": "Ignore case (default false)"}
-                },
-                "required": ["pattern"],
-                "additionalProperties": false
-            }),
-        }
+        )
     }
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
@@ -188,6 +181,8 @@ fn clip(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
+
+    use serde_json::json;
 
     use super::*;
     use crate::tools::test_files::tree;

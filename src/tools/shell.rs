@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
@@ -58,10 +58,13 @@ impl RunCommand {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    /// The shell command line
     command: String,
+    #[schemars(range(min = 1, max = MAX_TIMEOUT_SECS))]
+    #[schemars(description = format!("Seconds before the command is killed (default {DEFAULT_TIMEOUT_SECS})"))]
     timeout_secs: Option<u64>,
 }
 
@@ -75,9 +78,9 @@ impl BuiltinTool for RunCommand {
 
 impl Tool for RunCommand {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: Self::NAME.to_string(),
-            description: format!(
+        args::spec::<Args>(
+            Self::NAME,
+            format!(
                 "Run a shell command (`sh -c`) in the repository root, e.g. to build, test or use git. The user may \
                  be asked to approve it first. stdin is empty, so interactive commands fail: pass flags such as \
                  `--yes` or `--no-pager`. The result starts with the exit code (a non-zero exit is reported, not \
@@ -86,21 +89,7 @@ impl Tool for RunCommand {
                  {MAX_TIMEOUT_SECS}); processes it leaves in the background are killed when it finishes. Prefer \
                  read_file, list_files and grep for reading the repository."
             ),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "command": {"type": "string", "description": "The shell command line"},
-                    "timeout_secs": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": MAX_TIMEOUT_SECS,
-                        "description": format!("Seconds before the command is killed (default {DEFAULT_TIMEOUT_SECS})")
-                    }
-                },
-                "required": ["command"],
-                "additionalProperties": false
-            }),
-        }
+        )
     }
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
@@ -385,6 +374,7 @@ mod tests {
     use std::sync::Mutex;
 
     use nix::errno::Errno;
+    use serde_json::json;
     use tokio_util::sync::CancellationToken;
 
     use super::*;

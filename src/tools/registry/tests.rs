@@ -200,9 +200,10 @@ struct CountLines {
     workspace: Arc<Workspace>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CountArgs {
+    /// File path relative to the repository root
     path: String,
 }
 
@@ -216,16 +217,7 @@ impl BuiltinTool for CountLines {
 
 impl Tool for CountLines {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: Self::NAME.into(),
-            description: "Count the lines of a file of the repository.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {"path": {"type": "string", "description": "File path relative to the repository root"}},
-                "required": ["path"],
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<CountArgs>(Self::NAME, "Count the lines of a file of the repository.")
     }
 
     fn run(&self, args: serde_json::Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
