@@ -79,7 +79,7 @@ pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
 /// `tools`. The names are the tool registry's, which sits above this layer.
 /// A table found wrong and put back to its default is checked as the user
 /// wrote it.
-pub fn unknown_tools(layered: &Layered, tools: &[&str]) -> Vec<Diagnostic> {
+pub(crate) fn unknown_tools(layered: &Layered, tools: &[&str]) -> Vec<Diagnostic> {
     let Some(entry) = layered.as_set(TOOL_LIMIT_KEY) else { return Vec::new() };
     let toml::Value::Table(t) = &entry.value else { return Vec::new() };
     let (src, line) = location(entry);

@@ -169,7 +169,7 @@ impl Layered {
     /// The value a file, the environment or a flag set for `path`, even
     /// when it was found wrong and put back to its default; `None` when
     /// nothing set it.
-    pub fn as_set(&self, path: &str) -> Option<&Entry> {
+    pub(crate) fn as_set(&self, path: &str) -> Option<&Entry> {
         self.entries.get(path).filter(|e| e.source != Source::Default).or_else(|| self.replaced.get(path))
     }
 

@@ -1,7 +1,7 @@
 //! Tools the model can call. The agent sees them only through
 //! [`ToolRegistry`]: their schemas, and a call that returns text for the model.
 //! Each tool is a [`Tool`] in a file of its own, registered by name in a
-//! [`registry::Registry`]; tandem's own are listed in [`BUILTINS`], and
+//! [`registry::Registry`]; tandem's own are listed in `BUILTINS`, and
 //! [`toolbox::Toolbox`] holds them for a session.
 
 use std::sync::Arc;
@@ -132,7 +132,7 @@ use registry::builtin;
 /// tandem's own tools, in the order the model sees them. A new tool is a
 /// file of its own (a [`Tool`] and a [`registry::BuiltinTool`]), its `mod`
 /// line above, and one line here.
-pub const BUILTINS: &[registry::Builtin] = &[
+pub(crate) const BUILTINS: &[registry::Builtin] = &[
     builtin::<read::ReadFile>(),
     builtin::<list::ListFiles>(),
     builtin::<grep::Grep>(),

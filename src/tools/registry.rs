@@ -3,7 +3,7 @@
 //! name or malformed arguments become an error for the model and every
 //! result is redacted.
 //!
-//! tandem's own tools are listed once, in [`super::BUILTINS`]. Their names
+//! tandem's own tools are listed once, in `tools::BUILTINS`. Their names
 //! are known without a repository, since the configuration names tools
 //! before any repository is opened.
 
@@ -78,13 +78,13 @@ impl Registry {
     }
 
     /// tandem's own tools for one repository, in the order of
-    /// [`super::BUILTINS`].
+    /// `tools::BUILTINS`.
     pub fn builtin(cx: &BuiltinContext) -> Self {
         Self::from_list(super::BUILTINS, cx)
     }
 
     /// The tools of `list` that `cx` has what they need for.
-    pub fn from_list(list: &[Builtin], cx: &BuiltinContext) -> Self {
+    pub(crate) fn from_list(list: &[Builtin], cx: &BuiltinContext) -> Self {
         let mut registry = Self::new();
         for tool in list.iter().filter_map(|b| (b.build)(cx)) {
             if let Err(e) = registry.register(tool) {
@@ -203,7 +203,7 @@ fn build_shared<T: BuiltinTool>(cx: &BuiltinContext) -> Option<Arc<dyn Tool>> {
 }
 
 /// The names of tandem's own tools, in the order the model sees them.
-pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn builtin_names() -> impl Iterator<Item = &'static str> {
     super::BUILTINS.iter().map(|b| b.name)
 }
 
@@ -211,7 +211,7 @@ pub fn builtin_names() -> impl Iterator<Item = &'static str> {
 /// `budget.max_tool_calls_per_minute` entry for a tool tandem does not
 /// have. The configuration cannot tell (it sits below the tools); whoever
 /// shows its diagnostics adds these.
-pub fn config_diagnostics(layered: &Layered) -> Vec<Diagnostic> {
+pub(crate) fn config_diagnostics(layered: &Layered) -> Vec<Diagnostic> {
     let names: Vec<&str> = builtin_names().collect();
     crate::config::budget::unknown_tools(layered, &names)
 }
