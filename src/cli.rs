@@ -297,6 +297,15 @@ pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -
     (opts, repo)
 }
 
+/// The settings for `opts`, with the problems the configuration layer
+/// cannot see alone: names of tools it does not know (the tools sit above
+/// it).
+pub fn load_settings(opts: &LoadOptions<'_>) -> config::Settings {
+    let mut settings = config::load(opts);
+    settings.diagnostics.extend(crate::tools::registry::config_diagnostics(&settings.layered));
+    settings
+}
+
 /// Ask on the terminal, before the app starts, whether to trust the
 /// repository at `root` whose settings `held` were held back. Keys typed
 /// before the question was shown are discarded, and only a typed `y` or
@@ -380,7 +389,7 @@ pub fn trust(common: &Common, args: &TrustArgs, paths: &Paths) -> anyhow::Result
 /// `tandem config show`.
 pub fn config_show(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32 {
     let (opts, _) = load_options(common, path, paths);
-    let settings = config::load(&opts);
+    let settings = load_settings(&opts);
     println!("# Effective configuration; each value is followed by where it came from.");
     for f in &settings.files {
         println!("# read: {}", shown(&f.display().to_string()));
@@ -405,7 +414,8 @@ pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i3
     // Checking files, not this terminal: a 16-colour terminal's fallback to
     // base16 is not a problem in any file.
     opts.color_depth = ColorDepth::TrueColor;
-    let (settings, extra) = config::check_all(&opts);
+    let (mut settings, extra) = config::check_all(&opts);
+    settings.diagnostics.extend(crate::tools::registry::config_diagnostics(&settings.layered));
     for d in &settings.diagnostics {
         println!("{}", shown(&d.to_string()));
     }

@@ -72,7 +72,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     if !terminal {
         return Err(no_terminal());
     }
-    let mut settings = config::load(&opts);
+    let mut settings = cli::load_settings(&opts);
     if let config::TrustState::Untrusted { held, fingerprint, declined: false } = &settings.trust {
         let trusted = cli::ask_trust(&repo.root, held)?;
         if let Some(dir) = paths.data_dir.as_deref()
@@ -81,7 +81,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
             eprintln!("tandem: could not record the answer: {e}");
         }
         if trusted {
-            settings = config::load(&config::LoadOptions { trust: config::TrustMode::Grant, ..opts });
+            settings = cli::load_settings(&config::LoadOptions { trust: config::TrustMode::Grant, ..opts });
         }
     }
     settings.diagnostics.extend(tandem::secrets::setup(&settings, Some(&repo.root)));

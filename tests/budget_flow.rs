@@ -99,3 +99,41 @@ text = "The second read was refused."
     let read = &s.app.state.metrics.tools["read_file"];
     assert_eq!((read.calls, read.refused), (1, 1));
 }
+
+/// A per-tool limit naming no tool is reported by `tandem config check`
+/// and `tandem config show`, which know the tools' names.
+#[test]
+fn config_check_and_show_warn_about_a_limit_for_a_tool_that_does_not_exist() {
+    let repo = common::git_repo(&[("README", "x\n")]);
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join("config/tandem")).expect("mkdir");
+    std::fs::write(
+        home.path().join("config/tandem/config.toml"),
+        "[budget]\nmax_tool_calls_per_minute = { run_comand = 5, read_file = 3 }\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .current_dir(repo.path())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .output()
+            .expect("run tandem")
+    };
+    let warning = "`budget.max_tool_calls_per_minute` names `run_comand`, which is not a tool (ignored); \
+                   the tools are read_file, list_files, grep, find_symbol, references, outline, repo_map, \
+                   edit_file, write_file, apply_patch, run_command, and `default` applies to the tools not named";
+    let check = run(&["config", "check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "a warning is not an error: {stdout}");
+    assert!(stdout.contains(&format!("config.toml:2: {warning}")), "{stdout}");
+    assert!(stdout.contains(": 0 errors, 1 warning"), "{stdout}");
+    assert!(!stdout.contains("names `read_file`"), "{stdout}");
+    let show = run(&["config", "show"]);
+    let stderr = String::from_utf8_lossy(&show.stderr);
+    assert!(stderr.contains(warning), "{stderr}");
+}

@@ -19,6 +19,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
+use crate::index::SharedIndex;
 use crate::llm::select::Profile;
 use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall};
 use crate::metrics::budget::{Budget, Check};
@@ -128,11 +129,6 @@ pub enum AgentEvent {
     /// A message was added to the conversation (for the session journal).
     Recorded(ChatMessage),
 }
-
-/// The repository index, shared between the app (which builds it in the
-/// background) and the agent (which maps it for each request). `None` until
-/// the first build is done.
-pub type SharedIndex = Arc<std::sync::RwLock<Option<crate::index::Index>>>;
 
 pub struct AgentConfig {
     pub root: PathBuf,

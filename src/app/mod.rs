@@ -121,7 +121,7 @@ pub struct App {
     /// What the terminal shows now, to send only what changes.
     shown: ratatui::buffer::Buffer,
     /// The repository index, once built.
-    pub index: crate::agent::SharedIndex,
+    pub index: crate::index::SharedIndex,
     /// Where the index is cached between runs.
     pub index_cache: Option<PathBuf>,
     index_started: Option<Instant>,

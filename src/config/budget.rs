@@ -70,18 +70,31 @@ pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
             ));
             bad.push(TOOL_LIMIT_KEY.into());
         }
-        if name != crate::metrics::budget::DEFAULT_TOOL_KEY && !crate::tools::TOOL_NAMES.contains(&name.as_str()) {
-            diags.push(Diagnostic::warning(
+    }
+    bad.dedup();
+    bad
+}
+
+/// Warnings for the names in `max_tool_calls_per_minute` that are not among
+/// `tools`. The names are the tool registry's, which sits above this layer.
+/// A table found wrong and put back to its default is checked as the user
+/// wrote it.
+pub(crate) fn unknown_tools(layered: &Layered, tools: &[&str]) -> Vec<Diagnostic> {
+    let Some(entry) = layered.as_set(TOOL_LIMIT_KEY) else { return Vec::new() };
+    let toml::Value::Table(t) = &entry.value else { return Vec::new() };
+    let (src, line) = location(entry);
+    t.keys()
+        .filter(|name| name.as_str() != crate::metrics::budget::DEFAULT_TOOL_KEY && !tools.contains(&name.as_str()))
+        .map(|name| {
+            Diagnostic::warning(
                 src.clone(),
                 line,
                 format!(
                     "`{TOOL_LIMIT_KEY}` names `{name}`, which is not a tool (ignored); the tools are {}, \
                      and `default` applies to the tools not named",
-                    crate::tools::TOOL_NAMES.join(", ")
+                    tools.join(", ")
                 ),
-            ));
-        }
-    }
-    bad.dedup();
-    bad
+            )
+        })
+        .collect()
 }

@@ -68,6 +68,9 @@ struct Walk<'a> {
 pub struct Layered {
     defaults: BTreeMap<String, Value>,
     entries: BTreeMap<String, Entry>,
+    /// What [`Layered::reset`] replaced, for checks that report on what
+    /// the user wrote even though it is not used.
+    replaced: BTreeMap<String, Entry>,
 }
 
 /// Decides, per key, whether a file's value is laid over the current ones or
@@ -135,7 +138,7 @@ impl Layered {
         flatten("", &table, &mut defaults);
         let entries =
             defaults.iter().map(|(k, v)| (k.clone(), Entry { value: v.clone(), source: Source::Default })).collect();
-        Ok(Self { defaults, entries })
+        Ok(Self { defaults, entries, replaced: BTreeMap::new() })
     }
 
     /// The default value (and so the type) for `path`; for a user-named
@@ -161,6 +164,13 @@ impl Layered {
 
     pub fn get(&self, path: &str) -> Option<&Entry> {
         self.entries.get(path)
+    }
+
+    /// The value a file, the environment or a flag set for `path`, even
+    /// when it was found wrong and put back to its default; `None` when
+    /// nothing set it.
+    pub(crate) fn as_set(&self, path: &str) -> Option<&Entry> {
+        self.entries.get(path).filter(|e| e.source != Source::Default).or_else(|| self.replaced.get(path))
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Entry)> {
@@ -355,13 +365,12 @@ impl Layered {
     /// Put a key back to its default (or remove it, for a key of a
     /// user-named entry), after a later check rejected its value.
     pub fn reset(&mut self, path: &str) {
-        match self.defaults.get(path) {
-            Some(v) => {
-                self.entries.insert(path.to_string(), Entry { value: v.clone(), source: Source::Default });
-            }
-            None => {
-                self.entries.remove(path);
-            }
+        let old = match self.defaults.get(path) {
+            Some(v) => self.entries.insert(path.to_string(), Entry { value: v.clone(), source: Source::Default }),
+            None => self.entries.remove(path),
+        };
+        if let Some(old) = old.filter(|e| e.source != Source::Default) {
+            self.replaced.insert(path.to_string(), old);
         }
     }
 
@@ -431,6 +440,21 @@ mod tests {
         assert_eq!(theme.value.as_str(), Some("light"));
         assert_eq!(theme.source, Source::File { path: "/u/config.toml".into(), line: Some(3) });
         assert_eq!(l.get("ui.frame_rate").map(|e| &e.source), Some(&Source::Default));
+    }
+
+    #[test]
+    fn a_value_put_back_to_its_default_is_still_known_as_set() {
+        let mut l = layered();
+        assert!(l.as_set("ui.frame_rate").is_none(), "nobody set the default");
+        assert!(l.apply_file("p.toml", "[ui]\nframe_rate = 9999\n").is_empty());
+        l.reset("ui.frame_rate");
+        assert_eq!(l.get("ui.frame_rate").and_then(|e| e.value.as_integer()), Some(30));
+        let set = l.as_set("ui.frame_rate").expect("set");
+        assert_eq!(set.value.as_integer(), Some(9999));
+        assert_eq!(set.source, Source::File { path: "p.toml".into(), line: Some(2) });
+        // Set again later, the value in force is the one set.
+        assert!(l.apply_file("q.toml", "[ui]\nframe_rate = 60\n").is_empty());
+        assert_eq!(l.as_set("ui.frame_rate").and_then(|e| e.value.as_integer()), Some(60));
     }
 
     #[test]

@@ -788,6 +788,8 @@ mod tests {
         );
         let shown = s.layered.render_annotated();
         assert!(shown.contains("max_tool_calls_per_minute = { default = 30, run_command = 5 }"), "{shown}");
+        let named = budget::unknown_tools(&s.layered, &["grep", "run_command"]);
+        assert!(named.is_empty(), "a tool's name and `default` are known: {named:?}");
 
         std::fs::write(
             dir.path().join("repo/.tandem/config.toml"),
@@ -795,7 +797,10 @@ mod tests {
         )
         .expect("write");
         let s = load(&opts(&none, dir.path()));
-        let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        // The names of the tools are the registry's, above this layer, which
+        // adds the warnings of `unknown_tools` (see `tools::registry`).
+        let mut msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        msgs.extend(budget::unknown_tools(&s.layered, &["grep", "run_command"]).iter().map(|d| d.to_string()));
         assert_eq!(msgs.len(), 4, "{msgs:#?}");
         assert!(
             msgs[0].contains("config.toml:3: `budget.max_turns` is -3; expected a value from 0 to 1000000"),

@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::agent::{AgentEvent, SharedIndex};
+use crate::agent::AgentEvent;
 use crate::config::{Config, Policy};
+use crate::index::SharedIndex;
 use crate::llm::select::Profile;
 use crate::llm::{ChatMessage, Provider};
 use crate::metrics::budget::Limits;

@@ -13,11 +13,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::agent::{AgentEvent, SharedIndex, TurnOutcome};
+use crate::agent::{AgentEvent, TurnOutcome};
 use crate::cli::{self, Common, ExecArgs};
-use crate::config::{self, Config, Paths};
+use crate::config::{Config, Paths};
 use crate::engine::Command;
 use crate::git::RepoInfo;
+use crate::index::SharedIndex;
 use crate::llm::select::{self, Choice};
 use crate::metrics::stats::TokenTally;
 use output::{Event, Outcome, Output};
@@ -95,7 +96,7 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
     };
     let prompt = read_prompt(args.prompt.as_deref()).map_err(usage)?;
     let (opts, repo) = cli::load_options(&common, None, paths.clone());
-    let mut settings = config::load(&opts);
+    let mut settings = cli::load_settings(&opts);
     settings.diagnostics.extend(crate::secrets::setup(&settings, opts.project_root.as_deref()));
     let log = crate::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     for d in &settings.diagnostics {

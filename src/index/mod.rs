@@ -111,6 +111,11 @@ pub struct Index {
     line_tokens: Mutex<map::LineTokens>,
 }
 
+/// The repository index, shared between the app (which builds it in the
+/// background), the agent (which maps it for each request) and the symbol
+/// tools. `None` until the first build is done.
+pub type SharedIndex = std::sync::Arc<std::sync::RwLock<Option<Index>>>;
+
 /// What happened to one file in the parse phase.
 enum Outcome {
     Cached(FileEntry),

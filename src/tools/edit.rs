@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
-
+use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::args;
 use super::proposals::{Current, Proposals};
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
 use crate::index::OpenError;
@@ -86,26 +87,33 @@ fn proposed(rel: &str, before: &str, after: &str, verb: &str) -> ToolOutput {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EditArgs {
+    /// File path relative to the repository root
     path: String,
+    /// The exact text to replace
     old_text: String,
+    /// The text to put in its place
     new_text: String,
+    /// Replace every occurrence (default false)
     #[serde(default)]
     replace_all: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct WriteArgs {
+    /// File path relative to the repository root
     path: String,
+    /// The whole content of the file
     content: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchArgs {
+    /// The whole patch, from *** Begin Patch to *** End Patch
     patch: String,
 }
 
@@ -120,33 +128,29 @@ impl EditFile {
     }
 }
 
+impl BuiltinTool for EditFile {
+    const NAME: &'static str = "edit_file";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.proposals.clone()))
+    }
+}
+
 impl Tool for EditFile {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "edit_file".into(),
-            description: "Propose replacing `old_text` with `new_text` in a file. `old_text` must match one \
-                          place in the file (include enough surrounding lines to make it unique) unless \
-                          replace_all is set; small whitespace differences are tolerated. The user reviews the \
-                          change before it is written. Several edits to one file in the same round build on \
-                          each other; read_file always shows the file on disk."
-                .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string", "description": "File path relative to the repository root"},
-                    "old_text": {"type": "string", "description": "The exact text to replace"},
-                    "new_text": {"type": "string", "description": "The text to put in its place"},
-                    "replace_all": {"type": "boolean", "description": "Replace every occurrence (default false)"}
-                },
-                "required": ["path", "old_text", "new_text"],
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<EditArgs>(
+            Self::NAME,
+            "Propose replacing `old_text` with `new_text` in a file. `old_text` must match one \
+             place in the file (include enough surrounding lines to make it unique) unless \
+             replace_all is set; small whitespace differences are tolerated. The user reviews the \
+             change before it is written. Several edits to one file in the same round build on \
+             each other; read_file always shows the file on disk.",
+        )
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        args::run_parsed("edit_file", args, move |a: EditArgs| {
+        args::run_parsed(Self::NAME, args, move |a: EditArgs| {
             let (_, rel, (current, disk)) = match contents(&ws, &proposals, &a.path) {
                 Ok(c) => c,
                 Err(e) => return ToolOutput::error(e),
@@ -181,28 +185,26 @@ impl WriteFile {
     }
 }
 
+impl BuiltinTool for WriteFile {
+    const NAME: &'static str = "write_file";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.proposals.clone()))
+    }
+}
+
 impl Tool for WriteFile {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "write_file".into(),
-            description: "Propose a new file, or new content for a whole file. Prefer edit_file or apply_patch \
-                          for changes to part of an existing file. The user reviews it before it is written."
-                .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string", "description": "File path relative to the repository root"},
-                    "content": {"type": "string", "description": "The whole content of the file"}
-                },
-                "required": ["path", "content"],
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<WriteArgs>(
+            Self::NAME,
+            "Propose a new file, or new content for a whole file. Prefer edit_file or apply_patch \
+             for changes to part of an existing file. The user reviews it before it is written.",
+        )
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        args::run_parsed("write_file", args, move |a: WriteArgs| {
+        args::run_parsed(Self::NAME, args, move |a: WriteArgs| {
             let (_, rel, (current, disk)) = match contents(&ws, &proposals, &a.path) {
                 Ok(c) => c,
                 Err(e) => return ToolOutput::error(e),
@@ -241,11 +243,19 @@ impl ApplyPatch {
     }
 }
 
+impl BuiltinTool for ApplyPatch {
+    const NAME: &'static str = "apply_patch";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.proposals.clone()))
+    }
+}
+
 impl Tool for ApplyPatch {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "apply_patch".into(),
-            description: "Propose edits to one or more files in the patch format:\n\
+        args::spec::<PatchArgs>(
+            Self::NAME,
+            "Propose edits to one or more files in the patch format:\n\
                           *** Begin Patch\n\
                           *** Update File: path/to/file\n\
                           @@ optional line to anchor the chunk, e.g. fn main()\n \
@@ -257,20 +267,13 @@ impl Tool for ApplyPatch {
                           (*** Move to: new/path right after an Update File line renames it)\n\
                           *** End Patch\n\
                           Give 3 lines of context around each change. The user reviews the hunks before \
-                          anything is written."
-                .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {"patch": {"type": "string", "description": "The whole patch, from *** Begin Patch to *** End Patch"}},
-                "required": ["patch"],
-                "additionalProperties": false
-            }),
-        }
+                          anything is written.",
+        )
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let (ws, proposals) = (self.workspace.clone(), self.proposals.clone());
-        args::run_parsed("apply_patch", args, move |a: PatchArgs| {
+        args::run_parsed(Self::NAME, args, move |a: PatchArgs| {
             let patch = match crate::patch::apply_patch::parse(&a.patch) {
                 Ok(p) => p,
                 Err(e) => return ToolOutput::error(format!("the patch does not parse: {e}")),
@@ -330,6 +333,8 @@ impl Tool for ApplyPatch {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
+
+    use serde_json::json;
 
     use super::*;
     use crate::tools::test_files::tree;

@@ -7,11 +7,12 @@ use futures::future::BoxFuture;
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::sinks::Lossy;
 use grep_searcher::{BinaryDetection, SearcherBuilder};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::scope::Scope;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -32,45 +33,46 @@ impl Grep {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    /// Regular expression, e.g. `fn\s+parse_`
     pattern: String,
+    /// Directory or file to search, relative to the repository root (default: the root)
     path: Option<String>,
+    /// Only files matching this glob, e.g. `**/*.rs`
     glob: Option<String>,
+    /// Ignore case (default false)
     #[serde(default)]
     case_insensitive: bool,
 }
 
+impl BuiltinTool for Grep {
+    const NAME: &'static str = "grep";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone()))
+    }
+}
+
 impl Tool for Grep {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "grep".to_string(),
-            description: format!(
+        args::spec::<Args>(
+            Self::NAME,
+            format!(
                 "Search the repository's files for a regular expression (Rust regex syntax, matched per line). \
                  Results are `path:line: text`, sorted by path; lines are cut at {MAX_LINE_CHARS} characters and \
                  at most {MAX_MATCHES} matches are shown. Files ignored by .gitignore, hidden files and binary \
                  files are skipped. `path` limits the search to a directory or file; `glob` filters files like \
                  list_files does (e.g. `**/*.rs`). Escape regex metacharacters to search for literal text."
             ),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "pattern": {"type": "string", "description": "Regular expression, e.g. `fn\\s+parse_`"},
-                    "path": {"type": "string", "description": "Directory or file to search, relative to the repository root (default: the root)"},
-                    "glob": {"type": "string", "description": "Only files matching this glob, e.g. `**/*.rs`"},
-                    "case_insensitive": {"type": "boolean", "description": "Ignore case (default false)"}
-                },
-                "required": ["pattern"],
-                "additionalProperties": false
-            }),
-        }
+        )
     }
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
         let cancel = ctx.cancel.clone();
-        args::run_parsed("grep", args, move |args: Args| grep(&workspace, &args, &cancel))
+        args::run_parsed(Self::NAME, args, move |args: Args| grep(&workspace, &args, &cancel))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {
@@ -179,6 +181,8 @@ fn clip(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
+
+    use serde_json::json;
 
     use super::*;
     use crate::tools::test_files::tree;

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::scope::Scope;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -27,40 +28,41 @@ impl ListFiles {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    /// Glob pattern, e.g. `**/*.rs`
     glob: Option<String>,
+    /// Directory to list, relative to the repository root (default: the root)
     path: Option<String>,
+}
+
+impl BuiltinTool for ListFiles {
+    const NAME: &'static str = "list_files";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone()))
+    }
 }
 
 impl Tool for ListFiles {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "list_files".to_string(),
-            description: format!(
+        args::spec::<Args>(
+            Self::NAME,
+            format!(
                 "List the repository's files (not directories), sorted, one path per line relative to the \
                  repository root. Files ignored by .gitignore and hidden files are left out. `path` limits the \
                  listing to a directory; `glob` filters by a pattern matched against the path from the root or \
                  from `path` (e.g. `**/*.rs`, `src/**/mod.rs`, `*.toml`; `*` also matches across `/`). At most \
                  {MAX_ENTRIES} paths are returned."
             ),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "glob": {"type": "string", "description": "Glob pattern, e.g. `**/*.rs`"},
-                    "path": {"type": "string", "description": "Directory to list, relative to the repository root (default: the root)"}
-                },
-                "required": [],
-                "additionalProperties": false
-            }),
-        }
+        )
     }
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
         let cancel = ctx.cancel.clone();
-        args::run_parsed("list_files", args, move |args: Args| list(&workspace, &args, &cancel))
+        args::run_parsed(Self::NAME, args, move |args: Args| list(&workspace, &args, &cancel))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {
@@ -107,6 +109,8 @@ fn no_match_message(args: &Args, base_rel: &str, base: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
+
+    use serde_json::json;
 
     use super::*;
     use crate::tools::test_files::{tree, write_files};

@@ -1,7 +1,8 @@
 //! Tools the model can call. The agent sees them only through
 //! [`ToolRegistry`]: their schemas, and a call that returns text for the model.
-//! Each tool is a [`Tool`] in a file of its own; [`Toolbox`] is the registry
-//! of the real ones.
+//! Each tool is a [`Tool`] in a file of its own, registered by name in a
+//! [`registry::Registry`]; tandem's own are listed in `BUILTINS`, and
+//! [`toolbox::Toolbox`] holds them for a session.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,23 +11,6 @@ use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::llm::{ToolCall, ToolSpec};
-
-/// The names of tandem's tools, for checking the configuration that names
-/// them (`budget.max_tool_calls_per_minute`); the toolbox's test keeps it
-/// equal to the tools' own specs.
-pub const TOOL_NAMES: &[&str] = &[
-    "read_file",
-    "list_files",
-    "grep",
-    "find_symbol",
-    "references",
-    "outline",
-    "repo_map",
-    "edit_file",
-    "write_file",
-    "apply_patch",
-    "run_command",
-];
 
 /// What a tool call gives back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +118,7 @@ pub mod proposals;
 pub mod protected;
 pub mod read;
 pub mod read_only;
+pub mod registry;
 pub(crate) mod scope;
 pub mod shell;
 pub mod shell_output;
@@ -141,6 +126,25 @@ pub mod symbols;
 pub(crate) mod text;
 pub mod toolbox;
 pub mod workspace;
+
+use registry::builtin;
+
+/// tandem's own tools, in the order the model sees them. A new tool is a
+/// file of its own (a [`Tool`] and a [`registry::BuiltinTool`]), its `mod`
+/// line above, and one line here.
+pub(crate) const BUILTINS: &[registry::Builtin] = &[
+    builtin::<read::ReadFile>(),
+    builtin::<list::ListFiles>(),
+    builtin::<grep::Grep>(),
+    builtin::<symbols::FindSymbol>(),
+    builtin::<symbols::References>(),
+    builtin::<symbols::Outline>(),
+    builtin::<symbols::RepoMapTool>(),
+    builtin::<edit::EditFile>(),
+    builtin::<edit::WriteFile>(),
+    builtin::<edit::ApplyPatch>(),
+    builtin::<shell::RunCommand>(),
+];
 
 /// Files for the tools' tests.
 #[cfg(test)]

@@ -4,10 +4,11 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::args;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::text::{MAX_LINE_BYTES, cut_line};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -31,41 +32,44 @@ impl ReadFile {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    /// File path relative to the repository root
     path: String,
+    /// First line to show (default 1)
+    #[schemars(range(min = 1))]
     start_line: Option<u64>,
+    /// Last line to show, inclusive
+    #[schemars(range(min = 1))]
     end_line: Option<u64>,
+}
+
+impl BuiltinTool for ReadFile {
+    const NAME: &'static str = "read_file";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone()))
+    }
 }
 
 impl Tool for ReadFile {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "read_file".to_string(),
-            description: format!(
+        args::spec::<Args>(
+            Self::NAME,
+            format!(
                 "Read a text file of the repository. Lines come numbered (`   12\\tcode`); the numbers are not part \
                  of the file. At most {MAX_LINES} lines or {} KB are returned per call; the end says which \
                  start_line to pass to read on. Pass start_line/end_line (1-based, inclusive) to read part of a \
                  large file. Directories are refused: use list_files for those.",
                 MAX_BYTES / 1024
             ),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string", "description": "File path relative to the repository root"},
-                    "start_line": {"type": "integer", "minimum": 1, "description": "First line to show (default 1)"},
-                    "end_line": {"type": "integer", "minimum": 1, "description": "Last line to show, inclusive"}
-                },
-                "required": ["path"],
-                "additionalProperties": false
-            }),
-        }
+        )
     }
 
     fn run(&self, args: serde_json::Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let workspace = self.workspace.clone();
-        args::run_parsed("read_file", args, move |args: Args| read(&workspace, &args))
+        args::run_parsed(Self::NAME, args, move |args: Args| read(&workspace, &args))
     }
 
     fn describe(&self, args: &serde_json::Value) -> String {
@@ -218,6 +222,8 @@ fn for_each_line(reader: &mut impl BufRead, mut f: impl FnMut(u64, &[u8], usize)
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn setup(files: &[(&str, &[u8])]) -> (tempfile::TempDir, ReadFile) {

@@ -9,13 +9,14 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
 use super::args;
 pub use super::read_only::is_read_only;
+use super::registry::{BuiltinContext, BuiltinTool};
 use super::shell_output::{Capture, Stream};
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput};
@@ -57,18 +58,29 @@ impl RunCommand {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    /// The shell command line
     command: String,
+    #[schemars(range(min = 1, max = MAX_TIMEOUT_SECS))]
+    #[schemars(description = format!("Seconds before the command is killed (default {DEFAULT_TIMEOUT_SECS})"))]
     timeout_secs: Option<u64>,
+}
+
+impl BuiltinTool for RunCommand {
+    const NAME: &'static str = "run_command";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        Some(Self::new(cx.workspace.clone(), cx.gate.clone()))
+    }
 }
 
 impl Tool for RunCommand {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "run_command".to_string(),
-            description: format!(
+        args::spec::<Args>(
+            Self::NAME,
+            format!(
                 "Run a shell command (`sh -c`) in the repository root, e.g. to build, test or use git. The user may \
                  be asked to approve it first. stdin is empty, so interactive commands fail: pass flags such as \
                  `--yes` or `--no-pager`. The result starts with the exit code (a non-zero exit is reported, not \
@@ -77,28 +89,14 @@ impl Tool for RunCommand {
                  {MAX_TIMEOUT_SECS}); processes it leaves in the background are killed when it finishes. Prefer \
                  read_file, list_files and grep for reading the repository."
             ),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "command": {"type": "string", "description": "The shell command line"},
-                    "timeout_secs": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": MAX_TIMEOUT_SECS,
-                        "description": format!("Seconds before the command is killed (default {DEFAULT_TIMEOUT_SECS})")
-                    }
-                },
-                "required": ["command"],
-                "additionalProperties": false
-            }),
-        }
+        )
     }
 
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let root = self.workspace.root().to_path_buf();
         let gate = self.gate.clone();
         Box::pin(async move {
-            let args: Args = match args::parse("run_command", args) {
+            let args: Args = match args::parse(Self::NAME, args) {
                 Ok(a) => a,
                 Err(e) => return e,
             };
@@ -376,6 +374,7 @@ mod tests {
     use std::sync::Mutex;
 
     use nix::errno::Errno;
+    use serde_json::json;
     use tokio_util::sync::CancellationToken;
 
     use super::*;

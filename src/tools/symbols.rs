@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde_json::Value;
 
-use super::{Tool, ToolContext, ToolOutput};
-use crate::agent::SharedIndex;
-use crate::index::{MapRequest, SymbolHit};
+use super::registry::{BuiltinContext, BuiltinTool};
+use super::{Tool, ToolContext, ToolOutput, args};
+use crate::index::{MapRequest, SharedIndex, SymbolHit};
 use crate::llm::ToolSpec;
 
 /// Most hits listed; the rest are counted.
@@ -34,33 +35,46 @@ where
     })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NameArgs {
+struct FindArgs {
+    /// The identifier, e.g. `parse_config`
     name: String,
+    /// Also near matches (default false)
     #[serde(default)]
     fuzzy: bool,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ReferencesArgs {
+    /// The identifier
+    name: String,
+}
+
+#[derive(serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PathArgs {
+    /// File path relative to the repository root
     path: PathBuf,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct MapArgs {
+    /// Files to focus on
     #[serde(default)]
     files: Vec<PathBuf>,
+    /// Words or identifiers the map should favour
     #[serde(default)]
     about: String,
+    /// Size of the map in tokens (default from config)
     tokens: Option<usize>,
 }
 
 /// A name to look up, or the error the model gets for an empty one.
-fn name_of(a: &NameArgs) -> Result<&str, ToolOutput> {
-    match a.name.trim() {
+fn name_of(name: &str) -> Result<&str, ToolOutput> {
+    match name.trim() {
         "" => Err(ToolOutput::error("`name` is required: a non-empty identifier")),
         name => Ok(name),
     }
@@ -87,28 +101,26 @@ fn list_hits(hits: &[SymbolHit], what: &str, name: &str) -> ToolOutput {
 
 pub struct FindSymbol(pub SharedIndex);
 
+impl BuiltinTool for FindSymbol {
+    const NAME: &'static str = "find_symbol";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        cx.index.clone().map(Self)
+    }
+}
+
 impl Tool for FindSymbol {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "find_symbol".into(),
-            description: "Find where a function, type, method, constant or module is defined, by name. \
-                          Returns path:line-range with the first line of each definition. With fuzzy, near \
-                          matches too (case, prefix, substring, typos)."
-                .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string", "description": "The identifier, e.g. `parse_config`"},
-                    "fuzzy": {"type": "boolean", "description": "Also near matches (default false)"}
-                },
-                "required": ["name"],
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<FindArgs>(
+            Self::NAME,
+            "Find where a function, type, method, constant or module is defined, by name. \
+             Returns path:line-range with the first line of each definition. With fuzzy, near \
+             matches too (case, prefix, substring, typos).",
+        )
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        with_index("find_symbol", &self.0, args, |i, a: NameArgs| match name_of(&a) {
+        with_index(Self::NAME, &self.0, args, |i, a: FindArgs| match name_of(&a.name) {
             Ok(name) => list_hits(&i.find_definitions(name, a.fuzzy), "definitions", name),
             Err(e) => e,
         })
@@ -121,22 +133,24 @@ impl Tool for FindSymbol {
 
 pub struct References(pub SharedIndex);
 
+impl BuiltinTool for References {
+    const NAME: &'static str = "references";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        cx.index.clone().map(Self)
+    }
+}
+
 impl Tool for References {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "references".into(),
-            description: "List the places that use an identifier (calls, type uses), as path:line.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {"name": {"type": "string", "description": "The identifier"}},
-                "required": ["name"],
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<ReferencesArgs>(
+            Self::NAME,
+            "List the places that use an identifier (calls, type uses), as path:line.",
+        )
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        with_index("references", &self.0, args, |i, a: NameArgs| match name_of(&a) {
+        with_index(Self::NAME, &self.0, args, |i, a: ReferencesArgs| match name_of(&a.name) {
             Ok(name) => list_hits(&i.references(name), "references", name),
             Err(e) => e,
         })
@@ -149,24 +163,25 @@ impl Tool for References {
 
 pub struct Outline(pub SharedIndex);
 
+impl BuiltinTool for Outline {
+    const NAME: &'static str = "outline";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        cx.index.clone().map(Self)
+    }
+}
+
 impl Tool for Outline {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "outline".into(),
-            description: "The definitions of one file in source order, nested, with line ranges: a cheap way \
-                          to see a file's shape before reading parts of it."
-                .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {"path": {"type": "string", "description": "File path relative to the repository root"}},
-                "required": ["path"],
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<PathArgs>(
+            Self::NAME,
+            "The definitions of one file in source order, nested, with line ranges: a cheap way \
+             to see a file's shape before reading parts of it.",
+        )
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        with_index("outline", &self.0, args, |i, PathArgs { path }| match i.outline(&path) {
+        with_index(Self::NAME, &self.0, args, |i, PathArgs { path }| match i.outline(&path) {
             None => ToolOutput::error(format!(
                 "{} is not in the index (not a file of a supported language, ignored, or missing); use read_file",
                 path.display()
@@ -201,28 +216,28 @@ pub struct RepoMapTool {
     pub tokens: usize,
 }
 
+impl BuiltinTool for RepoMapTool {
+    const NAME: &'static str = "repo_map";
+
+    fn build(cx: &BuiltinContext) -> Option<Self> {
+        // A map too small to show anything is no use to the model.
+        let tokens = cx.map_tokens.max(1024);
+        cx.index.clone().map(|index| Self { index, tokens })
+    }
+}
+
 impl Tool for RepoMapTool {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "repo_map".into(),
-            description: "A map of the repository's most important definitions, ranked by how the code refers \
-                          to itself, biased towards the files and identifiers given."
-                .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "files": {"type": "array", "items": {"type": "string"}, "description": "Files to focus on"},
-                    "about": {"type": "string", "description": "Words or identifiers the map should favour"},
-                    "tokens": {"type": "integer", "description": "Size of the map in tokens (default from config)"}
-                },
-                "additionalProperties": false
-            }),
-        }
+        args::spec::<MapArgs>(
+            Self::NAME,
+            "A map of the repository's most important definitions, ranked by how the code refers \
+             to itself, biased towards the files and identifiers given.",
+        )
     }
 
     fn run(&self, args: Value, _ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
         let default_tokens = self.tokens;
-        with_index("repo_map", &self.index, args, move |i, a: MapArgs| {
+        with_index(Self::NAME, &self.index, args, move |i, a: MapArgs| {
             let tokens = a.tokens.map_or(default_tokens, |t| t.clamp(256, 16_384));
             let map = i.map(&MapRequest { tokens, focus: a.files, mentions: a.about });
             if map.text.is_empty() {

@@ -1,4 +1,5 @@
-//! The registry of tandem's real tools.
+//! A session's tools: tandem's built-in ones for one repository, and the
+//! review of the edits they propose in a round.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,16 +10,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::approval::Approvals;
 use super::proposals::Proposals;
+use super::registry::{BuiltinContext, Registry};
 use super::workspace::Workspace;
-use super::{Tool, ToolContext, ToolOutput, ToolRegistry};
-use crate::agent::SharedIndex;
+use super::{ToolContext, ToolOutput, ToolRegistry};
+use crate::index::SharedIndex;
 use crate::llm::{ToolCall, ToolSpec};
 
 pub struct Toolbox {
-    tools: Vec<Arc<dyn Tool>>,
-    /// The tools' names, in the order of `tools`: looked up on every call,
-    /// where building each schema again would be waste.
-    names: Vec<String>,
+    registry: Registry,
     proposals: Arc<Proposals>,
     approvals: Approvals,
 }
@@ -33,89 +32,33 @@ pub struct ToolboxConfig {
 
 impl Toolbox {
     pub fn new(config: ToolboxConfig, approvals: Approvals) -> Self {
-        let workspace = Arc::new(Workspace::new(&config.root));
         let proposals = Arc::new(Proposals::default());
-        let mut tools: Vec<Arc<dyn Tool>> = vec![
-            Arc::new(super::read::ReadFile::new(workspace.clone())),
-            Arc::new(super::list::ListFiles::new(workspace.clone())),
-            Arc::new(super::grep::Grep::new(workspace.clone())),
-        ];
-        if let Some(index) = config.index {
-            tools.push(Arc::new(super::symbols::FindSymbol(index.clone())));
-            tools.push(Arc::new(super::symbols::References(index.clone())));
-            tools.push(Arc::new(super::symbols::Outline(index.clone())));
-            tools.push(Arc::new(super::symbols::RepoMapTool { index, tokens: config.map_tokens.max(1024) }));
-        }
-        tools.extend([
-            Arc::new(super::edit::EditFile::new(workspace.clone(), proposals.clone())) as Arc<dyn Tool>,
-            Arc::new(super::edit::WriteFile::new(workspace.clone(), proposals.clone())),
-            Arc::new(super::edit::ApplyPatch::new(workspace.clone(), proposals.clone())),
-            Arc::new(super::shell::RunCommand::new(workspace, Arc::new(approvals.clone()))),
-        ]);
-        let names = tools.iter().map(|t| t.spec().name).collect();
-        Self { tools, names, proposals, approvals }
-    }
-
-    fn find(&self, name: &str) -> Option<&Arc<dyn Tool>> {
-        self.names.iter().position(|n| n == name).map(|i| &self.tools[i])
-    }
-}
-
-fn redacted(output: ToolOutput) -> ToolOutput {
-    let redactor = crate::secrets::redactor();
-    ToolOutput {
-        content: redactor.redact(&output.content).into_owned(),
-        summary: redactor.redact(&output.summary).into_owned(),
-        is_error: output.is_error,
-    }
-}
-
-fn parse_args(call: &ToolCall) -> Result<serde_json::Value, String> {
-    let text = if call.arguments.trim().is_empty() { "{}" } else { call.arguments.as_str() };
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
-        Ok(_) => Err(format!("the arguments of {} must be a JSON object matching its schema", call.name)),
-        Err(e) => {
-            Err(format!("the arguments of {} are not valid JSON ({e}); send an object matching its schema", call.name))
-        }
+        let cx = BuiltinContext {
+            workspace: Arc::new(Workspace::new(&config.root)),
+            proposals: proposals.clone(),
+            index: config.index,
+            map_tokens: config.map_tokens,
+            gate: Arc::new(approvals.clone()),
+        };
+        Self { registry: Registry::builtin(&cx), proposals, approvals }
     }
 }
 
 impl ToolRegistry for Toolbox {
     fn specs(&self) -> Vec<ToolSpec> {
-        self.tools.iter().map(|t| t.spec()).collect()
+        self.registry.specs()
     }
 
     fn call(&self, call: ToolCall, ctx: ToolContext) -> BoxFuture<'static, ToolOutput> {
-        let Some(tool) = self.find(&call.name) else {
-            let msg = format!("there is no tool named `{}`; the tools are: {}", call.name, self.names.join(", "));
-            return Box::pin(async move { ToolOutput::error(msg) });
-        };
-        match parse_args(&call) {
-            Ok(args) => {
-                let run = tool.run(args, ctx);
-                // Every tool's result, whatever it read, reaches the model
-                // and the chat without the secrets tandem knows.
-                Box::pin(async move { redacted(run.await) })
-            }
-            Err(msg) => Box::pin(async move { ToolOutput::error(msg) }),
-        }
+        self.registry.call(call, ctx)
     }
 
     fn describe(&self, call: &ToolCall) -> String {
-        // Before the arguments are cut to a line.
-        let call = ToolCall { arguments: crate::secrets::redact(&call.arguments), ..call.clone() };
-        match (self.find(&call.name), parse_args(&call)) {
-            (Some(tool), Ok(args)) => tool.describe(&args),
-            _ => {
-                let args: String = call.arguments.replace('\n', " ").chars().take(80).collect();
-                format!("{}({args})", call.name)
-            }
-        }
+        self.registry.describe(call)
     }
 
     fn timeout(&self, call: &ToolCall) -> Option<Duration> {
-        self.find(&call.name).map_or(Some(Duration::from_secs(120)), |t| t.timeout())
+        self.registry.timeout(call)
     }
 
     fn finish_round(&self, cancel: CancellationToken) -> BoxFuture<'static, Vec<(String, String)>> {
@@ -176,7 +119,25 @@ mod tests {
         let config = ToolboxConfig { root: dir.path().to_path_buf(), index: Some(shared), map_tokens: 1024 };
         let tools = Toolbox::new(config, Approvals(tx));
         let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
-        assert_eq!(names, crate::tools::TOOL_NAMES, "tools::TOOL_NAMES lists every tool");
+        let builtin: Vec<&str> = crate::tools::registry::builtin_names().collect();
+        assert_eq!(names, builtin, "every built-in tool is there when the index is");
+        assert_eq!(
+            names,
+            [
+                "read_file",
+                "list_files",
+                "grep",
+                "find_symbol",
+                "references",
+                "outline",
+                "repo_map",
+                "edit_file",
+                "write_file",
+                "apply_patch",
+                "run_command"
+            ],
+            "the model sees the tools in this order"
+        );
         let ctx = || ToolContext::new(CancellationToken::new());
 
         let out = tools.call(call("find_symbol", r#"{"name": "parse_config"}"#), ctx()).await;

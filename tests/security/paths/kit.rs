@@ -10,8 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
-use tandem::agent::SharedIndex;
-use tandem::index::{Index, IndexOptions};
+use tandem::index::{Index, IndexOptions, SharedIndex};
 use tandem::tools::proposals::Proposals;
 use tandem::tools::workspace::Workspace;
 use tandem::tools::{Tool, ToolContext, ToolOutput};
