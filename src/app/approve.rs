@@ -80,8 +80,8 @@ impl App {
     }
 
     /// The diff pane's key for `action`, for messages.
-    fn key_for(&self, action: super::actions::Action) -> String {
-        crate::ui::status::key_label(&self.state, crate::config::keymap::Context::Diff, action)
+    fn key_for(&self, action: crate::config::keymap::Action) -> String {
+        self.state.keymap.key_label(crate::config::keymap::Context::Diff, action)
     }
 
     /// Why `command` may run without asking, if it may.
@@ -131,11 +131,10 @@ impl App {
                     }
                     Item::Command { command, .. } => format!("the model asks to run `{command}`"),
                 };
-                let key = crate::ui::status::key_label(
-                    &self.state,
-                    crate::config::keymap::Context::Global,
-                    super::actions::Action::FocusDiff,
-                );
+                let key = self
+                    .state
+                    .keymap
+                    .key_label(crate::config::keymap::Context::Global, crate::config::keymap::Action::FocusDiff);
                 // Never take the keyboard from someone typing: the review
                 // waits, and the status line says which key opens it.
                 if self.state.focus != Focus::Diff && self.state.config.ui.diff_takes_focus && self.composer_idle() {
@@ -150,8 +149,8 @@ impl App {
         }
     }
 
-    pub(super) fn review_action(&mut self, action: super::actions::Action) {
-        use super::actions::Action as A;
+    pub(super) fn review_action(&mut self, action: crate::config::keymap::Action) {
+        use crate::config::keymap::Action as A;
         if self.state.review.applying {
             self.flash("Writing the last decisions; a moment…", false);
             return;
@@ -228,11 +227,7 @@ impl App {
                 let undecided = r.undecided();
                 if undecided > 0 && !r.confirm_undecided {
                     r.confirm_undecided = true;
-                    let key = crate::ui::status::key_label(
-                        &self.state,
-                        crate::config::keymap::Context::Diff,
-                        A::ApplyDecisions,
-                    );
+                    let key = self.state.keymap.key_label(crate::config::keymap::Context::Diff, A::ApplyDecisions);
                     self.flash(format!("{undecided} hunk(s) undecided: {key} again rejects them and applies"), false);
                     return;
                 }
@@ -469,11 +464,10 @@ impl App {
         let again = if report.remaining.files.is_empty() {
             String::new()
         } else {
-            let key = crate::ui::status::key_label(
-                &self.state,
-                crate::config::keymap::Context::Diff,
-                super::actions::Action::UndoApplied,
-            );
+            let key = self
+                .state
+                .keymap
+                .key_label(crate::config::keymap::Context::Diff, crate::config::keymap::Action::UndoApplied);
             let files = report.remaining.files.iter().map(|f| f.path.clone()).collect();
             self.undo_stack.push(Applied { record: report.remaining, files });
             format!(" ({key} tries what was left alone again)")

@@ -230,11 +230,10 @@ impl App {
                     TurnOutcome::Completed => self.close_answer(MsgStatus::Done),
                     TurnOutcome::Cancelled => self.close_answer(MsgStatus::Cancelled),
                     TurnOutcome::Failed { message, partial, retryable } => {
-                        let key = crate::ui::status::key_label(
-                            &self.state,
-                            crate::config::keymap::Context::Global,
-                            super::actions::Action::Retry,
-                        );
+                        let key = self
+                            .state
+                            .keymap
+                            .key_label(crate::config::keymap::Context::Global, crate::config::keymap::Action::Retry);
                         if partial {
                             // The reason is in the problem message below.
                             self.close_answer(MsgStatus::Broken);
