@@ -34,6 +34,8 @@ impl Default for ToolCallLimit {
 }
 
 pub const TOOL_LIMIT_KEY: &str = "budget.max_tool_calls_per_minute";
+/// The key of a per-tool table that applies to every tool it does not name.
+pub const DEFAULT_TOOL_KEY: &str = "default";
 pub const MAX_PER_MINUTE: i64 = 10_000;
 
 /// Check the budget's values that `INTEGER_RANGES` cannot (a cost, a table of
@@ -70,7 +72,7 @@ pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
             ));
             bad.push(TOOL_LIMIT_KEY.into());
         }
-        if name != crate::metrics::budget::DEFAULT_TOOL_KEY && !crate::tools::TOOL_NAMES.contains(&name.as_str()) {
+        if name != DEFAULT_TOOL_KEY && !crate::tools::TOOL_NAMES.contains(&name.as_str()) {
             diags.push(Diagnostic::warning(
                 src.clone(),
                 line,
