@@ -4,6 +4,7 @@
 //! background tasks for work. Drawing happens only when something changed,
 //! at most `frame_rate` times a second.
 
+pub mod agent_metrics;
 mod approve;
 mod checks;
 pub mod composer;

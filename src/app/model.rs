@@ -134,7 +134,7 @@ impl App {
     }
 
     pub(super) fn handle_agent(&mut self, ev: AgentEvent) {
-        self.state.metrics.record(&ev);
+        super::agent_metrics::record(&mut self.state.metrics, &ev);
         self.journal_event(&ev);
         let m = &mut self.state.model;
         match ev {
