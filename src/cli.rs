@@ -274,7 +274,7 @@ pub fn env_var(name: &str) -> Option<String> {
 /// values) or a model, as printed to the user's terminal: without the
 /// control sequences that could rewrite the screen or hide what is shown.
 fn shown(text: &str) -> String {
-    crate::exec::controls::strip(text)
+    crate::printable::strip(text)
 }
 
 /// Load options for `common` flags, in the repository containing `path`.

@@ -13,6 +13,7 @@ pub mod llm;
 pub mod logging;
 pub mod metrics;
 pub mod patch;
+pub(crate) mod printable;
 pub mod secrets;
 pub mod session;
 pub mod tokens;

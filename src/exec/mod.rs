@@ -2,7 +2,6 @@
 //! selection and index as the app; the policy answers for the user (see
 //! [`review`]), and the run is reported as text or JSON lines ([`output`]).
 
-pub(crate) mod controls;
 pub mod output;
 pub mod review;
 
@@ -104,7 +103,7 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
         // diagnostic quotes the configuration, which a cloned repository
         // writes: control sequences are taken out.
         if d.is_error() || !settings.trust.held().is_empty() && d.message.contains("`tandem trust`") {
-            eprintln!("tandem: {}", controls::strip(&d.to_string()));
+            eprintln!("tandem: {}", crate::printable::strip(&d.to_string()));
         }
     }
     tracing::info!(root = %repo.root.display(), policy = settings.config.tools.policy.name(), "exec");
