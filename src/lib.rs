@@ -9,6 +9,7 @@ pub mod config;
 pub mod exec;
 pub mod git;
 pub mod index;
+pub mod launch;
 pub mod llm;
 pub mod logging;
 pub mod metrics;

@@ -51,7 +51,7 @@ impl App {
                 // (~20 ms): on a thread of its own, not the UI's.
                 tokio::task::spawn_blocking(move || {
                     let choice = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                        Ok(rt) => rt.block_on(select::choose(&config, &crate::cli::env_var)),
+                        Ok(rt) => rt.block_on(select::choose(&config, &crate::launch::env_var)),
                         Err(e) => Choice::Offline(format!("Cannot start the model's runtime: {e}")),
                     };
                     let _ = tx.send(AppEvent::ModelChosen(choice));
@@ -369,7 +369,7 @@ impl App {
         let tx = self.tx.clone();
         self.state.model.choosing = true;
         tokio::task::spawn_blocking(move || {
-            let result = select::build(&config, &profile, model.as_deref(), &crate::cli::env_var);
+            let result = select::build(&config, &profile, model.as_deref(), &crate::launch::env_var);
             let _ = tx.send(AppEvent::ModelSwitched(result));
         });
     }
