@@ -137,6 +137,7 @@ pub mod read_only;
 pub(crate) mod scope;
 pub mod shell;
 pub mod shell_output;
+pub mod shell_run;
 pub mod symbols;
 pub(crate) mod text;
 pub mod toolbox;
