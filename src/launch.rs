@@ -65,7 +65,7 @@ pub struct Common {
 }
 
 /// The process environment, as configuration and provider selection read it.
-pub fn env_var(name: &str) -> Option<String> {
+pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
@@ -98,7 +98,7 @@ pub fn index_cache_file(paths: &Paths, root: &Path) -> Option<PathBuf> {
 /// Build the index and save its cache, showing the progress on stderr when
 /// it is a terminal (and nothing otherwise). Returns the index and its
 /// warnings, which are logged.
-pub fn build_index_showing_progress(opts: &IndexOptions) -> Result<(Index, Vec<String>), IndexError> {
+pub(crate) fn build_index_showing_progress(opts: &IndexOptions) -> Result<(Index, Vec<String>), IndexError> {
     use std::io::{IsTerminal, Write};
     let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
@@ -117,4 +117,64 @@ pub fn build_index_showing_progress(opts: &IndexOptions) -> Result<(Index, Vec<S
 /// The directory of the session journals of the repository at `root`.
 pub fn sessions_dir(paths: &Paths, root: &Path) -> Option<PathBuf> {
     paths.data_dir.as_deref().map(|d| crate::session::journal::repo_dir(d, root))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        common: Common,
+    }
+
+    fn flags(args: &[&str]) -> Common {
+        Line::try_parse_from(std::iter::once("tandem").chain(args.iter().copied())).expect("flags parse").common
+    }
+
+    #[test]
+    fn flags_become_load_options_in_the_repository_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        git2::Repository::init(dir.path()).expect("git init");
+        let sub = dir.path().join("src");
+        std::fs::create_dir(&sub).expect("mkdir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical root");
+        let sub_arg = sub.to_string_lossy().into_owned();
+
+        let common = flags(&[&sub_arg, "--theme", "light", "--provider", "ollama", "--policy", "auto-edit", "--trust"]);
+        let (opts, repo) = load_options(&common, None, Paths::default());
+        assert_eq!((repo.root.as_path(), repo.is_git), (root.as_path(), true));
+        assert_eq!(opts.project_root.as_deref(), Some(root.as_path()));
+        assert_eq!(opts.theme_flag.as_deref(), Some("light"));
+        assert_eq!(opts.profile_flag.as_deref(), Some("ollama"));
+        assert_eq!(opts.policy_flag.as_deref(), Some("auto-edit"));
+        assert_eq!(opts.trust, config::TrustMode::Grant);
+
+        // A scripted model is no profile; without --trust the store decides;
+        // a path given to the subcommand wins over the common one.
+        let elsewhere = tempfile::tempdir().expect("tempdir");
+        let common = flags(&[&sub_arg, "--provider", "script:turns.toml"]);
+        let (opts, repo) = load_options(&common, Some(&elsewhere.path().to_path_buf()), Paths::default());
+        assert_eq!(opts.profile_flag, None);
+        assert_eq!(opts.trust, config::TrustMode::Stored);
+        assert_eq!(repo.root, std::fs::canonicalize(elsewhere.path()).expect("canonical"));
+        assert!(!repo.is_git);
+    }
+
+    #[test]
+    fn caches_and_sessions_are_kept_per_repository_where_the_system_allows() {
+        let root = Path::new("/work/some/repo");
+        let key = crate::session::repo_key(root);
+        let paths =
+            Paths { cache_dir: Some(PathBuf::from("/c")), data_dir: Some(PathBuf::from("/d")), ..Paths::default() };
+        assert_eq!(index_cache_file(&paths, root), Some(PathBuf::from(format!("/c/index/{key}.bin"))));
+        assert_eq!(sessions_dir(&paths, root), Some(PathBuf::from(format!("/d/sessions/{key}"))));
+        let other = crate::session::repo_key(Path::new("/work/other"));
+        assert_ne!(key, other);
+        assert_eq!(index_cache_file(&Paths::default(), root), None);
+        assert_eq!(sessions_dir(&Paths::default(), root), None);
+    }
 }
