@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::ChecksConfig;
-use crate::tools::shell::Ending;
+use crate::tools::shell_run::Ending;
 
 /// Which check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,16 @@
 //! Command-line interface: `tandem [PATH]` opens the app; subcommands for
-//! configuration.
+//! configuration. The flags every command shares, and what a front-end
+//! makes of them, are in [`crate::launch`]; `tandem exec`'s own flags are in
+//! [`crate::exec`].
 
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{self, ColorDepth, LoadOptions, Paths};
+use crate::config::{self, ColorDepth, Paths};
+use crate::exec::{EXEC_HELP, ExecArgs};
 use crate::git::RepoInfo;
+use crate::launch::{Common, build_index_showing_progress, index_cache_file, load_options, sessions_dir};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,58 +25,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct Common {
-    /// Work in the repository containing PATH (default: the current directory).
-    /// Outside a git repository tandem still runs; edits are then written but not staged.
-    #[arg(value_name = "PATH", global = false)]
-    pub path: Option<PathBuf>,
-
-    /// Read this configuration file instead of the user file (~/.config/tandem/config.toml).
-    #[arg(long, value_name = "FILE", global = true)]
-    pub config: Option<PathBuf>,
-
-    /// Colour theme: default, light, base16, or a file ~/.config/tandem/themes/NAME.toml.
-    #[arg(long, value_name = "NAME", global = true)]
-    pub theme: Option<String>,
-
-    /// Key bindings: default, vim, emacs, or a file ~/.config/tandem/keymaps/NAME.toml.
-    #[arg(long, value_name = "NAME", global = true)]
-    pub keymap: Option<String>,
-
-    /// The model provider: a profile name from [providers.NAME] (openai, anthropic,
-    /// ollama, or your own), or script:FILE to replay scripted model turns.
-    #[arg(long, value_name = "PROFILE|script:FILE", global = true)]
-    pub provider: Option<String>,
-
-    /// What may happen without asking: suggest (edits and commands wait for your
-    /// approval), auto-edit (edits are written and staged at once; commands wait) or
-    /// full-auto (both go ahead; paths stay confined, commands time-limited).
-    #[arg(long, value_name = "POLICY", global = true, value_parser = ["suggest", "auto-edit", "full-auto"])]
-    pub policy: Option<String>,
-
-    /// A guided first run: a scratch repository and a scripted model show a streamed
-    /// answer without any account or key.
-    #[arg(long)]
-    pub demo: bool,
-
-    /// Trust this repository: apply its .tandem/ settings that run programs, lift
-    /// approvals or choose where API keys are sent, and remember that (as `tandem
-    /// trust` does). Without it, such settings of a repository you have not trusted
-    /// are ignored and reported.
-    #[arg(long, global = true)]
-    pub trust: bool,
-
-    /// Resume the latest session of this repository: its chat is shown and the
-    /// model has its conversation. `tandem sessions` lists the sessions.
-    #[arg(long = "continue", short = 'c', conflicts_with = "resume")]
-    pub continue_session: bool,
-
-    /// Resume the session ID of this repository (an id from `tandem sessions`).
-    #[arg(long, value_name = "ID")]
-    pub resume: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,55 +71,6 @@ pub struct SessionsArgs {
     /// The repository (default: the current directory).
     pub path: Option<PathBuf>,
 }
-
-#[derive(Debug, Args)]
-pub struct ExecArgs {
-    /// The task for the model. `-`, or nothing when stdin is not a terminal,
-    /// reads it from stdin.
-    #[arg(value_name = "PROMPT")]
-    pub prompt: Option<String>,
-    /// Print one JSON object per line on stdout, each with a "type" (listed below),
-    /// instead of the answer as text.
-    #[arg(long)]
-    pub json: bool,
-    /// Under suggest, write the patch of proposed edits to FILE (default: a new file
-    /// under the state directory's exec/ folder).
-    #[arg(long, value_name = "FILE")]
-    pub patch_out: Option<PathBuf>,
-    /// Work in the repository containing DIR (default: the current directory).
-    #[arg(short = 'C', long = "cd", value_name = "DIR")]
-    pub cd: Option<PathBuf>,
-}
-
-/// `tandem exec --help`: policies, events and exit codes.
-const EXEC_HELP: &str = "\
-Policies (--policy, or [tools] policy):
-  suggest    edits are not applied: they go to one patch file (`git apply FILE`
-             applies it) whose path is printed; commands run only when read-only
-             or allowed by [tools] allow_commands
-  auto-edit  edits are written and staged; commands as under suggest
-  full-auto  edits are written and staged; every command runs
-
-Output: the answer streams to stdout; tool calls, notes and a summary go to
-stderr. With --json, stdout has one JSON object per line:
-  turn_started    {}
-  text            {text}: the next piece of the answer
-  tool_call       {id, name, summary}
-  tool_result     {id, ok, summary, elapsed_ms}
-  proposal        {files: [{path, new_path, kind, hunks}], patch}: the edits of
-                  one round; patch is the patch file under suggest, else null
-  decision        {path, outcome, reason, hunks}: outcome is staged, applied
-                  (written, not staged), refused or proposed (in the patch)
-  usage           {input_tokens, output_tokens, cache_read_tokens,
-                   cache_write_tokens, cost_usd}: cost_usd is null when a price
-                  is unknown
-  turn_completed  {outcome, message}: completed, cancelled, failed, round_limit
-                  or over_budget
-  error           {message}
-
-Exit status: 0 the task ran to its end; 1 it failed (the model's provider, the
-tool-round limit, a budget, the patch file); 2 bad usage; 3 no model is
-configured; 130 interrupted by Ctrl-C (143 by SIGTERM).";
 
 #[derive(Debug, Args)]
 pub struct MapArgs {
@@ -266,44 +169,11 @@ pub fn make_demo_repo() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
 /// Text from a repository's files (source lines, paths, configuration
 /// values) or a model, as printed to the user's terminal: without the
 /// control sequences that could rewrite the screen or hide what is shown.
 fn shown(text: &str) -> String {
-    crate::exec::controls::strip(text)
-}
-
-/// Load options for `common` flags, in the repository containing `path`.
-pub fn load_options<'a>(common: &Common, path: Option<&PathBuf>, paths: Paths) -> (LoadOptions<'a>, RepoInfo) {
-    let start = path.cloned().or_else(|| common.path.clone()).unwrap_or_else(|| PathBuf::from("."));
-    let repo = RepoInfo::discover(&start);
-    let profile_flag = common.provider.clone().filter(|p| !p.starts_with("script:"));
-    let opts = LoadOptions {
-        paths,
-        config_file: common.config.clone(),
-        project_root: Some(repo.root.clone()),
-        theme_flag: common.theme.clone(),
-        keymap_flag: common.keymap.clone(),
-        profile_flag,
-        policy_flag: common.policy.clone(),
-        env: &env_var,
-        color_depth: ColorDepth::detect(env_var),
-        trust: if common.trust { config::TrustMode::Grant } else { config::TrustMode::Stored },
-    };
-    (opts, repo)
-}
-
-/// The settings for `opts`, with the problems the configuration layer
-/// cannot see alone: names of tools it does not know (the tools sit above
-/// it).
-pub fn load_settings(opts: &LoadOptions<'_>) -> config::Settings {
-    let mut settings = config::load(opts);
-    settings.diagnostics.extend(crate::tools::registry::config_diagnostics(&settings.layered));
-    settings
+    crate::printable::strip(text)
 }
 
 /// Ask on the terminal, before the app starts, whether to trust the
@@ -389,7 +259,7 @@ pub fn trust(common: &Common, args: &TrustArgs, paths: &Paths) -> anyhow::Result
 /// `tandem config show`.
 pub fn config_show(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i32 {
     let (opts, _) = load_options(common, path, paths);
-    let settings = load_settings(&opts);
+    let settings = crate::launch::load_settings(&opts);
     println!("# Effective configuration; each value is followed by where it came from.");
     for f in &settings.files {
         println!("# read: {}", shown(&f.display().to_string()));
@@ -431,33 +301,6 @@ pub fn config_check(common: &Common, path: Option<&PathBuf>, paths: Paths) -> i3
     i32::from(errors > 0)
 }
 
-/// The index cache file of the repository at `root`.
-pub fn index_cache_file(paths: &Paths, root: &std::path::Path) -> Option<PathBuf> {
-    let key = crate::session::repo_key(root);
-    paths.cache_dir.as_ref().map(|d| d.join("index").join(format!("{key}.bin")))
-}
-
-/// Build the index and save its cache, showing the progress on stderr when
-/// it is a terminal (and nothing otherwise). Returns the index and its
-/// warnings, which are logged.
-pub fn build_index_showing_progress(
-    opts: &crate::index::IndexOptions,
-) -> Result<(crate::index::Index, Vec<String>), crate::index::IndexError> {
-    use std::io::{IsTerminal, Write};
-    let tty = std::io::stderr().is_terminal();
-    let progress = |done: usize, total: usize| {
-        if tty && (done.is_multiple_of(200) || done == total) {
-            eprint!("\rindexing {done}/{total} files");
-            let _ = std::io::stderr().flush();
-        }
-    };
-    let built = crate::index::Index::build_and_save(opts, &progress);
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
-    built
-}
-
 /// The index `tandem map` and `tandem index` show: built with the same
 /// `[index]` settings as the model's.
 fn build_index(
@@ -496,11 +339,6 @@ pub fn index(common: &Common, args: &IndexArgs, paths: &Paths) -> anyhow::Result
     let index = build_index(common, args.path.as_ref(), args.no_cache, paths)?;
     print!("{}", shown(&crate::index::render_stats(&index.stats())));
     Ok(())
-}
-
-/// The directory of the session journals of the repository at `root`.
-pub fn sessions_dir(paths: &Paths, root: &std::path::Path) -> Option<PathBuf> {
-    paths.data_dir.as_deref().map(|d| crate::session::journal::repo_dir(d, root))
 }
 
 /// `tandem sessions`.

@@ -66,13 +66,13 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     }
     // The repository the app works in (the demo's with --demo), found once:
     // its sessions are the ones --continue and --resume look in.
-    let (opts, repo) = cli::load_options(&common, None, paths.clone());
+    let (opts, repo) = tandem::launch::load_options(&common, None, paths.clone());
     // Before the terminal check, so a wrong id is reported anywhere.
     let resume = cli::session_to_resume(&common, &paths, &repo.root)?;
     if !terminal {
         return Err(no_terminal());
     }
-    let mut settings = cli::load_settings(&opts);
+    let mut settings = tandem::launch::load_settings(&opts);
     if let config::TrustState::Untrusted { held, fingerprint, declined: false } = &settings.trust {
         let trusted = cli::ask_trust(&repo.root, held)?;
         if let Some(dir) = paths.data_dir.as_deref()
@@ -81,7 +81,7 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
             eprintln!("tandem: could not record the answer: {e}");
         }
         if trusted {
-            settings = cli::load_settings(&config::LoadOptions { trust: config::TrustMode::Grant, ..opts });
+            settings = tandem::launch::load_settings(&config::LoadOptions { trust: config::TrustMode::Grant, ..opts });
         }
     }
     settings.diagnostics.extend(tandem::secrets::setup(&settings, Some(&repo.root)));
@@ -119,14 +119,17 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut app = App::new(state, paths.history_file());
-        app.index_cache = cli::index_cache_file(&paths, &app.state.repo.root);
+        app.index_cache = tandem::launch::index_cache_file(&paths, &app.state.repo.root);
         app::terminal::install_panic_hook();
         let mut terminal = app::terminal::enter()?;
         let signals = Signals::new().ok();
         app.load_history();
         app.audit =
             paths.state_dir.as_deref().map(|d| tandem::session::audit::AuditLog::open(&tandem::session::dir(d)));
-        app.start_session(app::session::SessionSetup { dir: cli::sessions_dir(&paths, &app.state.repo.root), resume });
+        app.start_session(app::session::SessionSetup {
+            dir: tandem::launch::sessions_dir(&paths, &app.state.repo.root),
+            resume,
+        });
         app.enable_tools();
         app.enable_process_stats();
         app.start_model(source);

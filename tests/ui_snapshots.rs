@@ -169,7 +169,7 @@ fn populated() -> tandem::app::App {
         request(2_900, 1_020, 23_400, 800, 12_400),
     ]);
     for ev in &events {
-        s.metrics.record(ev);
+        tandem::app::agent_metrics::record(&mut s.metrics, ev);
     }
     s.metrics.approvals = tandem::metrics::session::Approvals {
         hunks_accepted: 5,

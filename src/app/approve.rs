@@ -33,8 +33,8 @@ impl App {
     }
 
     /// The diff pane's key for `action`, for messages.
-    fn key_for(&self, action: super::actions::Action) -> String {
-        crate::ui::status::key_label(&self.state, crate::config::keymap::Context::Diff, action)
+    fn key_for(&self, action: crate::config::keymap::Action) -> String {
+        self.state.keymap.key_label(crate::config::keymap::Context::Diff, action)
     }
 
     /// A proposal or command request joined the queue.
@@ -70,11 +70,10 @@ impl App {
                     }
                     Item::Command { command, .. } => format!("the model asks to run `{command}`"),
                 };
-                let key = crate::ui::status::key_label(
-                    &self.state,
-                    crate::config::keymap::Context::Global,
-                    super::actions::Action::FocusDiff,
-                );
+                let key = self
+                    .state
+                    .keymap
+                    .key_label(crate::config::keymap::Context::Global, crate::config::keymap::Action::FocusDiff);
                 // Never take the keyboard from someone typing: the review
                 // waits, and the status line says which key opens it.
                 if self.state.focus != Focus::Diff && self.state.config.ui.diff_takes_focus && self.composer_idle() {
@@ -89,8 +88,8 @@ impl App {
         }
     }
 
-    pub(super) fn review_action(&mut self, action: super::actions::Action) {
-        use super::actions::Action as A;
+    pub(super) fn review_action(&mut self, action: crate::config::keymap::Action) {
+        use crate::config::keymap::Action as A;
         if self.state.review.applying {
             self.flash("Writing the last decisions; a moment…", false);
             return;
@@ -172,11 +171,7 @@ impl App {
                 let undecided = r.undecided();
                 if undecided > 0 && !r.confirm_undecided {
                     r.confirm_undecided = true;
-                    let key = crate::ui::status::key_label(
-                        &self.state,
-                        crate::config::keymap::Context::Diff,
-                        A::ApplyDecisions,
-                    );
+                    let key = self.state.keymap.key_label(crate::config::keymap::Context::Diff, A::ApplyDecisions);
                     self.flash(format!("{undecided} hunk(s) undecided: {key} again rejects them and applies"), false);
                     return;
                 }
@@ -328,11 +323,10 @@ impl App {
         // What was left alone stays undoable: once the user has dealt with
         // what stood in the way, the same key tries it again.
         let again = if retry {
-            let key = crate::ui::status::key_label(
-                &self.state,
-                crate::config::keymap::Context::Diff,
-                super::actions::Action::UndoApplied,
-            );
+            let key = self
+                .state
+                .keymap
+                .key_label(crate::config::keymap::Context::Diff, crate::config::keymap::Action::UndoApplied);
             format!(" ({key} tries what was left alone again)")
         } else {
             String::new()

@@ -62,7 +62,7 @@ impl App {
             let started = Instant::now();
             let ctx = crate::tools::ToolContext::new(cancel);
             let hint = "; raise checks.timeout_secs if it needs longer";
-            let run = crate::tools::shell::run_shell(&root, &check.command, timeout, hint, &ctx).await;
+            let run = crate::tools::shell_run::run_shell(&root, &check.command, timeout, hint, &ctx).await;
             let outcome = Outcome {
                 kind,
                 command: check.command,

@@ -32,9 +32,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::actions::Action;
 use super::review::Item;
 use super::state::Focus;
+use crate::config::keymap::Action;
 use crate::config::keys::KeySeq;
 
 /// How long after the frame that first showed an item a run of keys must

@@ -4,7 +4,7 @@
 //! background tasks for work. Drawing happens only when something changed,
 //! at most `frame_rate` times a second.
 
-pub mod actions;
+pub mod agent_metrics;
 mod approve;
 mod checks;
 pub mod composer;
@@ -28,10 +28,9 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use crate::config;
-use crate::config::keymap::{Context, Lookup};
+use crate::config::keymap::{Action, Context, Lookup};
 use crate::config::keys::Key;
 use crate::ui;
-use actions::Action;
 pub use guard::Clock;
 use state::{AppState, Flash, Focus, Overlay, Pane, Role};
 pub use terminal::Host;
@@ -342,7 +341,7 @@ impl App {
         match (self.state.focus, input::typed_char(&key)) {
             (Focus::Composer, Some(c)) => self.state.composer.insert_char(c),
             _ => {
-                let help = ui::status::key_label(&self.state, Context::Global, Action::Help);
+                let help = self.state.keymap.key_label(Context::Global, Action::Help);
                 self.flash(
                     format!("{key} does nothing in the {} — {help} lists the keys", self.state.focus.label()),
                     false,
@@ -506,8 +505,8 @@ impl App {
             return;
         }
         self.interrupt_armed = true;
-        let key = ui::status::key_label(&self.state, Context::Global, Action::Interrupt);
-        let quit = ui::status::key_label(&self.state, Context::Global, Action::Quit);
+        let key = self.state.keymap.key_label(Context::Global, Action::Interrupt);
+        let quit = self.state.keymap.key_label(Context::Global, Action::Quit);
         self.flash(format!("Nothing to cancel: {key} again or {quit} quits"), false);
     }
 

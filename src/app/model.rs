@@ -45,7 +45,7 @@ impl App {
                 // (~20 ms): on a thread of its own, not the UI's.
                 tokio::task::spawn_blocking(move || {
                     let choice = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                        Ok(rt) => rt.block_on(select::choose(&config, &crate::cli::env_var)),
+                        Ok(rt) => rt.block_on(select::choose(&config, &crate::launch::env_var)),
                         Err(e) => Choice::Offline(format!("Cannot start the model's runtime: {e}")),
                     };
                     let _ = tx.send(AppEvent::ModelChosen(choice));
@@ -149,7 +149,7 @@ impl App {
     }
 
     pub(super) fn handle_agent(&mut self, ev: AgentEvent) {
-        self.state.metrics.record(&ev);
+        super::agent_metrics::record(&mut self.state.metrics, &ev);
         let m = &mut self.state.model;
         match ev {
             AgentEvent::TurnStarted => {
@@ -244,11 +244,10 @@ impl App {
                     TurnOutcome::Completed => self.close_answer(MsgStatus::Done),
                     TurnOutcome::Cancelled => self.close_answer(MsgStatus::Cancelled),
                     TurnOutcome::Failed { message, partial, retryable } => {
-                        let key = crate::ui::status::key_label(
-                            &self.state,
-                            crate::config::keymap::Context::Global,
-                            super::actions::Action::Retry,
-                        );
+                        let key = self
+                            .state
+                            .keymap
+                            .key_label(crate::config::keymap::Context::Global, crate::config::keymap::Action::Retry);
                         if partial {
                             // The reason is in the problem message below.
                             self.close_answer(MsgStatus::Broken);
@@ -374,7 +373,7 @@ impl App {
         let tx = self.tx.clone();
         self.state.model.choosing = true;
         tokio::task::spawn_blocking(move || {
-            let result = select::build(&config, &profile, model.as_deref(), &crate::cli::env_var);
+            let result = select::build(&config, &profile, model.as_deref(), &crate::launch::env_var);
             let _ = tx.send(AppEvent::ModelSwitched(result));
         });
     }

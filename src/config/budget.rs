@@ -34,6 +34,8 @@ impl Default for ToolCallLimit {
 }
 
 pub const TOOL_LIMIT_KEY: &str = "budget.max_tool_calls_per_minute";
+/// The key of a per-tool table that applies to every tool it does not name.
+pub const DEFAULT_TOOL_KEY: &str = "default";
 pub const MAX_PER_MINUTE: i64 = 10_000;
 
 /// Check the budget's values that `INTEGER_RANGES` cannot (a cost, a table of
@@ -84,7 +86,7 @@ pub(crate) fn unknown_tools(layered: &Layered, tools: &[&str]) -> Vec<Diagnostic
     let toml::Value::Table(t) = &entry.value else { return Vec::new() };
     let (src, line) = location(entry);
     t.keys()
-        .filter(|name| name.as_str() != crate::metrics::budget::DEFAULT_TOOL_KEY && !tools.contains(&name.as_str()))
+        .filter(|name| name.as_str() != DEFAULT_TOOL_KEY && !tools.contains(&name.as_str()))
         .map(|name| {
             Diagnostic::warning(
                 src.clone(),

@@ -4,7 +4,7 @@
 //! [`review`] (set aside in a patch file, or refused), and the run is
 //! reported as text or JSON lines ([`output`]).
 
-pub(crate) mod controls;
+mod args;
 pub mod output;
 pub mod review;
 
@@ -14,13 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::{AgentEvent, TurnOutcome};
-use crate::cli::{self, Common, ExecArgs};
 use crate::config::{Config, Paths};
 use crate::engine::Command;
 use crate::git::RepoInfo;
 use crate::index::SharedIndex;
+use crate::launch::{self, Common};
 use crate::llm::select::{self, Choice};
 use crate::metrics::stats::TokenTally;
+pub(crate) use args::EXEC_HELP;
+pub use args::ExecArgs;
 use output::{Event, Outcome, Output};
 use review::Reviewer;
 
@@ -95,8 +97,8 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
         None => default_patch_path(&paths),
     };
     let prompt = read_prompt(args.prompt.as_deref()).map_err(usage)?;
-    let (opts, repo) = cli::load_options(&common, None, paths.clone());
-    let mut settings = cli::load_settings(&opts);
+    let (opts, repo) = launch::load_options(&common, None, paths.clone());
+    let mut settings = launch::load_settings(&opts);
     settings.diagnostics.extend(crate::secrets::setup(&settings, opts.project_root.as_deref()));
     let log = crate::logging::init(paths.log_file().as_deref(), &settings.config.log.level);
     for d in &settings.diagnostics {
@@ -106,7 +108,7 @@ fn prepare(common: &Common, args: &ExecArgs, paths: Paths) -> Result<Run, (u8, S
         // diagnostic quotes the configuration, which a cloned repository
         // writes: control sequences are taken out.
         if d.is_error() || !settings.trust.held().is_empty() && d.message.contains("`tandem trust`") {
-            eprintln!("tandem: {}", controls::strip(&d.to_string()));
+            eprintln!("tandem: {}", crate::printable::strip(&d.to_string()));
         }
     }
     tracing::info!(root = %repo.root.display(), policy = settings.config.tools.policy.name(), "exec");
@@ -290,7 +292,7 @@ impl Run {
         if let Some(file) = &self.script {
             return select::script(file).map_err(|e| (EXIT_USAGE, format!("cannot use the script: {e}")));
         }
-        match select::choose(&self.config, &cli::env_var).await {
+        match select::choose(&self.config, &launch::env_var).await {
             Choice::Ready(provider, profile) => Ok((provider, profile)),
             Choice::Offline(help) => Err((EXIT_OFFLINE, format!("{help}\n{EXEC_MODEL_HELP}"))),
         }
@@ -306,9 +308,9 @@ impl Run {
         let opts = crate::index::IndexOptions::from_config(
             &self.repo.root,
             cfg,
-            cli::index_cache_file(&self.paths, &self.repo.root),
+            launch::index_cache_file(&self.paths, &self.repo.root),
         );
-        let built = tokio::task::spawn_blocking(move || cli::build_index_showing_progress(&opts)).await;
+        let built = tokio::task::spawn_blocking(move || launch::build_index_showing_progress(&opts)).await;
         match built.map_err(|e| e.to_string()).and_then(|b| b.map_err(|e| e.to_string())) {
             Ok((index, _)) => Some(Arc::new(std::sync::RwLock::new(Some(index)))),
             Err(e) => {

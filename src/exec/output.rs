@@ -1,7 +1,7 @@
 //! What `tandem exec` prints: the events of a run, as JSON lines on stdout
 //! (`--json`), or for a person: the answer on stdout, the rest on stderr.
 //!
-//! Text for a person is stripped of control sequences ([`super::controls`])
+//! Text for a person is stripped of control sequences ([`crate::printable`])
 //! whether it goes to a terminal or not: `tandem exec > log` read later
 //! with `cat log` reaches a terminal all the same, and a program that
 //! needs the model's exact text reads `--json`. JSON lines keep every
@@ -11,7 +11,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::controls::{self, Stripper};
+use crate::printable::{self, Stripper};
 
 /// One event of a headless run; with `--json`, one line on stdout. The
 /// list and its fields are documented in `tandem exec --help` and the
@@ -119,7 +119,7 @@ impl Output {
     }
 
     fn err(&mut self, line: &str) {
-        let _ = writeln!(self.stderr, "{}", crate::secrets::redact(&controls::strip(line)));
+        let _ = writeln!(self.stderr, "{}", crate::secrets::redact(&printable::strip(line)));
         let _ = self.stderr.flush();
     }
 
@@ -188,7 +188,7 @@ impl Output {
     pub fn result_line(&mut self, text: &str) {
         if !self.json {
             self.end_line();
-            self.out(format!("{}\n", controls::strip(text)).as_bytes());
+            self.out(format!("{}\n", printable::strip(text)).as_bytes());
         }
     }
 

@@ -2,10 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Git's mode of a regular file.
-pub const MODE_FILE: u32 = 0o100644;
-/// Git's mode of an executable file.
-pub const MODE_EXECUTABLE: u32 = 0o100755;
+pub use crate::patch::{MODE_EXECUTABLE, MODE_FILE};
 
 /// What the status line says about where tandem runs. Cheap to compute: it
 /// reads HEAD, never the index or the working tree, so start-up stays fast in

@@ -6,11 +6,19 @@
 use std::path::Path;
 
 use git2::{Index, IndexEntry, IndexEntryExtendedFlag, IndexEntryFlag, IndexTime, ObjectType, Oid, Repository};
+use serde::{Deserialize, Serialize};
 
 use super::GitError;
-use super::undo::IndexState;
 
 use super::{MODE_EXECUTABLE, MODE_FILE};
+
+/// One stage-0 index entry, as an undo record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexState {
+    /// Blob id, hex.
+    pub oid: String,
+    pub mode: u32,
+}
 
 /// What the index holds for one path.
 pub(crate) enum Tracked {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::GitError;
+pub use super::stage::IndexState;
 use super::stage::Stager;
 use super::write::{Current, Journal, Place, WriteError, clean_relative, remove_empty_dirs};
 
@@ -43,13 +44,6 @@ pub struct IndexChange {
     /// The stage-0 entry before and after; `None` is "no entry".
     pub before: Option<IndexState>,
     pub after: Option<IndexState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexState {
-    /// Blob id, hex.
-    pub oid: String,
-    pub mode: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

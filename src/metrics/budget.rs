@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::stats::Cost;
+use crate::config::budget::DEFAULT_TOOL_KEY;
 use crate::config::{BudgetConfig, ToolCallLimit};
 
 /// The share of a budget at which the user is warned.
@@ -26,9 +27,6 @@ pub struct Limits {
     /// Calls per minute of the named tools (0: no limit for that tool).
     pub per_tool: BTreeMap<String, u32>,
 }
-
-/// The key of a per-tool table that applies to every tool it does not name.
-pub const DEFAULT_TOOL_KEY: &str = "default";
 
 impl Limits {
     /// 0 in the configuration means no limit.

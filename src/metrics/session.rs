@@ -1,5 +1,7 @@
-//! The session's figures as the metrics pane shows them, updated by the
-//! agent's events (and the app's decisions), never by polling.
+//! The session's figures as the metrics pane shows them, updated as things
+//! happen (a request ended, a tool call ended, the user decided), never by
+//! polling. What happened is told in plain terms: the layers above translate
+//! their own events into these calls.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,7 +9,6 @@ use std::time::Duration;
 use super::budget::Limits;
 use super::process::ProcessSample;
 use super::stats::{Latencies, RequestStats, Series, TokenTally};
-use crate::agent::{AgentEvent, TurnOutcome};
 
 #[derive(Debug, Clone, Default)]
 pub struct ModelFigures {
@@ -96,26 +97,36 @@ pub struct SessionMetrics {
 }
 
 impl SessionMetrics {
-    /// Take in one event of the agent.
-    pub fn record(&mut self, ev: &AgentEvent) {
-        let m = &mut self.model;
-        match ev {
-            AgentEvent::TurnStarted => m.turn = TokenTally::default(),
-            AgentEvent::Retrying { .. } => m.retries += 1,
-            AgentEvent::RequestEnded(stats) => self.request(stats),
-            AgentEvent::ToolDone { name, output, elapsed, .. } => {
-                let t = self.tools.entry(name.clone()).or_default();
-                t.calls += 1;
-                t.failed += u64::from(output.is_error);
-                t.latency.push(*elapsed);
-            }
-            AgentEvent::ToolRefused { name, .. } => self.tools.entry(name.clone()).or_default().refused += 1,
-            AgentEvent::TurnEnded(TurnOutcome::OverBudget(_)) => m.stopped_by_budget += 1,
-            _ => {}
-        }
+    /// A turn started: the turn's figures start from nothing.
+    pub fn turn_started(&mut self) {
+        self.model.turn = TokenTally::default();
     }
 
-    fn request(&mut self, s: &RequestStats) {
+    /// A request failed and is sent again.
+    pub fn retried(&mut self) {
+        self.model.retries += 1;
+    }
+
+    /// A turn was stopped by a budget.
+    pub fn stopped_by_budget(&mut self) {
+        self.model.stopped_by_budget += 1;
+    }
+
+    /// A tool call ran to its end after `elapsed`, failed or not.
+    pub fn tool_done(&mut self, name: &str, failed: bool, elapsed: Duration) {
+        let t = self.tools.entry(name.to_string()).or_default();
+        t.calls += 1;
+        t.failed += u64::from(failed);
+        t.latency.push(elapsed);
+    }
+
+    /// A budget did not let a call of `name` run.
+    pub fn tool_refused(&mut self, name: &str) {
+        self.tools.entry(name.to_string()).or_default().refused += 1;
+    }
+
+    /// A request to the model ended, answered or failed.
+    pub fn request_ended(&mut self, s: &RequestStats) {
         let m = &mut self.model;
         m.turn.add(&s.usage, s.cost);
         m.session.add(&s.usage, s.cost);
@@ -140,10 +151,9 @@ impl SessionMetrics {
 mod tests {
     use super::*;
     use crate::llm::Usage;
-    use crate::tools::ToolOutput;
 
-    fn request(output: u64, first_ms: u64, total_ms: u64, cost: Option<f64>) -> AgentEvent {
-        AgentEvent::RequestEnded(RequestStats {
+    fn request(output: u64, first_ms: u64, total_ms: u64, cost: Option<f64>) -> RequestStats {
+        RequestStats {
             first_token: Some(Duration::from_millis(first_ms)),
             elapsed: Duration::from_millis(total_ms),
             usage: Usage { input_tokens: 1000, output_tokens: output, ..Usage::default() },
@@ -151,20 +161,20 @@ mod tests {
             context_tokens: 1000,
             context_window: 8000,
             failed: false,
-        })
+        }
     }
 
     #[test]
     fn requests_feed_the_turn_and_the_session() {
         let mut m = SessionMetrics::default();
-        m.record(&AgentEvent::TurnStarted);
-        m.record(&request(100, 500, 2500, Some(0.01)));
-        m.record(&AgentEvent::Retrying { attempt: 1, max: 3, delay: Duration::ZERO, reason: "429".into() });
-        m.record(&request(50, 200, 1200, Some(0.02)));
+        m.turn_started();
+        m.request_ended(&request(100, 500, 2500, Some(0.01)));
+        m.retried();
+        m.request_ended(&request(50, 200, 1200, Some(0.02)));
         assert_eq!(m.model.turn.usage.output_tokens, 150);
         assert_eq!(m.model.turn.requests, 2);
-        m.record(&AgentEvent::TurnStarted);
-        m.record(&request(10, 100, 600, None));
+        m.turn_started();
+        m.request_ended(&request(10, 100, 600, None));
         assert_eq!(m.model.turn.usage.output_tokens, 10);
         assert_eq!(m.model.turn.cost.total(), None);
         assert_eq!(m.model.session.usage.output_tokens, 160);
@@ -177,25 +187,28 @@ mod tests {
         assert_eq!(m.model.latency.p50(), Some(Duration::from_millis(1200)));
         assert_eq!(m.model.first_token.p95(), Some(Duration::from_millis(500)));
         assert_eq!(m.model.context, Some((1000, 8000)));
+        assert_eq!(m.model.errors, 0);
+        m.request_ended(&RequestStats { failed: true, first_token: None, ..request(0, 0, 300, None) });
+        assert_eq!(m.model.errors, 1);
+        // A request with no first token streamed nothing: no rate from it.
+        assert_eq!(m.model.tokens_per_sec.values().count(), 3);
+        m.stopped_by_budget();
+        assert_eq!(m.model.stopped_by_budget, 1);
     }
 
     #[test]
     fn tool_calls_by_name() {
         let mut m = SessionMetrics::default();
-        let done = |name: &str, ok: bool, ms: u64| AgentEvent::ToolDone {
-            id: "c".into(),
-            name: name.into(),
-            output: if ok { ToolOutput::ok("x", "x") } else { ToolOutput::error("no") },
-            elapsed: Duration::from_millis(ms),
-        };
-        m.record(&done("grep", true, 4));
-        m.record(&done("grep", true, 6));
-        m.record(&done("run_command", false, 900));
-        m.record(&AgentEvent::ToolRefused { id: "d".into(), name: "run_command".into(), reason: "limit".into() });
+        m.tool_done("grep", false, Duration::from_millis(4));
+        m.tool_done("grep", false, Duration::from_millis(6));
+        m.tool_done("run_command", true, Duration::from_millis(900));
+        m.tool_refused("run_command");
         let grep = &m.tools["grep"];
         assert_eq!((grep.calls, grep.failed, grep.success_percent()), (2, 0, Some(100.0)));
         assert_eq!(grep.latency.p50(), Some(Duration::from_millis(4)));
         let run = &m.tools["run_command"];
         assert_eq!((run.calls, run.failed, run.refused, run.success_percent()), (1, 1, 1, Some(0.0)));
+        m.tool_refused("list_files");
+        assert_eq!((m.tools["list_files"].calls, m.tools["list_files"].success_percent()), (0, None));
     }
 }

@@ -13,6 +13,11 @@ mod lines;
 pub mod matching;
 pub mod unified;
 
+/// Git's mode of a regular file.
+pub const MODE_FILE: u32 = 0o100644;
+/// Git's mode of an executable file.
+pub const MODE_EXECUTABLE: u32 = 0o100755;
+
 /// One line of a hunk, without its line ending.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HunkLine {

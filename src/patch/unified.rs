@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{ChangeKind, FileChange};
+use super::{ChangeKind, FileChange, MODE_FILE};
 
 /// `change` as one file's section of a `git diff`: the `diff --git` header,
 /// the extended header lines a new, deleted or moved file needs, and the
@@ -26,11 +26,11 @@ pub fn render(change: &FileChange, deleted_mode: Option<u32>) -> String {
     let mut out = format!("diff --git {a} {b}\n");
     let (old_name, new_name) = match change.kind {
         ChangeKind::Add => {
-            out.push_str(&format!("new file mode {:o}\n", crate::git::MODE_FILE));
+            out.push_str(&format!("new file mode {:o}\n", MODE_FILE));
             ("/dev/null".to_string(), b)
         }
         ChangeKind::Delete => {
-            out.push_str(&format!("deleted file mode {:o}\n", deleted_mode.unwrap_or(crate::git::MODE_FILE)));
+            out.push_str(&format!("deleted file mode {:o}\n", deleted_mode.unwrap_or(MODE_FILE)));
             (a, "/dev/null".to_string())
         }
         ChangeKind::Move if to != from => {
@@ -173,7 +173,7 @@ mod tests {
             "{patch}"
         );
         assert!(patch.contains("deleted file mode 100644\nindex b023018"), "{patch}");
-        let executable = render(&del, Some(crate::git::MODE_EXECUTABLE));
+        let executable = render(&del, Some(crate::patch::MODE_EXECUTABLE));
         assert!(executable.contains("deleted file mode 100755\n"), "{executable}");
         assert!(
             patch.contains("\n--- /dev/null\n+++ b/new/file.txt\n")

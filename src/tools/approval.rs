@@ -56,7 +56,23 @@ impl Approvals {
     }
 }
 
-impl super::shell::CommandGate for Approvals {
+/// Asks whether a command may run. `Err(reason)` declines it; the reason is
+/// passed to the model. The session's engine answers: by its policy, or by
+/// asking the user.
+pub trait CommandGate: Send + Sync {
+    fn check(&self, command: &str) -> futures::future::BoxFuture<'static, Result<(), String>>;
+}
+
+/// Approves every command (tests).
+pub struct AllowAll;
+
+impl CommandGate for AllowAll {
+    fn check(&self, _command: &str) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl CommandGate for Approvals {
     fn check(&self, command: &str) -> futures::future::BoxFuture<'static, Result<(), String>> {
         let this = self.clone();
         let command = command.to_string();

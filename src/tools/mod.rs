@@ -122,6 +122,7 @@ pub mod registry;
 pub(crate) mod scope;
 pub mod shell;
 pub mod shell_output;
+pub mod shell_run;
 pub mod symbols;
 pub(crate) mod text;
 pub mod toolbox;

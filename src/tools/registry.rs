@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::approval::CommandGate;
 use super::proposals::Proposals;
-use super::shell::CommandGate;
 use super::workspace::Workspace;
 use super::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use crate::config::{Diagnostic, Layered};

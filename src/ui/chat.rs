@@ -258,12 +258,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, lines: &ChatLines
             Line::from(Span::styled(
                 format!(
                     "{} sends · {} adds a line · {} lists every key",
-                    hint(crate::app::actions::Action::Submit),
-                    hint(crate::app::actions::Action::InsertNewline),
+                    hint(crate::config::keymap::Action::Submit),
+                    hint(crate::config::keymap::Action::InsertNewline),
                     super::status::key_label(
                         state,
                         crate::config::keymap::Context::Global,
-                        crate::app::actions::Action::Help
+                        crate::config::keymap::Action::Help
                     ),
                 ),
                 style(&state.theme, "ui.text.dim"),

@@ -8,8 +8,8 @@ use unicode_width::UnicodeWidthStr;
 
 use super::style::style;
 use super::wrap::wrap_ranges;
-use crate::app::actions::Action;
 use crate::app::state::{AppState, Focus};
+use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 
 /// Draw the composer; returns where the cursor goes when it has focus.

@@ -10,9 +10,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::highlight::StyledLine;
 use super::style::style;
-use crate::app::actions::Action;
 use crate::app::review::{Decision, FileReview, HunkReview, Item, kind_label};
 use crate::app::state::AppState;
+use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 use crate::patch::LineKind;
 

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::style::style;
-use crate::app::actions::Action;
 use crate::app::state::AppState;
+use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 
 const KEY_COLUMN: usize = 20;

@@ -12,9 +12,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::style::style;
-use crate::app::actions::Action;
 use crate::app::state::{AppState, IndexStatus};
 use crate::config::Theme;
+use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 use crate::metrics::budget::{self, Level};
 use crate::metrics::format_cost;

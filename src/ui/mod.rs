@@ -19,8 +19,8 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph};
 
-use crate::app::actions::Action;
 use crate::app::state::{AppState, Focus, Overlay, Pane};
+use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 use style::style;
 

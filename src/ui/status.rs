@@ -8,19 +8,13 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use super::style::style;
-use crate::app::actions::Action;
 use crate::app::state::AppState;
+use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 
 /// The first key bound to `action` in `ctx` (or globally), in keymap notation.
 pub fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
-    state
-        .keymap
-        .keys_for(ctx, action)
-        .into_iter()
-        .chain(state.keymap.keys_for(Context::Global, action))
-        .next()
-        .map_or_else(|| "(unbound)".to_string(), |k| k.to_string())
+    state.keymap.key_label(ctx, action)
 }
 
 /// What waits for the user while the diff pane does not have focus, and

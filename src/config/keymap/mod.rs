@@ -6,6 +6,8 @@
 //! reported as [`Diagnostic`]s and the offending entries skipped, so a typo in
 //! a user file never costs the user the rest of their keys.
 
+mod action;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,9 +15,10 @@ use std::str::FromStr;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::app::actions::Action;
 use crate::config::diagnostics::{Diagnostic, line_of};
 use crate::config::keys::{Key, KeySeq};
+
+pub use action::{Action, UnknownAction};
 
 /// The table of a keymap file, and the pane whose focus selects it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -223,6 +226,16 @@ impl Keymap {
             .collect();
         keys.sort_by(hint_order);
         keys
+    }
+
+    /// The first key bound to `action` in `ctx`, or else in [global], in
+    /// keymap notation: what a hint or a message tells the user to press.
+    pub fn key_label(&self, ctx: Context, action: Action) -> String {
+        self.keys_for(ctx, action)
+            .into_iter()
+            .chain(self.keys_for(Context::Global, action))
+            .next()
+            .map_or_else(|| "(unbound)".to_string(), |k| k.to_string())
     }
 
     /// Validate one user keymap file for `tandem config check`. `inherits`

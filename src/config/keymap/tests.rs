@@ -190,6 +190,20 @@ fn hints_and_help_listing_are_ordered() {
 }
 
 #[test]
+fn key_labels_name_the_pane_key_then_the_global_one() {
+    let map = builtin("default");
+    // Bound in the pane itself: its own shortest key, before [global]'s.
+    assert_eq!(map.key_label(Chat, Action::Help), "?");
+    assert_eq!(map.key_label(Chat, Action::ScrollBottom), "G");
+    // Not bound in the pane: the global key.
+    assert_eq!(map.key_label(Chat, Action::Quit), "C-q");
+    assert_eq!(map.key_label(Global, Action::Help), "F1");
+    let (map, diags) = with_override("[global]\n\"C-q\" = \"none\"\n");
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(map.key_label(Chat, Action::Quit), "(unbound)");
+}
+
+#[test]
 fn unknown_action_names_file_line_key_and_action() {
     let (errs, map) = fixture("unknown-action.toml");
     let msg = "unknown action `scrol_up` for `j` in [chat] (did you mean `scroll_up`?); the help overlay lists \

@@ -1,6 +1,9 @@
 use std::time::{Duration, Instant};
 
+use ratatui::style::Modifier;
+
 use super::*;
+use crate::ui::style::style;
 
 fn theme(depth: ColorDepth) -> Theme {
     Theme::load("default", &[], depth).0

@@ -1,13 +1,16 @@
-//! Control sequences taken out of text printed for a person.
+//! Text made safe to print on a terminal: control sequences taken out of
+//! text printed for a person.
 //!
 //! A terminal acts on what it is sent, whoever wrote it: OSC 52 sets the
 //! clipboard (a command the user pastes later), OSC 8 hides a link behind
 //! other words, CSI moves the cursor and erases what was printed, CR and
 //! backspace overprint a command with an innocent one, DCS and APC talk to
-//! the terminal itself. The model's answer, and every message that quotes
-//! it, is stripped of all of them before `tandem exec` prints it; only
-//! newlines and tabs pass. Bidirectional overrides go too: in a terminal
-//! that lays out right-to-left text they reorder what is shown.
+//! the terminal itself. The model's answer, every message that quotes it,
+//! and what a cloned repository wrote (paths, source lines, configuration
+//! values) are stripped of all of them before `tandem exec` or another
+//! command prints them; only newlines and tabs pass. Bidirectional
+//! overrides go too: in a terminal that lays out right-to-left text they
+//! reorder what is shown.
 //!
 //! Written here rather than taken from `strip-ansi-escapes` (vte): the
 //! answer streams in pieces, so the state must carry over from one to the
