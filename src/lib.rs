@@ -21,3 +21,4 @@ pub mod session;
 pub mod tokens;
 pub mod tools;
 pub mod ui;
+pub mod view;

@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 
 use tandem::app::model::ModelSource;
-use tandem::app::{self, App, Exit, Signals, state::AppState};
+use tandem::app::{self, App, Exit, Signals};
 use tandem::cli::{self, Command, ConfigCommand};
 use tandem::config::{self, Paths};
+use tandem::view::state::AppState;
 
 const DEMO_SCRIPT: &str = include_str!("../assets/demo/script.toml");
 

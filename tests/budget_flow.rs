@@ -5,9 +5,9 @@
 mod common;
 
 use common::Session;
-use tandem::app::state::Role;
 use tandem::config::{BudgetConfig, ToolCallLimit};
 use tandem::llm::select::Prices;
+use tandem::view::state::Role;
 
 /// A session with a scripted model at `prices`, held to `budget`.
 fn session(script: &str, budget: BudgetConfig, prices: Prices) -> Session {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Session;
-use tandem::app::state::{MsgStatus, Role};
+use tandem::view::state::{MsgStatus, Role};
 
 const ANSWER: &str = r#"
 [[turns]]
@@ -199,7 +199,7 @@ fn the_index_builds_in_the_background_and_shows_in_the_metrics_pane() {
     }
     s.keys("");
     match &s.app.state.index.status {
-        tandem::app::state::IndexStatus::Ready { files, definitions, .. } => {
+        tandem::view::state::IndexStatus::Ready { files, definitions, .. } => {
             assert_eq!(*files, 4);
             assert!(*definitions > 0);
         }

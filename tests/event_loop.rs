@@ -6,7 +6,7 @@ use common::{app, app_with, drive, drive_on, screen};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tandem::app::Exit;
-use tandem::app::state::{Focus, Role};
+use tandem::view::state::{Focus, Role};
 
 #[test]
 fn typing_newline_and_submit() {

@@ -222,7 +222,7 @@ fn a_review_arriving_mid_word_waits_and_the_status_line_says_so() {
         // proposal arrives mid-word and the rest of the word is text.
         s.keys("rename it<Enter><Wait>please a");
         s.keys("dd a test");
-        assert_eq!(s.app.state.focus, tandem::app::state::Focus::Composer);
+        assert_eq!(s.app.state.focus, tandem::view::state::Focus::Composer);
         assert_eq!(s.app.state.composer.text(), "please add a test");
         assert_eq!(staged(repo.path(), "src/lib.rs").as_deref(), Some(LIB));
         assert_eq!(requests.lock().expect("requests").len(), 1);

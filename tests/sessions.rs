@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use common::Session;
 use tandem::app::session::SessionSetup;
-use tandem::app::state::Role;
 use tandem::llm::ChatMessage;
 use tandem::session::journal;
+use tandem::view::state::Role;
 
 const FIRST: &str = r#"
 [[turns]]

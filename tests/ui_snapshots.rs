@@ -97,12 +97,12 @@ fn chat_with_markdown_and_code_80x24() {
 fn populated() -> tandem::app::App {
     use std::time::Duration;
     use tandem::agent::{AgentEvent, TurnOutcome};
-    use tandem::app::state::IndexStatus;
     use tandem::llm::Usage;
     use tandem::llm::select::{Prices, Profile};
     use tandem::metrics::process::ProcessSample;
     use tandem::metrics::stats::RequestStats;
     use tandem::tools::ToolOutput;
+    use tandem::view::state::IndexStatus;
 
     let mut app = app();
     let s = &mut app.state;

@@ -4,9 +4,9 @@
 //! where a person answers the rest.
 
 use super::App;
-use super::review::Item;
-use super::state::Focus;
 use crate::engine::{Answer, AppliedFile, Command, Request};
+use crate::view::review::Item;
+use crate::view::state::Focus;
 
 impl App {
     /// Give the model the real tools, with their requests for approval

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Message, MsgStatus, Role};
 use super::{App, AppEvent};
 use crate::checks::{Kind, Outcome};
+use crate::view::state::{Message, MsgStatus, Role};
 
 /// The `call_id` of a check's message in the chat.
 const CHECK_ID: &str = "check";

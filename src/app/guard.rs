@@ -32,10 +32,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::review::Item;
-use super::state::Focus;
 use crate::config::keymap::Action;
 use crate::config::keys::KeySeq;
+use crate::view::review::Item;
+use crate::view::state::Focus;
 
 /// How long after the frame that first showed an item a run of keys must
 /// begin to decide it, and the gap that ends a run of keys. 500 ms is

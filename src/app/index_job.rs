@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::state::IndexStatus;
 use super::{App, AppEvent};
+use crate::view::state::IndexStatus;
 
 /// How often, in files, the build reports progress.
 const PROGRESS_EVERY: usize = 250;

@@ -7,15 +7,11 @@
 pub mod agent_metrics;
 mod approve;
 mod checks;
-pub mod composer;
 pub mod guard;
-pub mod history;
 pub mod index_job;
 pub mod input;
 pub mod model;
-pub mod review;
 pub mod session;
-pub mod state;
 pub mod terminal;
 
 use std::path::PathBuf;
@@ -31,8 +27,8 @@ use crate::config;
 use crate::config::keymap::{Action, Context, Lookup};
 use crate::config::keys::Key;
 use crate::ui;
+use crate::view::state::{AppState, Flash, Focus, Overlay, Pane, Role};
 pub use guard::Clock;
-use state::{AppState, Flash, Focus, Overlay, Pane, Role};
 pub use terminal::Host;
 
 /// Messages from background tasks to the loop.
@@ -88,8 +84,8 @@ pub enum Exit {
 
 pub struct App {
     pub state: AppState,
-    chat_lines: ui::chat::ChatLines,
-    hunk_highlight: ui::diff::HunkHighlight,
+    /// Drawing's caches and geometry.
+    screen: ui::Screen,
     /// Something the user did changed the screen: draw within a frame.
     dirty: bool,
     /// Only background work (streamed text) changed it: draw at the lower
@@ -97,7 +93,6 @@ pub struct App {
     dirty_bg: bool,
     /// The next frame must repaint every cell (after suspend or redraw).
     full_redraw: bool,
-    size: Rect,
     /// The last key was an interrupt that found nothing to cancel.
     interrupt_armed: bool,
     suspend: bool,
@@ -117,8 +112,6 @@ pub struct App {
     /// Text to put on the clipboard with the next frame.
     clipboard: Option<String>,
     cursor: CursorState,
-    /// What the terminal shows now, to send only what changes.
-    shown: ratatui::buffer::Buffer,
     /// The repository index, once built.
     pub index: crate::index::SharedIndex,
     /// Where the index is cached between runs.
@@ -157,12 +150,10 @@ impl App {
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
             state,
-            chat_lines: ui::chat::ChatLines::default(),
-            hunk_highlight: Default::default(),
+            screen: ui::Screen::default(),
             dirty: true,
             dirty_bg: false,
             full_redraw: false,
-            size: Rect::default(),
             interrupt_armed: false,
             suspend: false,
             exit: None,
@@ -176,7 +167,6 @@ impl App {
             tools_enabled: false,
             clipboard: None,
             cursor: CursorState::Unknown,
-            shown: ratatui::buffer::Buffer::default(),
             index: Default::default(),
             index_cache: None,
             index_started: None,
@@ -242,7 +232,7 @@ impl App {
         let tx = self.tx.clone();
         let limit = self.state.config.composer.history_size;
         tokio::task::spawn_blocking(move || {
-            let entries = crate::app::history::read(&path, limit);
+            let entries = crate::view::history::read(&path, limit);
             let _ = tx.send(AppEvent::History(entries));
         });
     }
@@ -271,7 +261,7 @@ impl App {
                 self.dirty = true;
             }
             Event::Resize(w, h) => {
-                self.size = Rect::new(0, 0, w, h);
+                self.screen.resize(Rect::new(0, 0, w, h));
                 self.dirty = true;
             }
             _ => {}
@@ -350,20 +340,19 @@ impl App {
         }
     }
 
-    fn plan(&self) -> ui::layout::Plan {
-        ui::layout::plan(&self.state, self.size)
+    fn plan(&self) -> ui::Plan {
+        self.screen.plan(&self.state)
     }
 
     /// Rows visible in the pane that scroll actions apply to.
     fn page(&self, pane: Pane) -> usize {
-        self.plan().pane(pane).map_or(10, |r| r.height.saturating_sub(2) as usize).max(1)
+        self.screen.page(&self.state, pane)
     }
 
     fn scroll(&mut self, action: Action) {
         if let Some(Overlay::Help { scroll }) = self.state.overlay {
-            let max = ui::help::max_scroll(&self.state, self.size);
-            let page = ui::help::area(self.size).height.saturating_sub(2) as usize;
-            let next = step(scroll, action, page.max(1), max, false);
+            let (page, max) = self.screen.help_scroll(&self.state);
+            let next = step(scroll, action, page, max, false);
             self.state.overlay = Some(Overlay::Help { scroll: next });
             return;
         }
@@ -371,9 +360,7 @@ impl App {
         let page = self.page(pane);
         match pane {
             Pane::Chat => {
-                let width = self.plan().chat.map_or(80, |r| r.width.saturating_sub(4));
-                self.chat_lines.update(&self.state.transcript, width, &self.state.theme, self.state.show_details);
-                let max = self.chat_lines.total().saturating_sub(page);
+                let max = self.screen.chat(&self.state).total().saturating_sub(page);
                 let s = &mut self.state.chat_scroll;
                 s.from_bottom = step(s.from_bottom, action, page, max, true);
             }
@@ -381,8 +368,7 @@ impl App {
                 self.state.review.scroll = step(self.state.review.scroll, action, page, usize::MAX / 2, false)
             }
             Pane::Metrics => {
-                let width = self.plan().metrics.map_or(80, |r| r.width.saturating_sub(4));
-                let max = ui::metrics::lines(&self.state, width).len().saturating_sub(page);
+                let max = self.screen.metrics_max_scroll(&self.state, page);
                 self.state.metrics_top = step(self.state.metrics_top.min(max), action, page, max, false);
             }
         }
@@ -432,7 +418,7 @@ impl App {
                 }
                 _ => {
                     s.show_details = !s.show_details;
-                    self.chat_lines = ui::chat::ChatLines::default();
+                    self.screen.forget_chat();
                 }
             },
             Action::SelectPrev | Action::SelectNext => self.select(action == Action::SelectNext),
@@ -514,7 +500,7 @@ impl App {
         let Some(text) = self.state.composer.take() else { return };
         if let Some(path) = self.history_file.clone() {
             let entry = text.clone();
-            tokio::task::spawn_blocking(move || history::append(&path, &entry));
+            tokio::task::spawn_blocking(move || crate::view::history::append(&path, &entry));
         }
         self.state.chat_scroll.from_bottom = 0;
         self.dispatch(text);
@@ -533,9 +519,9 @@ impl App {
         };
         self.state.selected = Some(i);
         let page = self.page(Pane::Chat);
-        let rows = self.chat_lines.rows_of(i);
-        let view = self.chat_lines.view(page, self.state.chat_scroll);
-        let total = self.chat_lines.total();
+        let scroll = self.state.chat_scroll;
+        let lines = self.screen.chat(&self.state);
+        let (rows, view, total) = (lines.rows_of(i), lines.view(page, scroll), lines.total());
         if rows.start < view.start || rows.end > view.end {
             // Put the message's first row at the top of the pane.
             let end = (rows.start + page).min(total);
@@ -558,7 +544,7 @@ impl App {
         let height = self.page(Pane::Chat);
         let last = match self.state.selected {
             Some(i) if i < self.state.transcript.len() => i,
-            _ => self.chat_lines.last_visible_message(height, self.state.chat_scroll)?,
+            _ => self.screen.chat(&self.state).last_visible_message(height, self.state.chat_scroll)?,
         };
         self.state.transcript[..=last]
             .iter()
@@ -567,50 +553,9 @@ impl App {
             .find_map(|m| model::code_blocks(&m.text).pop())
     }
 
-    /// Draw one frame: bring the wrapped chat lines up to date, then render.
-    /// Returns the cursor position, if the cursor shows.
+    /// Draw one frame. Returns the cursor position, if the cursor shows.
     pub fn render(&mut self, frame: &mut ratatui::Frame) -> Option<ratatui::layout::Position> {
-        self.size = frame.area();
-        if let Some(r) = self.plan().chat {
-            self.chat_lines.update(
-                &self.state.transcript,
-                r.width.saturating_sub(4),
-                &self.state.theme,
-                self.state.show_details,
-            );
-            self.follow(r.height.saturating_sub(2) as usize);
-        }
-        if self.plan().diff.is_some() {
-            self.hunk_highlight.update(&self.state);
-        }
-        ui::draw(frame, &self.state, &self.chat_lines, &self.hunk_highlight)
-    }
-
-    /// Keep a followed chat in view. While an answer streams, the view jumps
-    /// half a page when the text reaches the bottom instead of moving up a row
-    /// with every new line: a moved pane must be redrawn whole, so this is the
-    /// difference between a dozen full redraws per answer and hundreds. When
-    /// nothing streams, the view rests on the end.
-    fn follow(&mut self, height: usize) {
-        let total = self.chat_lines.total();
-        let busy = self.state.model.busy();
-        let scroll = &mut self.state.chat_scroll;
-        if scroll.from_bottom > 0 || height == 0 {
-            scroll.follow_top = None;
-            return;
-        }
-        let top = if !busy {
-            total.saturating_sub(height)
-        } else {
-            match scroll.follow_top {
-                // The new text still fits below: stay.
-                Some(top) if total <= top + height => top,
-                _ if total <= height => 0,
-                // Jump so the last line sits half way down.
-                _ => total - height.div_ceil(2),
-            }
-        };
-        scroll.follow_top = Some(top);
+        self.screen.render(frame, &mut self.state)
     }
 
     pub fn exit(&self) -> Option<Exit> {
@@ -627,7 +572,7 @@ impl App {
             && !self.index_updating
             && self.state.checks.running.is_none()
             && !self.resolving_checks
-            && !matches!(self.state.index.status, state::IndexStatus::Building { .. })
+            && !matches!(self.state.index.status, crate::view::state::IndexStatus::Building { .. })
     }
 }
 
@@ -703,7 +648,7 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
         terminal.clear().map_err(err("clear the terminal"))?;
         app.full_redraw = false;
         app.cursor = CursorState::Unknown;
-        app.shown = ratatui::buffer::Buffer::default();
+        app.screen.forget_shown();
     }
     // Drawn by hand rather than with `Terminal::draw`, which re-sends the
     // cursor's visibility and position on every frame: over a streamed
@@ -711,16 +656,8 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
     terminal.autoresize().map_err(err("resize"))?;
     let mut frame = terminal.get_frame();
     let cursor = app.render(&mut frame);
-    let area = terminal.current_buffer_mut().area;
-    // A resize or clear blanks the screen: diff against a blank buffer.
-    if app.shown.area != area {
-        app.shown = ratatui::buffer::Buffer::empty(area);
-    }
-    // Take the new frame out of the terminal (leaving the old one, which it
-    // resets before the next frame) instead of copying it.
-    std::mem::swap(&mut app.shown, terminal.current_buffer_mut());
-    let updates = ui::diff_fill::updates(terminal.current_buffer_mut(), &app.shown);
-    let updates: Vec<_> = updates.into_iter().map(|(x, y, c)| (x, y, c.clone())).collect();
+    // Take the new frame out of the terminal instead of copying it.
+    let updates = app.screen.take_frame(terminal.current_buffer_mut());
     terminal.backend_mut().draw(updates.iter().map(|(x, y, c)| (*x, *y, c))).map_err(err("draw"))?;
     let wrote = terminal.backend().frame_wrote();
     match cursor {
@@ -782,9 +719,9 @@ where
     let stream_fps = ui_cfg.stream_frame_rate.min(fps);
     let stream_interval = Duration::from_secs_f64(1.0 / f64::from(stream_fps.max(1)));
     let size = terminal.size().map_err(|e| anyhow::anyhow!("cannot read the terminal size: {e}"))?;
-    app.size = Rect::new(0, 0, size.width, size.height);
+    app.screen.resize(Rect::new(0, 0, size.width, size.height));
     // Nothing is known about what this terminal shows: paint it all.
-    app.shown = ratatui::buffer::Buffer::default();
+    app.screen.forget_shown();
     app.cursor = CursorState::Unknown;
     draw(app, terminal)?;
     let mut last_frame = Instant::now();

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::state::{Message, MsgStatus, Role};
 use super::{App, AppEvent};
 use crate::agent::{AgentEvent, TurnOutcome};
 use crate::engine::{Command, Event};
 use crate::llm::Provider;
 use crate::llm::select::{self, Choice, Profile};
+use crate::view::state::{Message, MsgStatus, Role};
 
 /// Where the model comes from.
 pub enum ModelSource {
@@ -324,7 +324,7 @@ impl App {
                     self.state.notice(text);
                 }
                 None => self.state.notice(match self.state.index.status {
-                    super::state::IndexStatus::Ready { .. } => {
+                    crate::view::state::IndexStatus::Ready { .. } => {
                         "No request has been sent yet; the map is made for each one."
                     }
                     _ => "The repository index is not ready yet, so no map has been sent.",
@@ -334,7 +334,7 @@ impl App {
             Ok(Slash::Test) => self.run_check(crate::checks::Kind::Test, false),
             Ok(Slash::Lint) => self.run_check(crate::checks::Kind::Lint, false),
             Ok(Slash::Help) => {
-                self.state.overlay = Some(super::state::Overlay::Help { scroll: 0 });
+                self.state.overlay = Some(crate::view::state::Overlay::Help { scroll: 0 });
                 self.state.notice(crate::config::slash::help_line());
             }
             Err(e) => self.state.error(e.to_string()),

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use super::App;
-use super::state::{Message, MsgStatus, Role};
 use crate::engine::Command;
 use crate::llm::ChatMessage;
 use crate::session::journal::{self, Entry, Journal};
+use crate::view::state::{Message, MsgStatus, Role};
 
 /// Where this app keeps its journal, and the session it resumes.
 pub struct SessionSetup {

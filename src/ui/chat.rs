@@ -13,8 +13,8 @@ use ratatui::widgets::Paragraph;
 use super::markdown::{self, MarkdownCache};
 use super::style::style;
 use super::wrap::wrap_ranges;
-use crate::app::state::{AppState, Message, MsgStatus, Role, Scroll};
 use crate::config::Theme;
+use crate::view::state::{AppState, Message, MsgStatus, Role, Scroll};
 
 struct Cached {
     rev: u64,

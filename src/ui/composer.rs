@@ -8,9 +8,9 @@ use unicode_width::UnicodeWidthStr;
 
 use super::style::style;
 use super::wrap::wrap_ranges;
-use crate::app::state::{AppState, Focus};
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
+use crate::view::state::{AppState, Focus};
 
 /// Draw the composer; returns where the cursor goes when it has focus.
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) -> Option<Position> {

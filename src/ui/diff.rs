@@ -10,11 +10,11 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::highlight::StyledLine;
 use super::style::style;
-use crate::app::review::{Decision, FileReview, HunkReview, Item, kind_label};
-use crate::app::state::AppState;
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 use crate::patch::LineKind;
+use crate::view::review::{Decision, FileReview, HunkReview, Item, kind_label};
+use crate::view::state::AppState;
 
 fn key(state: &AppState, action: Action) -> String {
     super::status::key_label(state, Context::Diff, action)

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::style::style;
-use crate::app::state::AppState;
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
+use crate::view::state::AppState;
 
 const KEY_COLUMN: usize = 20;
 

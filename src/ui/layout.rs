@@ -2,8 +2,8 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::app::review::Item;
-use crate::app::state::{AppState, Pane};
+use crate::view::review::Item;
+use crate::view::state::{AppState, Pane};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Plan {

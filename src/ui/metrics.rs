@@ -12,13 +12,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::style::style;
-use crate::app::state::{AppState, IndexStatus};
 use crate::config::Theme;
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 use crate::metrics::budget::{self, Level};
 use crate::metrics::format_cost;
 use crate::metrics::stats::{Cost, Latencies, Series};
+use crate::view::state::{AppState, IndexStatus};
 
 /// Columns of the labels.
 const LABEL: usize = 14;

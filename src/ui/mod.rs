@@ -9,6 +9,7 @@ pub mod highlight;
 pub mod layout;
 pub mod markdown;
 pub mod metrics;
+mod screen;
 pub mod status;
 pub mod style;
 pub mod wrap;
@@ -19,9 +20,11 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph};
 
-use crate::app::state::{AppState, Focus, Overlay, Pane};
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
+use crate::view::state::{AppState, Focus, Overlay, Pane};
+pub use layout::Plan;
+pub use screen::Screen;
 use style::style;
 
 /// A pane's frame: border and title, marked when focused. Returns the inside.

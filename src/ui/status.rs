@@ -8,9 +8,9 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use super::style::style;
-use crate::app::state::AppState;
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
+use crate::view::state::AppState;
 
 /// The first key bound to `action` in `ctx` (or globally), in keymap notation.
 pub fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
@@ -20,12 +20,12 @@ pub fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
 /// What waits for the user while the diff pane does not have focus, and
 /// the key that opens it.
 pub fn review_waits(state: &AppState) -> Option<String> {
-    if state.focus == crate::app::state::Focus::Diff {
+    if state.focus == crate::view::state::Focus::Diff {
         return None;
     }
     let what = match state.review.front()? {
-        crate::app::review::Item::Changes { .. } => "edits wait for your review",
-        crate::app::review::Item::Command { .. } => "a command waits for your approval",
+        crate::view::review::Item::Changes { .. } => "edits wait for your review",
+        crate::view::review::Item::Command { .. } => "a command waits for your approval",
     };
     Some(format!("{what}: {}", key_label(state, Context::Global, Action::FocusDiff)))
 }
@@ -74,7 +74,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     } else if !model.label.is_empty() {
         parts.push((5, Span::styled(format!(" · {}", model.label), base)));
     }
-    if let crate::app::state::IndexStatus::Building { done, total } = state.index.status {
+    if let crate::view::state::IndexStatus::Building { done, total } = state.index.status {
         let text = if total == 0 { " · indexing…".to_string() } else { format!(" · indexing {done}/{total}") };
         parts.push((4, Span::styled(text, style(theme, "ui.status.hint"))));
     }
@@ -85,10 +85,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         parts.push((0, Span::styled(format!(" · {waits}"), style(theme, "ui.status.warning"))));
     } else {
         let activity = match state.review.front() {
-            Some(crate::app::review::Item::Changes { .. }) if model.busy() => {
+            Some(crate::view::review::Item::Changes { .. }) if model.busy() => {
                 "waiting for your review of the proposed edits"
             }
-            Some(crate::app::review::Item::Command { .. }) => "waiting for your approval to run a command",
+            Some(crate::view::review::Item::Command { .. }) => "waiting for your approval to run a command",
             _ => model.activity.as_str(),
         };
         if !activity.is_empty() {

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tandem::app::{self, App, state::AppState};
+use tandem::app::{self, App};
 use tandem::config::{self, ColorDepth, LoadOptions, Paths};
 use tandem::git::RepoInfo;
+use tandem::view::state::AppState;
 
 pub fn repo() -> RepoInfo {
     RepoInfo { root: PathBuf::from("/work/demo"), is_git: true, branch: Some("main".into()) }

@@ -19,14 +19,14 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tandem::app::input::{Step, parse_steps, steps_stream};
-use tandem::app::review::{Decision, Item};
-use tandem::app::state::{AppState, Focus, Role};
 use tandem::app::{self, App, Clock};
 use tandem::config::keymap::Action;
 use tandem::config::keymap::Context;
 use tandem::config::keys::{KeyCode, KeySeq};
 use tandem::config::{self, ColorDepth, Keymap, LoadOptions, Paths};
 use tandem::git::RepoInfo;
+use tandem::view::review::{Decision, Item};
+use tandem::view::state::{AppState, Focus, Role};
 
 use super::harness::Family;
 use crate::common::Recording;

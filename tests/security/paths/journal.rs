@@ -139,10 +139,10 @@ fn audit_case(tail: &[u8]) -> Result<(), String> {
 fn history_case(tail: &[u8]) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("history.jsonl");
-    tandem::app::history::append(&path, "first");
+    tandem::view::history::append(&path, "first");
     tear(&path, tail);
-    tandem::app::history::append(&path, "second");
-    tandem::app::history::append(&path, "third");
-    let got = tandem::app::history::read(&path, 10);
+    tandem::view::history::append(&path, "second");
+    tandem::view::history::append(&path, "third");
+    let got = tandem::view::history::read(&path, 10);
     if got == ["first", "second", "third"] { Ok(()) } else { Err(format!("read back {got:?}")) }
 }

@@ -1,9 +1,9 @@
 //! The state the UI draws: plain data, no channels, no clocks.
 
-use crate::app::composer::Composer;
 use crate::config::keys::Key;
 use crate::config::{Config, Diagnostic, Keymap, Theme};
 use crate::git::RepoInfo;
+use crate::view::composer::Composer;
 
 /// What has keyboard focus. The composer belongs to the chat pane but takes
 /// keys of its own.
@@ -239,7 +239,7 @@ pub struct AppState {
     pub selected: Option<usize>,
     pub index: IndexState,
     /// Proposed edits and commands waiting for the user.
-    pub review: crate::app::review::Review,
+    pub review: crate::view::review::Review,
     /// What may happen without asking.
     pub policy: crate::config::Policy,
     /// The test and lint commands, and what their runs found.
