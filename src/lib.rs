@@ -1,6 +1,8 @@
 //! tandem: a terminal pair-programmer. The model proposes, you approve hunk
 //! by hunk, and git stages exactly what you approved.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod agent;
 pub mod app;
 pub mod checks;

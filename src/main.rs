@@ -1,3 +1,4 @@
+#![deny(clippy::unwrap_used)]
 use std::process::ExitCode;
 
 use tandem::app::model::ModelSource;
