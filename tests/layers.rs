@@ -460,3 +460,66 @@ fn upward_imports_cycles_and_stale_allowances_are_reported() {
         ]
     );
 }
+
+/// Files this long or longer are split into modules.
+const MAX_LINES: usize = 600;
+
+/// Files of `MAX_LINES` or more today, each being split: delete an entry
+/// once its file is shorter. The test fails on an entry that already is, so
+/// the list only shrinks.
+const TOO_LONG: &[&str] = &["src/app/mod.rs"];
+
+#[test]
+fn every_source_file_is_under_the_line_limit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    read_tree(root, &root.join("src"), &mut files);
+    read_tree(root, &root.join("tests"), &mut files);
+    assert!(files.len() > 150, "read only {} files under src/ and tests/", files.len());
+    let problems = too_long(&files, MAX_LINES, TOO_LONG);
+    assert!(problems.is_empty(), "{} problem(s) with the lengths:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// What is wrong with the lengths of `files` (paths and their text), one
+/// line each; empty when nothing is. The files `allowed` may be `max` lines
+/// or longer; one that is shorter, or gone, is reported.
+fn too_long(files: &[(String, String)], max: usize, allowed: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, text) in files {
+        let lines = text.lines().count();
+        if lines >= max && !allowed.contains(&path.as_str()) {
+            problems.push(format!("{path}: {lines} lines; split it to under {max}"));
+        }
+    }
+    for path in allowed {
+        match files.iter().find(|(p, _)| p == path).map(|(_, text)| text.lines().count()) {
+            Some(lines) if lines >= max => {}
+            Some(lines) => problems.push(format!("TOO_LONG has {path}, now {lines} lines: delete it")),
+            None => problems.push(format!("TOO_LONG has {path}, which is not there any more: delete it")),
+        }
+    }
+    problems
+}
+
+#[test]
+fn long_files_and_stale_allowances_are_reported() {
+    let file = |path: &str, lines: usize| (path.to_string(), "x\n".repeat(lines));
+    let files = [
+        file("src/short.rs", 599),
+        file("src/long.rs", 600),
+        file("tests/longer/mod.rs", 1200),
+        file("src/app/mod.rs", 889),
+        file("src/split.rs", 598),
+    ];
+    let problems = too_long(&files, 600, &["src/app/mod.rs", "src/split.rs", "src/gone.rs"]);
+    assert_eq!(
+        problems,
+        [
+            "src/long.rs: 600 lines; split it to under 600",
+            "tests/longer/mod.rs: 1200 lines; split it to under 600",
+            "TOO_LONG has src/split.rs, now 598 lines: delete it",
+            "TOO_LONG has src/gone.rs, which is not there any more: delete it",
+        ]
+    );
+    assert!(too_long(&files[..1], 600, &[]).is_empty());
+}
