@@ -9,6 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+#[path = "layers/lexing.rs"]
+mod lexing;
+
+use lexing::{Tok, code_only, tokens};
+
 /// The top-level modules, lowest layer first (the map of the design, with
 /// the modules it does not name placed by what they are for). A module
 /// may import its own layer and those below it. A name that does not exist
@@ -201,14 +206,6 @@ struct Scan {
     test_modules: Vec<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    /// `::`
-    Sep,
-    Punct(char),
-}
-
 /// The module paths written in `text`, the file of `module`.
 fn scan(rel: &str, module: &[String], text: &str) -> Scan {
     let toks = tokens(&code_only(text));
@@ -358,120 +355,6 @@ fn path_at(toks: &[(Tok, usize)], mut i: usize) -> (Vec<Vec<String>>, usize) {
     (vec![prefix], i)
 }
 
-fn tokens(code: &str) -> Vec<(Tok, usize)> {
-    let chars: Vec<char> = code.chars().collect();
-    let (mut out, mut i, mut line) = (Vec::new(), 0, 1);
-    while let Some(&c) = chars.get(i) {
-        let word = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_');
-        if c == '\n' {
-            line += 1;
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while word(i + 1) {
-                i += 1;
-            }
-            out.push((Tok::Ident(chars[start..=i].iter().collect()), line));
-        } else if c.is_ascii_digit() {
-            while word(i + 1) {
-                i += 1;
-            }
-        } else if c == ':' && chars.get(i + 1) == Some(&':') {
-            out.push((Tok::Sep, line));
-            i += 1;
-        } else if !c.is_whitespace() {
-            out.push((Tok::Punct(c), line));
-        }
-        i += 1;
-    }
-    out
-}
-
-/// `src` with comments and the insides of string and character literals
-/// blanked out, line breaks kept, so that only code is searched.
-fn code_only(src: &str) -> String {
-    let c: Vec<char> = src.chars().collect();
-    let mut out = String::with_capacity(src.len());
-    let blank = |ch: char| if ch == '\n' { '\n' } else { ' ' };
-    let word = |i: usize| i < c.len() && (c[i].is_alphanumeric() || c[i] == '_');
-    let mut i = 0;
-    while i < c.len() {
-        let next = c.get(i + 1).copied();
-        if c[i] == '/' && next == Some('/') {
-            while i < c.len() && c[i] != '\n' {
-                i += 1;
-            }
-            continue;
-        }
-        if c[i] == '/' && next == Some('*') {
-            let mut depth = 0;
-            while i < c.len() {
-                if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                    i += 1;
-                } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    i += 1;
-                } else {
-                    out.push(blank(c[i]));
-                }
-                i += 1;
-                if depth == 0 {
-                    break;
-                }
-            }
-            continue;
-        }
-        // Raw strings: r"…", r#"…"#, br"…".
-        let raw_at = if c[i] == 'b' && next == Some('r') { i + 1 } else { i };
-        if c[raw_at] == 'r' && (i == 0 || !word(i - 1)) {
-            let hashes = c[raw_at + 1..].iter().take_while(|&&h| h == '#').count();
-            if c.get(raw_at + 1 + hashes) == Some(&'"') {
-                let close: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
-                let mut j = raw_at + 2 + hashes;
-                while j < c.len() && !c[j..].starts_with(&close) {
-                    out.push(blank(c[j]));
-                    j += 1;
-                }
-                out.push_str("\"\"");
-                i = j + close.len();
-                continue;
-            }
-        }
-        if c[i] == '"' {
-            let mut j = i + 1;
-            while j < c.len() && c[j] != '"' {
-                if c[j] == '\\' {
-                    out.push(' ');
-                    j += 1;
-                }
-                if j < c.len() {
-                    out.push(blank(c[j]));
-                }
-                j += 1;
-            }
-            out.push_str("\"\"");
-            i = j + 1;
-            continue;
-        }
-        // A character literal, not a lifetime: 'x', '\n', '\u{1b}'.
-        if c[i] == '\'' {
-            let end = if next == Some('\\') {
-                c[i + 2..].iter().position(|&q| q == '\'').map(|p| i + 2 + p)
-            } else {
-                (c.get(i + 2) == Some(&'\'')).then_some(i + 2)
-            };
-            if let Some(end) = end {
-                out.push_str("' '");
-                i = end + 1;
-                continue;
-            }
-        }
-        out.push(c[i]);
-        i += 1;
-    }
-    out
-}
-
 /// The application reaches drawing through one door: `ui::Screen` (and the
 /// `ui::Plan` it answers with). Any other `ui::` path in `app/` is state or
 /// geometry that belongs to the view model or to the screen.
@@ -576,4 +459,67 @@ fn upward_imports_cycles_and_stale_allowances_are_reported() {
             "ALLOWED has (\"git\", \"app\"), which nothing imports any more: delete it",
         ]
     );
+}
+
+/// Files this long or longer are split into modules.
+const MAX_LINES: usize = 600;
+
+/// Files of `MAX_LINES` or more today, each being split: delete an entry
+/// once its file is shorter. The test fails on an entry that already is, so
+/// the list only shrinks.
+const TOO_LONG: &[&str] = &["src/app/mod.rs"];
+
+#[test]
+fn every_source_file_is_under_the_line_limit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    read_tree(root, &root.join("src"), &mut files);
+    read_tree(root, &root.join("tests"), &mut files);
+    assert!(files.len() > 150, "read only {} files under src/ and tests/", files.len());
+    let problems = too_long(&files, MAX_LINES, TOO_LONG);
+    assert!(problems.is_empty(), "{} problem(s) with the lengths:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// What is wrong with the lengths of `files` (paths and their text), one
+/// line each; empty when nothing is. The files `allowed` may be `max` lines
+/// or longer; one that is shorter, or gone, is reported.
+fn too_long(files: &[(String, String)], max: usize, allowed: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, text) in files {
+        let lines = text.lines().count();
+        if lines >= max && !allowed.contains(&path.as_str()) {
+            problems.push(format!("{path}: {lines} lines; split it to under {max}"));
+        }
+    }
+    for path in allowed {
+        match files.iter().find(|(p, _)| p == path).map(|(_, text)| text.lines().count()) {
+            Some(lines) if lines >= max => {}
+            Some(lines) => problems.push(format!("TOO_LONG has {path}, now {lines} lines: delete it")),
+            None => problems.push(format!("TOO_LONG has {path}, which is not there any more: delete it")),
+        }
+    }
+    problems
+}
+
+#[test]
+fn long_files_and_stale_allowances_are_reported() {
+    let file = |path: &str, lines: usize| (path.to_string(), "x\n".repeat(lines));
+    let files = [
+        file("src/short.rs", 599),
+        file("src/long.rs", 600),
+        file("tests/longer/mod.rs", 1200),
+        file("src/app/mod.rs", 889),
+        file("src/split.rs", 598),
+    ];
+    let problems = too_long(&files, 600, &["src/app/mod.rs", "src/split.rs", "src/gone.rs"]);
+    assert_eq!(
+        problems,
+        [
+            "src/long.rs: 600 lines; split it to under 600",
+            "tests/longer/mod.rs: 1200 lines; split it to under 600",
+            "TOO_LONG has src/split.rs, now 598 lines: delete it",
+            "TOO_LONG has src/gone.rs, which is not there any more: delete it",
+        ]
+    );
+    assert!(too_long(&files[..1], 600, &[]).is_empty());
 }

@@ -7,13 +7,15 @@
 
 mod accounting;
 pub mod budget;
+mod calls;
+mod events;
 pub mod prompt;
 mod redact;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -22,113 +24,10 @@ use tokio_util::sync::CancellationToken;
 use crate::index::SharedIndex;
 use crate::llm::select::Profile;
 use crate::llm::{ChatMessage, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall};
-use crate::metrics::budget::{Budget, Check};
-use crate::metrics::stats::RequestStats;
-use crate::tools::{ToolContext, ToolOutput, ToolRegistry};
+use crate::metrics::budget::Budget;
+use crate::tools::ToolRegistry;
 use accounting::RequestTrack;
-
-pub enum AgentCommand {
-    User {
-        text: String,
-    },
-    /// Stop the running turn.
-    Cancel,
-    /// Ask again after a failed turn.
-    Retry,
-    /// Replace the conversation (a resumed session's, or empty for a new
-    /// one). Ignored while a turn runs.
-    Reset(Vec<ChatMessage>),
-    /// Use another provider from now on.
-    Switch {
-        provider: Arc<dyn Provider>,
-        profile: Profile,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TurnOutcome {
-    Completed,
-    Cancelled,
-    /// The turn failed; `partial` when some of the answer had arrived (it is
-    /// kept on screen, marked), `retryable` when asking again may work.
-    Failed {
-        message: String,
-        partial: bool,
-        retryable: bool,
-    },
-    RoundLimit(u32),
-    /// A budget from the configuration is used up; the text says which and
-    /// how to raise it.
-    OverBudget(String),
-}
-
-impl TurnOutcome {
-    /// The outcome in a word, as `tandem exec --json` and the journal say it.
-    pub fn label(&self) -> &'static str {
-        match self {
-            TurnOutcome::Completed => "completed",
-            TurnOutcome::Cancelled => "cancelled",
-            TurnOutcome::Failed { .. } => "failed",
-            TurnOutcome::RoundLimit(_) => "round_limit",
-            TurnOutcome::OverBudget(_) => "over_budget",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum AgentEvent {
-    TurnStarted,
-    /// The model's answer started arriving (time to first byte).
-    Responding,
-    Text(String),
-    ToolCallStarted {
-        name: String,
-    },
-    ToolRunning {
-        id: String,
-        /// The tool's name, e.g. `read_file`.
-        name: String,
-        /// The call in a line, e.g. `read src/lib.rs:10-40`.
-        description: String,
-    },
-    /// Output of a running call as it arrives (a command's).
-    ToolProgress {
-        id: String,
-        text: String,
-    },
-    ToolDone {
-        id: String,
-        name: String,
-        output: ToolOutput,
-        elapsed: Duration,
-    },
-    /// A call a budget did not let run; the model was told `reason`.
-    ToolRefused {
-        id: String,
-        name: String,
-        reason: String,
-    },
-    /// One request to the model ended (answered, failed or stopped).
-    RequestEnded(RequestStats),
-    /// A budget is 80% used, or past it (said once per budget).
-    BudgetWarning(String),
-    Retrying {
-        attempt: u32,
-        max: u32,
-        delay: Duration,
-        reason: String,
-    },
-    Notice(String),
-    /// The repository map sent with a request.
-    MapUsed {
-        text: String,
-        tokens: usize,
-        files: usize,
-    },
-    TurnEnded(TurnOutcome),
-    /// A message was added to the conversation (for the session journal).
-    Recorded(ChatMessage),
-}
+pub use events::{AgentCommand, AgentEvent, TurnOutcome};
 
 pub struct AgentConfig {
     pub root: PathBuf,
@@ -470,100 +369,6 @@ impl Agent {
             None => return Some(StreamEnd::Failed(LlmError::Broken("the answer ended without finishing".into()))),
         }
         None
-    }
-
-    /// Run the calls one after another, then let the user review the edits
-    /// they proposed, and add each result to the conversation. Returns false
-    /// when the user cancelled.
-    async fn run_tools(&mut self, calls: Vec<ToolCall>, commands: &mut UnboundedReceiver<AgentCommand>) -> bool {
-        let mut cancelled = false;
-        let mut results: Vec<(String, String, ToolOutput)> = Vec::new();
-        for call in calls {
-            let id = call.id.clone();
-            let name = call.name.clone();
-            let check = if cancelled { Check::Ok } else { self.budget.tool_call(&name, Instant::now()) };
-            let output = if cancelled {
-                ToolOutput::error("not run: the user cancelled the turn")
-            } else if let Some(why) = self.budget_refuses(check) {
-                self.emit(AgentEvent::ToolRefused { id: id.clone(), name: name.clone(), reason: why.clone() });
-                ToolOutput::error(why)
-            } else {
-                self.emit(AgentEvent::ToolRunning {
-                    id: id.clone(),
-                    name: name.clone(),
-                    description: self.tools.describe(&call),
-                });
-                let started = Instant::now();
-                let cancel = CancellationToken::new();
-                let events = self.events.clone();
-                let progress_id = id.clone();
-                let ctx = ToolContext {
-                    cancel: cancel.clone(),
-                    progress: Arc::new(move |text: &str| {
-                        let progress = AgentEvent::ToolProgress { id: progress_id.clone(), text: text.to_string() };
-                        let _ = events.send(redact::event(progress, &crate::secrets::redactor()));
-                    }),
-                    call_id: id.clone(),
-                };
-                let timeout = self.tools.timeout(&call);
-                let fut = self.tools.call(call, ctx);
-                let limit = async {
-                    match timeout {
-                        Some(t) => tokio::time::sleep(t).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::pin!(fut);
-                tokio::pin!(limit);
-                let output = loop {
-                    tokio::select! {
-                        out = &mut fut => break out,
-                        _ = &mut limit => {
-                            cancel.cancel();
-                            let secs = timeout.map_or(0, |t| t.as_secs());
-                            break ToolOutput::error(format!("the tool did not finish within {secs} s and was stopped"));
-                        }
-                        cmd = commands.recv() => if self.on_command_while_busy(cmd) {
-                            cancel.cancel();
-                            cancelled = true;
-                            break ToolOutput::error("stopped: the user cancelled the turn");
-                        },
-                    }
-                };
-                self.emit(AgentEvent::ToolDone {
-                    id: id.clone(),
-                    name: name.clone(),
-                    output: output.clone(),
-                    elapsed: started.elapsed(),
-                });
-                output
-            };
-            results.push((id, name, output));
-        }
-        // Edits proposed in this round: one review, whose outcome joins the
-        // results of the calls that proposed them.
-        let cancel = CancellationToken::new();
-        let review = self.tools.finish_round(cancel.clone());
-        tokio::pin!(review);
-        let verdicts = loop {
-            tokio::select! {
-                v = &mut review => break v,
-                cmd = commands.recv(), if !cancelled => if self.on_command_while_busy(cmd) {
-                    cancel.cancel();
-                    cancelled = true;
-                },
-            }
-        };
-        for (call_id, text) in verdicts {
-            if let Some((_, _, output)) = results.iter_mut().find(|(id, _, _)| *id == call_id) {
-                output.content.push_str("\n\n");
-                output.content.push_str(&text);
-            }
-        }
-        for (call_id, name, output) in results {
-            self.remember(ChatMessage::Tool { call_id, name, content: output.content, is_error: output.is_error });
-        }
-        !cancelled
     }
 
     /// A command that arrived during a turn (while the model answers or

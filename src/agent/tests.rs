@@ -1,4 +1,5 @@
 use std::sync::Mutex;
+use std::time::Instant;
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
@@ -8,6 +9,7 @@ use crate::llm::scripted::Scripted;
 use crate::llm::select::Prices;
 use crate::llm::{EventStream, ToolSpec};
 use crate::metrics::budget::Limits;
+use crate::tools::{ToolContext, ToolOutput};
 
 /// Records every request, then answers from a script.
 struct Recording {

@@ -122,8 +122,8 @@ mod tests {
     fn load(text: &str) -> (super::super::Config, Vec<String>) {
         let mut layered = super::super::Layered::from_defaults(super::super::DEFAULT_CONFIG).expect("defaults");
         let mut diags = layered.apply_file("config.toml", text);
-        super::super::check_values(&mut layered, &mut diags);
-        let config = super::super::deserialize_checked(&mut layered, &mut diags);
+        super::super::values::check_values(&mut layered, &mut diags);
+        let config = super::super::values::deserialize_checked(&mut layered, &mut diags);
         (config, diags.iter().map(ToString::to_string).collect())
     }
 
