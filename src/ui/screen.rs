@@ -23,10 +23,6 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub fn size(&self) -> Rect {
-        self.size
-    }
-
     pub fn resize(&mut self, size: Rect) {
         self.size = size;
     }
