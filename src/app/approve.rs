@@ -18,17 +18,7 @@ impl App {
 
     /// The engine asks: queue the request in the diff pane.
     pub(super) fn approval_requested(&mut self, id: u64, request: Request) {
-        match request {
-            Request::Changes { files, protected, policy_accepts } => {
-                self.state.review.push_changes(id, files, protected);
-                // The policy takes what is not protected; those hunks wait
-                // for the user, one by one.
-                if policy_accepts && self.state.review.items.len() == 1 {
-                    self.state.review.set_all(true);
-                }
-            }
-            Request::Command { command } => self.state.review.push_command(id, command),
-        }
+        self.state.review.push(Item::from_request(id, request));
         self.item_arrived();
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use crate::engine::Request;
 use crate::patch::{ChangeKind, FileChange, Hunk, LineKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +79,27 @@ pub enum Item {
 }
 
 impl Item {
+    /// The review item for the engine's request `id`. A change set the
+    /// policy accepts comes with the hunks of its unprotected files
+    /// accepted: only the protected ones wait for the user, one by one.
+    pub(crate) fn from_request(id: u64, request: Request) -> Item {
+        match request {
+            Request::Changes { files, protected, policy_accepts } => {
+                let mut files: Vec<FileReview> = files.into_iter().map(FileReview::new).collect();
+                for (f, p) in files.iter_mut().zip(protected) {
+                    f.protected = p;
+                    if policy_accepts && f.protected.is_none() {
+                        for h in &mut f.hunks {
+                            h.decision = Decision::Accepted;
+                        }
+                    }
+                }
+                Item::Changes { id, files }
+            }
+            Request::Command { command } => Item::Command { id, command },
+        }
+    }
+
     pub fn id(&self) -> u64 {
         match self {
             Item::Changes { id, .. } | Item::Command { id, .. } => *id,
@@ -115,6 +137,11 @@ impl Review {
     /// Queue command request `id` (the engine's).
     pub fn push_command(&mut self, id: u64, command: String) {
         self.items.push_back(Item::Command { id, command });
+    }
+
+    /// Queue `item` behind the others.
+    pub(crate) fn push(&mut self, item: Item) {
+        self.items.push_back(item);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -401,5 +428,22 @@ mod tests {
         assert_eq!(r.files()[0].hunks[0].decision, Decision::Accepted);
         assert_eq!(r.set_all(false), 0, "rejecting needs no care");
         assert_eq!(r.undecided(), 0);
+    }
+
+    #[test]
+    fn a_change_set_the_policy_accepts_waits_only_for_its_protected_files() {
+        let request = Request::Changes {
+            files: vec![change(".tandem/config.toml"), change("src/lib.rs")],
+            protected: vec![Some(".tandem/**".into()), None],
+            policy_accepts: true,
+        };
+        let Item::Changes { files, .. } = Item::from_request(1, request) else { panic!("not a change set") };
+        assert_eq!(files[0].protected.as_deref(), Some(".tandem/**"));
+        assert_eq!(files[0].hunks[0].decision, Decision::Pending);
+        assert_eq!(files[1].hunks[0].decision, Decision::Accepted);
+        let request =
+            Request::Changes { files: vec![change("src/lib.rs")], protected: vec![None], policy_accepts: false };
+        let Item::Changes { files, .. } = Item::from_request(1, request) else { panic!("not a change set") };
+        assert_eq!(files[0].hunks[0].decision, Decision::Pending);
     }
 }
