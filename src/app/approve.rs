@@ -95,7 +95,7 @@ impl App {
             self.flash(text, false);
             return;
         }
-        let is_command = matches!(self.state.review.front(), Some(Item::Command { .. }));
+        let is_command = self.state.review.front().is_some_and(Item::is_question);
         if is_command {
             match action {
                 A::AcceptHunk | A::AcceptFile | A::AcceptAll | A::ApplyDecisions => {
@@ -105,15 +105,14 @@ impl App {
                     self.answer_command(Answer::Refuse { reason: "the user said no".into() });
                 }
                 A::RejectWithReason => self.state.review.reason = Some(String::new()),
-                A::AlwaysAllow => {
-                    let prefix = match self.state.review.front() {
-                        Some(Item::Command { command, .. }) => crate::engine::command_prefix(command),
-                        _ => String::new(),
-                    };
-                    self.flash(format!("Commands starting with `{prefix}` run without asking this session"), false);
-                    self.answer_command(Answer::Allow { remember: Some(prefix) });
-                }
-                _ => self.flash("That key works on proposed edits; this is a command to allow or refuse", false),
+                A::AlwaysAllow => match self.state.review.front().and_then(Item::always_allow) {
+                    Some((remember, note)) => {
+                        self.flash(note, false);
+                        self.answer_command(Answer::Allow { remember: Some(remember) });
+                    }
+                    None => self.flash("This can be allowed once only, not for the session", false),
+                },
+                _ => self.flash("That key works on proposed edits; this is a request to allow or refuse", false),
             }
             return;
         }
@@ -180,7 +179,7 @@ impl App {
                 let text = reason.trim().to_string();
                 self.state.review.reason = None;
                 let reason = (!text.is_empty()).then_some(text);
-                if matches!(self.state.review.front(), Some(Item::Command { .. })) {
+                if self.state.review.front().is_some_and(Item::is_question) {
                     self.answer_command(Answer::Refuse { reason: reason.unwrap_or_else(|| "the user said no".into()) });
                 } else {
                     self.state.review.reject_hunk(reason);
@@ -199,13 +198,14 @@ impl App {
     }
 
     fn answer_command(&mut self, answer: Answer) {
-        let Some(Item::Command { id, .. }) = self.state.review.pop() else { return };
+        let Some(item) = self.state.review.pop().filter(Item::is_question) else { return };
         let approvals = &mut self.state.metrics.approvals;
-        match answer {
-            Answer::Allow { .. } => approvals.commands_approved += 1,
-            _ => approvals.commands_denied += 1,
+        match (&item, &answer) {
+            (Item::Command { .. }, Answer::Allow { .. }) => approvals.commands_approved += 1,
+            (Item::Command { .. }, _) => approvals.commands_denied += 1,
+            _ => {}
         }
-        self.to_engine(Command::Decide { id, answer });
+        self.to_engine(Command::Decide { id: item.id(), answer });
         self.front_arrived();
     }
 

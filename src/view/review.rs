@@ -105,6 +105,25 @@ impl Item {
             Item::Changes { id, .. } | Item::Command { id, .. } => *id,
         }
     }
+
+    /// Allowed or refused whole, with the command keys, rather than
+    /// reviewed hunk by hunk.
+    pub(crate) fn is_question(&self) -> bool {
+        matches!(self, Item::Command { .. })
+    }
+
+    /// What "always allow" remembers for this item, and the note that says
+    /// so; `None` when it cannot be allowed for the session.
+    pub(crate) fn always_allow(&self) -> Option<(String, String)> {
+        match self {
+            Item::Command { command, .. } => {
+                let prefix = crate::engine::command_prefix(command);
+                let note = format!("Commands starting with `{prefix}` run without asking this session");
+                Some((prefix, note))
+            }
+            Item::Changes { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
