@@ -59,6 +59,7 @@ impl App {
                         }
                     }
                     Item::Command { command, .. } => format!("the model asks to run `{command}`"),
+                    Item::Permission { permission, .. } => format!("{}: {}", permission.kind.label, permission.title),
                 };
                 let key = self
                     .state
