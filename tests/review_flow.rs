@@ -234,3 +234,179 @@ fn a_review_arriving_mid_word_waits_and_the_status_line_says_so() {
         assert_eq!(s.app.state.composer.text(), "please add a test");
     }
 }
+
+/// Opening a door: a kind of leave for this test, granted by full-auto only.
+const DOOR: tandem::engine::PermissionKind = tandem::engine::PermissionKind {
+    name: "door",
+    label: "door opening",
+    granted_by: &[tandem::config::Policy::FullAuto],
+};
+
+/// `open_door {door, detail?}`: asks for leave of kind [`DOOR`], remembered
+/// by the door's name, then writes `NAME.open` in the repository. No tool
+/// tandem ships asks for a permission yet; an MCP server's tool will.
+struct OpenDoor {
+    root: std::path::PathBuf,
+    gate: std::sync::Arc<dyn tandem::tools::approval::PermissionGate>,
+}
+
+impl tandem::tools::Tool for OpenDoor {
+    fn spec(&self) -> tandem::llm::ToolSpec {
+        tandem::llm::ToolSpec {
+            name: "open_door".into(),
+            description: "Open a door, once the user allows it.".into(),
+            parameters: serde_json::json!({"type": "object", "properties": {"door": {"type": "string"}}}),
+        }
+    }
+
+    fn run(
+        &self,
+        args: serde_json::Value,
+        _ctx: tandem::tools::ToolContext,
+    ) -> futures::future::BoxFuture<'static, tandem::tools::ToolOutput> {
+        let door = args["door"].as_str().unwrap_or("front").to_string();
+        let detail = args["detail"].as_str().map_or_else(|| format!("open {door}"), str::to_string);
+        let (root, gate) = (self.root.clone(), self.gate.clone());
+        Box::pin(async move {
+            let asked = tandem::engine::Permission {
+                kind: DOOR,
+                title: format!("the model wants to open door `{door}`"),
+                detail,
+                remember_key: Some(door.clone()),
+            };
+            match gate.ask(asked).await {
+                Ok(()) => {
+                    std::fs::write(root.join(format!("{door}.open")), "open\n").expect("open the door");
+                    tandem::tools::ToolOutput::ok(format!("door {door} is open"), format!("opened {door}"))
+                }
+                Err(reason) => tandem::tools::ToolOutput::error(format!("door {door} stays shut: {reason}")),
+            }
+        })
+    }
+
+    fn describe(&self, args: &serde_json::Value) -> String {
+        format!("open door {}", args["door"].as_str().unwrap_or("?"))
+    }
+
+    fn timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+/// The app with the real tools and `open_door` in the repository at `root`.
+fn with_door(
+    script: &str,
+    root: &std::path::Path,
+) -> (Session, std::sync::Arc<std::sync::Mutex<Vec<tandem::llm::Request>>>) {
+    let dir = root.to_path_buf();
+    let door: tandem::engine::ToolMaker = std::sync::Arc::new(move |approvals| {
+        std::sync::Arc::new(OpenDoor { root: dir.clone(), gate: std::sync::Arc::new(approvals) })
+            as std::sync::Arc<dyn tandem::tools::Tool>
+    });
+    tandem::engine::with_extra_tools(vec![door], || Session::with_tools(script, root, 120, 40))
+}
+
+fn tool_results(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> Vec<String> {
+    let requests = requests.lock().expect("requests");
+    requests
+        .last()
+        .expect("a request")
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            tandem::llm::ChatMessage::Tool { content, .. } => Some(content.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_permission_shows_what_is_asked_made_safe_and_the_keys_answer_it() {
+    let hostile = format!(
+        "open \u{1b}]52;c;ZXZpbA==\u{7}the \u{1b}[2Jfront door \u{202e}won\u{202c}\n{}",
+        (0..500).map(|i| format!("hinge {i}")).collect::<Vec<_>>().join("\n")
+    );
+    let args = serde_json::json!({"door": "front", "detail": hostile}).to_string();
+    let script = format!(
+        r#"
+[[turns]]
+tool_calls = [{{ name = "open_door", arguments = '{args}' }}]
+
+[[turns]]
+tool_calls = [{{ name = "open_door", arguments = '{{"door": "back"}}' }}]
+
+[[turns]]
+tool_calls = [{{ name = "open_door", arguments = '{{"door": "back"}}' }}]
+
+[[turns]]
+tool_calls = [{{ name = "open_door", arguments = '{{"door": "side"}}' }}]
+
+[[turns]]
+text = "Done."
+"#
+    );
+    let repo = git_repo(&[("README", "x\n")]);
+    let (mut s, requests) = with_door(&script, repo.path());
+    s.keys("open the doors<Enter><Wait>");
+    let screen = s.screen();
+    assert!(screen.contains("The model asks for leave: door opening"), "{screen}");
+    assert!(screen.contains("the model wants to open door `front`"), "{screen}");
+    assert!(screen.contains("open the front door won"), "{screen}");
+    assert!(screen.contains("hinge 0") && !screen.contains("hinge 40"), "{screen}");
+    assert!(screen.contains("y allow · n refuse · r refuse with a reason"), "{screen}");
+    assert!(screen.contains("! always allow `front` this session"), "{screen}");
+    assert!(!screen.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'), "{screen:?}");
+    assert!(!repo.path().join("front.open").exists());
+    // The detail is longer than the pane: it scrolls, down to where it was
+    // cut.
+    assert!(screen.contains("rows 1–") && screen.contains(" of 31 · PageDown / PageUp scroll"), "{screen}");
+    s.keys("<Wait><PageDown><PageDown>");
+    let screen = s.screen();
+    assert!(screen.contains("hinge 28") && screen.contains("… 471 more line(s) not shown"), "{screen}");
+
+    // Allowed once.
+    s.keys("<Wait>y");
+    assert!(repo.path().join("front.open").exists());
+    assert!(s.screen().contains("the model wants to open door `back`"), "{}", s.screen());
+    // Allowed for the session: the second `back` goes unasked.
+    s.keys("<Wait>!");
+    assert!(s.screen().contains("the model wants to open door `side`"), "{}", s.screen());
+    // Refused with a reason, which the model is told.
+    s.keys("<Wait>rnot that one<Enter>");
+    assert!(!repo.path().join("side.open").exists());
+    assert!(s.screen().contains("Done."), "{}", s.screen());
+    assert_eq!(
+        tool_results(&requests),
+        ["door front is open", "door back is open", "door back is open", "door side stays shut: not that one"]
+    );
+}
+
+#[test]
+fn a_key_typed_before_the_permission_was_on_screen_does_not_allow_it() {
+    let script = r#"
+[[turns]]
+tool_calls = [{ name = "open_door", arguments = '{"door": "front"}' }]
+
+[[turns]]
+text = "Done."
+"#;
+    let repo = git_repo(&[("README", "x\n")]);
+    let (mut s, requests) = with_door(script, repo.path());
+    // The user sends, goes to the (empty) diff pane, and presses `y` and
+    // `!` as the request comes up: neither counts.
+    s.keys("open the door<Enter><F3>");
+    s.keys("y!");
+    assert!(!repo.path().join("front.open").exists());
+    assert_eq!(requests.lock().expect("requests").len(), 1, "the model heard of no answer");
+    assert!(
+        matches!(s.app.state.review.front(), Some(tandem::view::review::Item::Permission { .. })),
+        "{:?}",
+        s.app.state.review.front()
+    );
+    assert!(s.screen().contains("! ignored"), "{}", s.screen());
+    // After a look, the same key allows it.
+    s.keys("<Wait><F3><Wait>y");
+    assert!(repo.path().join("front.open").exists());
+    assert_eq!(tool_results(&requests), ["door front is open"]);
+    assert!(s.screen().contains("Done."), "{}", s.screen());
+}

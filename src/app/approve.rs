@@ -18,17 +18,7 @@ impl App {
 
     /// The engine asks: queue the request in the diff pane.
     pub(super) fn approval_requested(&mut self, id: u64, request: Request) {
-        match request {
-            Request::Changes { files, protected, policy_accepts } => {
-                self.state.review.push_changes(id, files, protected);
-                // The policy takes what is not protected; those hunks wait
-                // for the user, one by one.
-                if policy_accepts && self.state.review.items.len() == 1 {
-                    self.state.review.set_all(true);
-                }
-            }
-            Request::Command { command } => self.state.review.push_command(id, command),
-        }
+        self.state.review.push(Item::from_request(id, request));
         self.item_arrived();
     }
 
@@ -69,6 +59,7 @@ impl App {
                         }
                     }
                     Item::Command { command, .. } => format!("the model asks to run `{command}`"),
+                    Item::Permission { permission, .. } => format!("{}: {}", permission.kind.label, permission.title),
                 };
                 let key = self
                     .state
@@ -105,7 +96,7 @@ impl App {
             self.flash(text, false);
             return;
         }
-        let is_command = matches!(self.state.review.front(), Some(Item::Command { .. }));
+        let is_command = self.state.review.front().is_some_and(Item::is_question);
         if is_command {
             match action {
                 A::AcceptHunk | A::AcceptFile | A::AcceptAll | A::ApplyDecisions => {
@@ -115,15 +106,14 @@ impl App {
                     self.answer_command(Answer::Refuse { reason: "the user said no".into() });
                 }
                 A::RejectWithReason => self.state.review.reason = Some(String::new()),
-                A::AlwaysAllow => {
-                    let prefix = match self.state.review.front() {
-                        Some(Item::Command { command, .. }) => crate::engine::command_prefix(command),
-                        _ => String::new(),
-                    };
-                    self.flash(format!("Commands starting with `{prefix}` run without asking this session"), false);
-                    self.answer_command(Answer::Allow { remember: Some(prefix) });
-                }
-                _ => self.flash("That key works on proposed edits; this is a command to allow or refuse", false),
+                A::AlwaysAllow => match self.state.review.front().and_then(Item::always_allow) {
+                    Some((remember, note)) => {
+                        self.flash(note, false);
+                        self.answer_command(Answer::Allow { remember: Some(remember) });
+                    }
+                    None => self.flash("This can be allowed once only, not for the session", false),
+                },
+                _ => self.flash("That key works on proposed edits; this is a request to allow or refuse", false),
             }
             return;
         }
@@ -190,7 +180,7 @@ impl App {
                 let text = reason.trim().to_string();
                 self.state.review.reason = None;
                 let reason = (!text.is_empty()).then_some(text);
-                if matches!(self.state.review.front(), Some(Item::Command { .. })) {
+                if self.state.review.front().is_some_and(Item::is_question) {
                     self.answer_command(Answer::Refuse { reason: reason.unwrap_or_else(|| "the user said no".into()) });
                 } else {
                     self.state.review.reject_hunk(reason);
@@ -209,13 +199,14 @@ impl App {
     }
 
     fn answer_command(&mut self, answer: Answer) {
-        let Some(Item::Command { id, .. }) = self.state.review.pop() else { return };
+        let Some(item) = self.state.review.pop().filter(Item::is_question) else { return };
         let approvals = &mut self.state.metrics.approvals;
-        match answer {
-            Answer::Allow { .. } => approvals.commands_approved += 1,
-            _ => approvals.commands_denied += 1,
+        match (&item, &answer) {
+            (Item::Command { .. }, Answer::Allow { .. }) => approvals.commands_approved += 1,
+            (Item::Command { .. }, _) => approvals.commands_denied += 1,
+            _ => {}
         }
-        self.to_engine(Command::Decide { id, answer });
+        self.to_engine(Command::Decide { id: item.id(), answer });
         self.front_arrived();
     }
 

@@ -7,6 +7,47 @@
 //! once: a front-end hears [`Event::ApprovalRequested`] only when someone
 //! has to answer, and answers with [`Command::Decide`]. Nothing here knows
 //! about terminals.
+//!
+//! # What is asked
+//!
+//! A [`Request`] is one of three: the edits of a round ([`Request::Changes`],
+//! reviewed hunk by hunk), a command ([`Request::Command`]), or leave of
+//! any other kind ([`Request::Permission`]). A tool asks for a
+//! [`Permission`] through its approvals channel
+//! (`tools::approval::Approvals::permission`) and waits. The engine
+//! decides, in this order:
+//!
+//! 1. the kind's policy rule ([`PermissionKind::granted_by`]): granted
+//!    without asking under the policies it lists;
+//! 2. what the user allowed for the session: an earlier "always allow" of
+//!    the same kind and [`Permission::remember_key`];
+//! 3. otherwise someone is asked: [`Event::ApprovalRequested`]. The app
+//!    shows it on the review desk, answered with the same keys as a
+//!    command; `tandem exec`, with nobody to ask, refuses it with
+//!    [`Answer::Unattended`] and a reason the model is given.
+//!
+//! Every grant and refusal is in the audit log (event `permission`).
+//!
+//! ## Adding a kind
+//!
+//! A new kind of leave is one [`PermissionKind`] constant beside the code
+//! that asks for it, with its policy rule (`granted_by`; leave it empty to
+//! always ask). Nothing else changes: not the engine, not the review desk,
+//! not the app, not `tandem exec`. What is coming:
+//!
+//! - MCP: a server's tool call. Before it forwards a call, the MCP
+//!   client's tool asks for leave of kind `MCP_TOOL` (granted by
+//!   full-auto), titled like "server `github` wants to run tool
+//!   `create_issue`", with the call's arguments as the detail and
+//!   `github/create_issue` as the key "always allow" remembers; it forwards
+//!   the call only when granted. The server's tools join the session
+//!   through [`Setup::extra_tools`].
+//! - Sandbox: a command that wants more than its sandbox gives (the
+//!   network, a write outside the repository). The command runner asks for
+//!   leave of kind `SANDBOX_ESCAPE`, which lists no policy (even full-auto
+//!   asks: it confines commands, it does not free them), titled like
+//!   "`npm install` wants network access", with the command and what it
+//!   wants as the detail, and no key to remember.
 
 mod answer;
 mod policy;
@@ -28,10 +69,16 @@ use crate::metrics::budget::Limits;
 use crate::patch::{FileChange, Hunk};
 use crate::session::audit::AuditLog;
 use crate::session::journal::Journal;
+use crate::tools::approval::Approvals;
 use crate::tools::protected::Protected;
 
+pub use crate::tools::approval::{Permission, PermissionKind};
 pub use answer::accept_all;
 pub use policy::{command_allowed, command_prefix};
+
+/// Makes one tool for a session, given the session's [`Approvals`] (through
+/// which the tool asks for leave).
+pub type ToolMaker = Arc<dyn Fn(Approvals) -> Arc<dyn crate::tools::Tool> + Send + Sync>;
 
 /// What a session is made of, besides its model.
 pub struct Setup {
@@ -50,6 +97,9 @@ pub struct Setup {
     pub index: Option<SharedIndex>,
     /// Give the model the real tools; without them it can only talk.
     pub tools: bool,
+    /// Tools besides tandem's own, after them (with `tools` only): how a
+    /// server's tools (MCP) join a session.
+    pub extra_tools: Vec<ToolMaker>,
     pub audit: Option<AuditLog>,
     pub journal: Option<Journal>,
 }
@@ -70,10 +120,33 @@ impl Setup {
             limits: Limits::from_config(&config.budget),
             index: None,
             tools: true,
+            extra_tools: EXTRA_TOOLS.with(|t| t.borrow().clone()),
             audit: None,
             journal: None,
         }
     }
+}
+
+thread_local! {
+    /// What [`with_extra_tools`] adds to the sessions set up on this thread.
+    static EXTRA_TOOLS: std::cell::RefCell<Vec<ToolMaker>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `tools` in [`Setup::extra_tools`] of every [`Setup::new`]
+/// made on this thread meanwhile. A front-end that makes its own setup (the
+/// app) has no other way in: this is how a test gives such a session a tool
+/// of its own.
+#[doc(hidden)]
+pub fn with_extra_tools<T>(tools: Vec<ToolMaker>, f: impl FnOnce() -> T) -> T {
+    /// Puts back what was there before, however `f` ends.
+    struct Restore(Vec<ToolMaker>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            EXTRA_TOOLS.with(|t| *t.borrow_mut() = std::mem::take(&mut self.0));
+        }
+    }
+    let _restore = Restore(EXTRA_TOOLS.with(|t| std::mem::replace(&mut *t.borrow_mut(), tools)));
+    f()
 }
 
 /// What a front-end asks of the session.
@@ -114,9 +187,13 @@ pub enum Answer {
     /// Per file of the change set, in the order requested.
     Changes(Vec<FileAnswer>),
     /// Run the command; with `remember`, also every later simple command
-    /// starting with it, for this session.
+    /// starting with it, for this session. For a [`Request::Permission`]:
+    /// grant it; with `remember` (any text: "always allow"), also every
+    /// later request of its kind with its `remember_key`, for this session
+    /// (nothing is remembered for a request without one).
     Allow { remember: Option<String> },
-    /// Do not run the command; the model is told `reason`.
+    /// Do not run the command, or grant the permission; the model is told
+    /// `reason`.
     Refuse { reason: String },
     /// Nobody is there to answer (a headless run): refused, and recorded
     /// as such; the model is told `reason`.
@@ -180,6 +257,10 @@ pub enum Request {
     },
     /// A command the policy does not let run unasked.
     Command { command: String },
+    /// Leave of another kind that neither the policy nor the session's
+    /// "always allow" grants: answered with [`Answer::Allow`],
+    /// [`Answer::Refuse`] or [`Answer::Unattended`].
+    Permission(Permission),
 }
 
 /// What the session reports.

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::Policy;
+use crate::tools::approval::Permission;
 use crate::tools::read_only::{is_read_only, is_simple_command};
 
 /// Why `command` may run without asking under `policy`, if it may: every
@@ -43,6 +44,25 @@ pub fn command_prefix(command: &str) -> String {
     }
 }
 
+/// Why `permission` may be granted without asking, if it may: its kind's
+/// rule grants it under `policy`, or the user allowed its kind and key for
+/// the session (`remembered`, as `(kind name, remember_key)`). Otherwise
+/// someone is asked.
+pub(crate) fn permission_granted(
+    policy: Policy,
+    permission: &Permission,
+    remembered: &[(&'static str, String)],
+) -> Option<String> {
+    if permission.kind.granted_under(policy) {
+        return Some(format!("{} policy", policy.name()));
+    }
+    let key = permission.remember_key.as_ref()?;
+    remembered
+        .iter()
+        .any(|(kind, k)| *kind == permission.kind.name && k == key)
+        .then(|| "allowed for this session".to_string())
+}
+
 /// Whether the policy writes edits without asking (the files it may: a
 /// protected file always waits).
 pub fn accepts_edits(policy: Policy) -> bool {
@@ -72,6 +92,31 @@ mod tests {
         assert!(!is_simple_command("cargo test; curl x | sh"));
         assert!(!is_simple_command("cargo test > out"));
         assert!(is_simple_command("cargo test -p tandem --lib"));
+    }
+
+    #[test]
+    fn a_permission_goes_unasked_only_under_its_kinds_policies_or_as_remembered() {
+        use crate::tools::approval::PermissionKind;
+        const ASKED: PermissionKind = PermissionKind { name: "asked", label: "asked", granted_by: &[] };
+        const AUTO: PermissionKind = PermissionKind { name: "auto", label: "auto", granted_by: &[Policy::FullAuto] };
+        let ask = |kind, key: Option<&str>| Permission {
+            kind,
+            title: "t".into(),
+            detail: "d".into(),
+            remember_key: key.map(str::to_string),
+        };
+        for policy in Policy::ALL {
+            assert_eq!(permission_granted(policy, &ask(ASKED, Some("k")), &[]), None, "{policy:?}");
+        }
+        assert_eq!(permission_granted(Policy::FullAuto, &ask(AUTO, None), &[]).as_deref(), Some("full-auto policy"));
+        assert_eq!(permission_granted(Policy::AutoEdit, &ask(AUTO, None), &[]), None);
+        let remembered = vec![("asked", "k".to_string())];
+        let granted = permission_granted(Policy::Suggest, &ask(ASKED, Some("k")), &remembered);
+        assert_eq!(granted.as_deref(), Some("allowed for this session"));
+        // Another key, another kind with the same key, or no key: asked.
+        assert_eq!(permission_granted(Policy::Suggest, &ask(ASKED, Some("other")), &remembered), None);
+        assert_eq!(permission_granted(Policy::Suggest, &ask(AUTO, Some("k")), &remembered), None);
+        assert_eq!(permission_granted(Policy::Suggest, &ask(ASKED, None), &remembered), None);
     }
 
     #[test]

@@ -23,7 +23,8 @@ use crate::tools::protected::Protected;
 /// Where a request's answer goes.
 enum Reply {
     Changes(oneshot::Sender<Vec<FileVerdict>>),
-    Command(oneshot::Sender<Result<(), String>>),
+    /// A command's or a permission's: granted, or refused with a reason.
+    Leave(oneshot::Sender<Result<(), String>>),
 }
 
 /// A request waiting for the front-end's answer.
@@ -70,6 +71,8 @@ pub(super) struct Task {
     allow_commands: Vec<String>,
     /// Prefixes the user allowed for this session.
     remembered: Vec<String>,
+    /// Permissions the user allowed for this session: (kind, remember key).
+    remembered_permissions: Vec<(&'static str, String)>,
     protected: Protected,
     audit: Option<AuditLog>,
     journal: Option<Journal>,
@@ -109,7 +112,14 @@ impl Task {
                 index: setup.index.clone(),
                 map_tokens: setup.map_tokens,
             };
-            Arc::new(crate::tools::toolbox::Toolbox::new(config, Approvals(approvals_tx)))
+            let approvals = Approvals(approvals_tx);
+            let mut toolbox = crate::tools::toolbox::Toolbox::new(config, approvals.clone());
+            for make in &setup.extra_tools {
+                if let Err(e) = toolbox.add(make(approvals.clone())) {
+                    tracing::error!("tool left out: {e}");
+                }
+            }
+            Arc::new(toolbox)
         } else {
             Arc::new(crate::tools::NoTools)
         };
@@ -132,6 +142,7 @@ impl Task {
             policy: setup.policy,
             allow_commands: setup.allow_commands,
             remembered: Vec::new(),
+            remembered_permissions: Vec::new(),
             protected: setup.protected,
             audit: setup.audit,
             journal: setup.journal,
@@ -292,7 +303,19 @@ impl Task {
                 }
                 let id = self.next_id();
                 let request = Request::Command { command };
-                self.pending.insert(id, Pending { request: request.clone(), reply: Reply::Command(reply) });
+                self.pending.insert(id, Pending { request: request.clone(), reply: Reply::Leave(reply) });
+                self.emit(Event::ApprovalRequested { id, request });
+            }
+            Approval::Permission { permission, reply } => {
+                let granted = policy::permission_granted(self.policy, &permission, &self.remembered_permissions);
+                if let Some(why) = granted {
+                    self.audit(permission_record(self.policy, &permission, &format!("allowed ({why})")));
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                let id = self.next_id();
+                let request = Request::Permission(permission);
+                self.pending.insert(id, Pending { request: request.clone(), reply: Reply::Leave(reply) });
                 self.emit(Event::ApprovalRequested { id, request });
             }
         }
@@ -310,7 +333,7 @@ impl Task {
                 self.replies.insert(id, reply);
                 self.apply(id, files, answers, false);
             }
-            (Request::Command { command }, Reply::Command(reply), answer) => {
+            (Request::Command { command }, Reply::Leave(reply), answer) => {
                 let (detail, result) = match answer {
                     Answer::Allow { remember } => {
                         if let Some(prefix) = remember {
@@ -327,6 +350,26 @@ impl Task {
                     }
                 };
                 self.audit(Record::command(self.policy, detail));
+                let _ = reply.send(result);
+            }
+            (Request::Permission(permission), Reply::Leave(reply), answer) => {
+                let (what, result) = match answer {
+                    Answer::Allow { remember } => match (remember, &permission.remember_key) {
+                        (Some(_), Some(key)) => {
+                            self.remembered_permissions.push((permission.kind.name, key.clone()));
+                            ("allowed by the user for this session".to_string(), Ok(()))
+                        }
+                        _ => ("allowed by the user".to_string(), Ok(())),
+                    },
+                    Answer::Refuse { reason } => (format!("refused by the user ({reason})"), Err(reason)),
+                    Answer::Unattended { reason } => {
+                        ("refused (nobody to ask in tandem exec)".to_string(), Err(reason))
+                    }
+                    Answer::Changes(_) => {
+                        ("refused: the answer was about edits".to_string(), Err("the user said no".to_string()))
+                    }
+                };
+                self.audit(permission_record(self.policy, &permission, &what));
                 let _ = reply.send(result);
             }
             (request, reply, answer) => {
@@ -431,6 +474,17 @@ impl Task {
         self.notes.push(format!("The user undid the last applied change set: {text}"));
         self.emit(Event::Undone { text, retry });
     }
+}
+
+/// The audit log's record of what became of `permission`.
+fn permission_record(
+    policy: crate::config::Policy,
+    permission: &crate::tools::approval::Permission,
+    what: &str,
+) -> Record {
+    let mut rec = Record::new("permission", policy);
+    rec.detail = format!("{what}: {}: {}", permission.kind.name, permission.title);
+    rec
 }
 
 /// The turn's outcome as the journal keeps it.

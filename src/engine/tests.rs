@@ -370,3 +370,135 @@ async fn a_file_changed_since_the_proposal_is_refused_and_the_model_told() {
     assert_eq!(std::fs::read_to_string(s.root().join("a.txt")).expect("read"), "one\nzwei\nthree\n");
     assert!(s.last_tool_result().contains("NOT written"), "{}", s.last_tool_result());
 }
+
+/// The session's tools with `open_door`, which asks for leave of kind
+/// `door` before it writes `NAME.open` in the repository.
+fn with_door(s: &mut Setup) {
+    let root = s.root.clone();
+    s.extra_tools.push(Arc::new(move |approvals: crate::tools::approval::Approvals| {
+        Arc::new(crate::tools::test_tools::OpenDoor::new(root.clone(), Arc::new(approvals)))
+            as Arc<dyn crate::tools::Tool>
+    }));
+}
+
+fn doors(names: &[&str]) -> String {
+    let mut script = String::new();
+    for name in names {
+        script.push_str(&format!(
+            "[[turns]]\ntool_calls = [{{ name = \"open_door\", arguments = '{{\"door\": \"{name}\"}}' }}]\n\n"
+        ));
+    }
+    script.push_str("[[turns]]\ntext = \"done\"\n");
+    script
+}
+
+fn tool_results(s: &Session) -> Vec<String> {
+    let requests = s.requests.lock().expect("requests");
+    let last = requests.last().expect("a request");
+    last.messages
+        .iter()
+        .filter_map(|m| match m {
+            ChatMessage::Tool { content, .. } => Some(content.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_tool_asking_leave_waits_for_it_and_goes_ahead_once_allowed() {
+    let mut s = Session::start(&doors(&["front"]), &[("a.txt", "a\n")], with_door);
+    s.handle.send(Command::User { text: "go".into() }).expect("send");
+    let (id, request) = s.request().await;
+    let Request::Permission(p) = &request else { panic!("not a permission: {request:?}") };
+    assert_eq!(p.kind, crate::tools::test_tools::DOOR);
+    assert_eq!(p.title, "the model wants to open door `front`");
+    assert_eq!(p.detail, "open front");
+    assert_eq!(p.remember_key.as_deref(), Some("front"));
+    // The tool waits: nothing is done before the answer.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!s.root().join("front.open").exists());
+    s.handle.send(Command::Decide { id, answer: Answer::Allow { remember: None } }).expect("send");
+    assert_eq!(s.turn_end().await, TurnOutcome::Completed);
+    assert!(s.root().join("front.open").exists());
+    assert_eq!(s.last_tool_result(), "door front is open");
+}
+
+#[tokio::test]
+async fn a_refused_or_unattended_permission_leaves_the_tool_undone_and_the_model_hears_why() {
+    for answer in
+        [Answer::Refuse { reason: "not that door".into() }, Answer::Unattended { reason: "nobody here".into() }]
+    {
+        let mut s = Session::start(&doors(&["front"]), &[("a.txt", "a\n")], with_door);
+        s.handle.send(Command::User { text: "go".into() }).expect("send");
+        let (id, _) = s.request().await;
+        let reason = match &answer {
+            Answer::Refuse { reason } | Answer::Unattended { reason } => reason.clone(),
+            _ => unreachable!(),
+        };
+        s.handle.send(Command::Decide { id, answer }).expect("send");
+        s.turn_end().await;
+        assert!(!s.root().join("front.open").exists());
+        assert_eq!(s.last_tool_result(), format!("door front stays shut: {reason}"));
+    }
+}
+
+#[tokio::test]
+async fn the_kinds_policy_rule_grants_it_unasked_and_the_other_policies_ask() {
+    let mut s = Session::start(&doors(&["front"]), &[("a.txt", "a\n")], |s| {
+        s.policy = Policy::FullAuto;
+        with_door(s);
+    });
+    s.handle.send(Command::User { text: "go".into() }).expect("send");
+    s.turn_end().await;
+    assert!(!s.seen.iter().any(|e| matches!(e, Event::ApprovalRequested { .. })), "{:#?}", s.seen);
+    assert!(s.root().join("front.open").exists());
+
+    // The rule names full-auto only: auto-edit asks, and so does suggest
+    // after a switch from full-auto.
+    let mut s = Session::start(&doors(&["front"]), &[("a.txt", "a\n")], |s| {
+        s.policy = Policy::AutoEdit;
+        with_door(s);
+    });
+    s.handle.send(Command::User { text: "go".into() }).expect("send");
+    let (_, request) = s.request().await;
+    assert!(matches!(request, Request::Permission(_)), "{request:?}");
+    let mut s = Session::start(&doors(&["front"]), &[("a.txt", "a\n")], |s| {
+        s.policy = Policy::FullAuto;
+        with_door(s);
+    });
+    s.handle.send(Command::SetPolicy(Policy::Suggest)).expect("send");
+    s.handle.send(Command::User { text: "go".into() }).expect("send");
+    let (_, request) = s.request().await;
+    assert!(matches!(request, Request::Permission(_)), "{request:?}");
+}
+
+#[tokio::test]
+async fn always_allow_grants_the_same_kind_and_key_for_the_session_and_nothing_else() {
+    let mut s = Session::start(&doors(&["front", "front", "back"]), &[("a.txt", "a\n")], with_door);
+    s.handle.send(Command::User { text: "go".into() }).expect("send");
+    let (id, _) = s.request().await;
+    s.handle.send(Command::Decide { id, answer: Answer::Allow { remember: Some("front".into()) } }).expect("send");
+    // The second `front` goes unasked; `back` is asked.
+    let (id, request) = s.request().await;
+    let Request::Permission(p) = &request else { panic!("{request:?}") };
+    assert_eq!(p.remember_key.as_deref(), Some("back"));
+    s.handle.send(Command::Decide { id, answer: Answer::Refuse { reason: "no".into() } }).expect("send");
+    s.turn_end().await;
+    let asked = s.seen.iter().filter(|e| matches!(e, Event::ApprovalRequested { .. })).count();
+    assert_eq!(asked, 2, "{:#?}", s.seen);
+    assert_eq!(tool_results(&s), ["door front is open", "door front is open", "door back stays shut: no"]);
+}
+
+#[tokio::test]
+async fn allowed_once_is_asked_again_and_an_answer_about_edits_refuses() {
+    let mut s = Session::start(&doors(&["front", "front"]), &[("a.txt", "a\n")], with_door);
+    s.handle.send(Command::User { text: "go".into() }).expect("send");
+    let (id, _) = s.request().await;
+    // An answer to nothing changes nothing; the request still stands.
+    s.handle.send(Command::Decide { id: id + 100, answer: Answer::Allow { remember: None } }).expect("send");
+    s.handle.send(Command::Decide { id, answer: Answer::Allow { remember: None } }).expect("send");
+    let (id, _) = s.request().await;
+    s.handle.send(Command::Decide { id, answer: Answer::Changes(Vec::new()) }).expect("send");
+    s.turn_end().await;
+    assert_eq!(tool_results(&s), ["door front is open", "door front stays shut: the user said no"]);
+}

@@ -42,6 +42,9 @@ stderr. With --json, stdout has one JSON object per line:
                   one round; patch is the patch file under suggest, else null
   decision        {path, outcome, reason, hunks}: outcome is staged, applied
                   (written, not staged), refused or proposed (in the patch)
+  permission_refused
+                  {kind, title, detail, reason}: a tool asked for leave the
+                  policy does not give; reason is what the model was told
   usage           {input_tokens, output_tokens, cache_read_tokens,
                    cache_write_tokens, cost_usd}: cost_usd is null when a price
                   is unknown

@@ -47,6 +47,14 @@ pub enum Event {
         reason: Option<String>,
         hunks: usize,
     },
+    /// A tool asked for leave that the policy does not give, and nobody was
+    /// there to give it: `reason` is what the model was told.
+    PermissionRefused {
+        kind: String,
+        title: String,
+        detail: String,
+        reason: String,
+    },
     Usage {
         input_tokens: u64,
         output_tokens: u64,
@@ -172,6 +180,11 @@ impl Output {
                     Some(r) => self.note(&format!("  {path}: {what}: {r}")),
                     None => self.note(&format!("  {path}: {what}")),
                 }
+            }
+            Event::PermissionRefused { title, .. } => {
+                // Stripped by `note`; cut here, as the model wrote it.
+                let title: String = title.chars().take(200).collect();
+                self.note(&format!("  ✗ not allowed, nobody to ask: {title}"));
             }
             Event::Error { message } => self.note(&format!("tandem: {message}")),
             Event::TurnStarted | Event::ToolResult { .. } | Event::Usage { .. } | Event::TurnCompleted { .. } => {}
@@ -317,5 +330,20 @@ mod tests {
         });
         assert_eq!(usage["cost_usd"], serde_json::Value::Null);
         assert_eq!(usage["type"], "usage");
+        assert_eq!(
+            line(Event::PermissionRefused {
+                kind: "mcp-tool".into(),
+                title: "server `github` wants to run tool `create_issue`".into(),
+                detail: "{}".into(),
+                reason: "nobody to ask".into()
+            }),
+            serde_json::json!({
+                "type": "permission_refused",
+                "kind": "mcp-tool",
+                "title": "server `github` wants to run tool `create_issue`",
+                "detail": "{}",
+                "reason": "nobody to ask"
+            })
+        );
     }
 }

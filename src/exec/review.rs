@@ -1,8 +1,9 @@
 //! The reviewer of a headless run. With nobody to ask, it answers what the
 //! engine's policy leaves to a person: edits are set aside in one patch file
 //! for the user to review (all of them under suggest, those of protected
-//! files under the other policies), and commands are refused. What the
-//! engine writes by policy is reported as it happens.
+//! files under the other policies), and commands and other requests for
+//! leave are refused. What the engine writes by policy is reported as it
+//! happens.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,21 @@ impl Reviewer {
                      command the user should run",
                     self.policy.name()
                 );
+                Some((*id, Answer::Unattended { reason }))
+            }
+            engine::Event::ApprovalRequested { id, request: Request::Permission(p) } => {
+                let reason = format!(
+                    "tandem runs headless under the {} policy, which does not give this leave ({}), and there is \
+                     nobody to ask. Do without it, or say in your answer what the user should allow",
+                    self.policy.name(),
+                    p.kind.label
+                );
+                out.event(&Event::PermissionRefused {
+                    kind: p.kind.name.to_string(),
+                    title: p.title.clone(),
+                    detail: p.detail.clone(),
+                    reason: reason.clone(),
+                });
                 Some((*id, Answer::Unattended { reason }))
             }
             engine::Event::Applied { files, .. } => {
@@ -426,6 +442,122 @@ text = "done"
         assert_eq!(r.results, [FileResult { path: "a.txt".into(), outcome: Outcome::Refused }]);
         assert!(out.text().contains("\"outcome\":\"refused\""), "{}", out.text());
         assert!(out.text().contains("changed since the proposal"), "{}", out.text());
+    }
+
+    /// A model that opens two doors with `open_door` (a tool that asks for
+    /// leave first), answered by `r` through a real engine in `root`: the
+    /// tool results the model got, and what was printed on stdout and stderr.
+    async fn run_doors(r: &mut Reviewer, json: bool, root: &Path) -> (Vec<String>, String, String) {
+        let script = r#"
+[[turns]]
+tool_calls = [{ name = "open_door", arguments = '{"door": "front", "detail": "open \u001b]52;c;ZXZpbA==\u0007front\u001b[2J"}' }]
+
+[[turns]]
+tool_calls = [{ name = "open_door", arguments = '{"door": "back"}' }]
+
+[[turns]]
+text = "done"
+"#;
+        let config = crate::config::load_layers(&crate::config::LoadOptions {
+            paths: Default::default(),
+            config_file: None,
+            project_root: None,
+            theme_flag: None,
+            keymap_flag: None,
+            profile_flag: None,
+            policy_flag: None,
+            env: &|_| None,
+            color_depth: crate::config::ColorDepth::TrueColor,
+            trust: crate::config::TrustMode::Stored,
+        })
+        .config;
+        let mut setup = crate::engine::Setup::new(&config, root.into(), root.into(), false);
+        setup.policy = r.policy;
+        let dir = root.to_path_buf();
+        setup.extra_tools.push(std::sync::Arc::new(move |approvals: crate::tools::approval::Approvals| {
+            std::sync::Arc::new(crate::tools::test_tools::OpenDoor::new(dir.clone(), std::sync::Arc::new(approvals)))
+                as std::sync::Arc<dyn crate::tools::Tool>
+        }));
+        let provider = crate::llm::scripted::Scripted::from_toml("t", script).expect("script");
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorder = Recorder { inner: provider, requests: requests.clone() };
+        let profile = crate::llm::select::Profile {
+            name: "script".into(),
+            kind: None,
+            model: "t".into(),
+            context_window: 100_000,
+            max_output_tokens: 1000,
+            prices: Default::default(),
+            available_models: Vec::new(),
+        };
+        let (out, err) = (super::super::output::Captured::default(), super::super::output::Captured::default());
+        let mut o = Output::to(json, Box::new(out.clone()), Box::new(err.clone()));
+        let (engine, mut events) = crate::engine::spawn(setup, std::sync::Arc::new(recorder), profile);
+        engine.send(crate::engine::Command::User { text: "go".into() }).expect("send");
+        while let Some(ev) = events.recv().await {
+            if matches!(ev, crate::engine::Event::Agent(crate::agent::AgentEvent::TurnEnded(_))) {
+                break;
+            }
+            if let Some((id, answer)) = r.on_event(&ev, &mut o) {
+                engine.send(crate::engine::Command::Decide { id, answer }).expect("send");
+            }
+        }
+        let results = requests
+            .lock()
+            .expect("requests")
+            .last()
+            .map(|req| {
+                req.messages
+                    .iter()
+                    .filter_map(|m| match m {
+                        crate::llm::ChatMessage::Tool { content, .. } => Some(content.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (results, out.text(), err.text())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_permission_nobody_can_give_is_refused_with_the_reason_and_reported() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut r = Reviewer::new(Policy::AutoEdit, dir.path().into(), dir.path().join("p.patch"));
+        let (results, out, _) = run_doors(&mut r, true, dir.path()).await;
+        assert!(!dir.path().join("front.open").exists() && !dir.path().join("back.open").exists());
+        for (result, door) in results.iter().zip(["front", "back"]) {
+            assert!(result.starts_with(&format!("door {door} stays shut: tandem runs headless")), "{result}");
+            assert!(result.contains("auto-edit policy") && result.contains("door opening"), "{result}");
+        }
+        let refused: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+            .filter(|v| v["type"] == "permission_refused")
+            .collect();
+        assert_eq!(refused.len(), 2, "{out}");
+        assert_eq!(refused[0]["kind"], "door");
+        assert_eq!(refused[0]["title"], "the model wants to open door `front`");
+        // JSON keeps the text exactly, every control escaped.
+        assert_eq!(refused[0]["detail"], "open \u{1b}]52;c;ZXZpbA==\u{7}front\u{1b}[2J");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(refused[1]["reason"].as_str().is_some_and(|r| r.contains("nobody to ask")), "{}", refused[1]);
+
+        // For a person: one line each on stderr, without control sequences.
+        let dir = tempfile::tempdir().expect("dir");
+        let mut r = Reviewer::new(Policy::Suggest, dir.path().into(), dir.path().join("p.patch"));
+        let (_, _, err) = run_doors(&mut r, false, dir.path()).await;
+        assert!(err.contains("not allowed, nobody to ask: the model wants to open door `front`"), "{err}");
+        assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_permission_the_policy_gives_is_not_asked_for() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut r = Reviewer::new(Policy::FullAuto, dir.path().into(), dir.path().join("p.patch"));
+        let (results, out, _) = run_doors(&mut r, true, dir.path()).await;
+        assert_eq!(results, ["door front is open", "door back is open"]);
+        assert!(dir.path().join("front.open").exists() && dir.path().join("back.open").exists());
+        assert!(!out.contains("permission_refused"), "{out}");
     }
 
     #[test]

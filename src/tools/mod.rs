@@ -124,6 +124,8 @@ pub mod shell;
 pub mod shell_output;
 pub mod shell_run;
 pub mod symbols;
+#[cfg(test)]
+pub(crate) mod test_tools;
 pub(crate) mod text;
 pub mod toolbox;
 pub mod workspace;

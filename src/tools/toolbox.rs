@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::approval::Approvals;
 use super::proposals::Proposals;
-use super::registry::{BuiltinContext, Registry};
+use super::registry::{BuiltinContext, RegisterError, Registry};
 use super::workspace::Workspace;
-use super::{ToolContext, ToolOutput, ToolRegistry};
+use super::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use crate::index::SharedIndex;
 use crate::llm::{ToolCall, ToolSpec};
 
@@ -41,6 +41,12 @@ impl Toolbox {
             gate: Arc::new(approvals.clone()),
         };
         Self { registry: Registry::builtin(&cx), proposals, approvals }
+    }
+
+    /// Adds a tool besides tandem's own, after them (the model sees the
+    /// tools in the order added). A name already taken is refused.
+    pub fn add(&mut self, tool: Arc<dyn Tool>) -> Result<(), RegisterError> {
+        self.registry.register(tool)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The diff-approval pane: the files and hunks of the proposal under review,
 //! the focused hunk highlighted with line numbers and a +/- gutter, and what
-//! has been decided. A command waiting for approval shows here too.
+//! has been decided. A command or another request for leave waiting for
+//! approval shows here too.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -58,6 +59,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, highlight: &HunkH
     match state.review.front() {
         None => render_empty(frame, area, state),
         Some(Item::Command { command, .. }) => render_command(frame, area, state, command),
+        Some(Item::Permission { permission, .. }) => render_permission(frame, area, state, permission),
         Some(Item::Changes { .. }) => render_changes(frame, area, state, highlight),
     }
 }
@@ -114,6 +116,77 @@ fn render_command(frame: &mut Frame, area: Rect, state: &AppState, command: &str
         text.push(reason_line(state, reason, "Why not (Enter sends, Esc goes back): "));
     }
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+}
+
+/// A request for leave: what kind, its title and its detail (made safe and
+/// cut to size when the item was made), and the keys that answer it, which
+/// stay on screen however long the detail is; a detail taller than the pane
+/// scrolls with the pane's scroll keys, and says so.
+fn render_permission(frame: &mut Frame, area: Rect, state: &AppState, permission: &crate::engine::Permission) {
+    let theme = &state.theme;
+    let width = area.width as usize;
+    let mut head = vec![Line::from(Span::styled(
+        format!("The model asks for leave: {}", permission.kind.label),
+        style(theme, "ui.text"),
+    ))];
+    head.extend(
+        super::wrap::wrap(&permission.title, width)
+            .into_iter()
+            .map(|row| Line::from(Span::styled(row.to_string(), style(theme, "diff.file")))),
+    );
+    head.push(Line::default());
+    let rows: Vec<Line> = permission
+        .detail
+        .lines()
+        .flat_map(|l| super::wrap::wrap(l, width.saturating_sub(2)))
+        .map(|row| Line::from(vec![Span::styled("│ ", style(theme, "diff.gutter")), Span::raw(row.to_string())]))
+        .collect();
+    let mut parts = vec![
+        format!("{} allow", key(state, Action::AcceptHunk)),
+        format!("{} refuse", key(state, Action::RejectHunk)),
+        format!("{} refuse with a reason", key(state, Action::RejectWithReason)),
+    ];
+    if let Some(k) = &permission.remember_key {
+        parts.push(format!("{} always allow `{k}` this session", key(state, Action::AlwaysAllow)));
+    }
+    let mut footer: Vec<Line> = wrap_parts(&parts, width)
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style(theme, "ui.text.dim"))))
+        .collect();
+    if let Some(reason) = &state.review.reason {
+        footer.push(reason_line(state, reason, "Why not (Enter sends, Esc goes back): "));
+    }
+    let height = area.height as usize;
+    // In a pane too short for all of it, the keys stay.
+    footer.truncate(height);
+    head.truncate(height - footer.len());
+    let mut room = height.saturating_sub(head.len() + footer.len());
+    let mut lines = head;
+    if rows.len() > room {
+        // One row says where in the detail the pane is.
+        room = room.saturating_sub(1);
+        let top = state.review.scroll.min(rows.len() - room);
+        let shown = rows.len().min(top + room);
+        lines.extend(rows[top..shown].iter().cloned());
+        lines.push(Line::from(Span::styled(
+            format!(
+                "rows {}–{shown} of {} · {} / {} scroll",
+                (top + 1).min(shown),
+                rows.len(),
+                key(state, Action::PageDown),
+                key(state, Action::PageUp)
+            ),
+            style(theme, "ui.text.dim"),
+        )));
+    } else {
+        lines.extend(rows);
+    }
+    while lines.len() < height.saturating_sub(footer.len()) {
+        lines.push(Line::default());
+    }
+    lines.extend(footer);
+    lines.truncate(height);
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// `parts` joined with " · ", broken into lines of at most `width` columns

@@ -88,6 +88,7 @@ pub fn tab_title(state: &AppState, pane: Pane) -> String {
     let waits = match state.review.front() {
         Some(Item::Changes { .. }) => "review waits",
         Some(Item::Command { .. }) => "command waits",
+        Some(Item::Permission { .. }) => "request waits",
         None => return pane.title().to_string(),
     };
     if pane == Pane::Diff && state.focus.pane() != Pane::Diff {

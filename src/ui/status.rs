@@ -26,6 +26,7 @@ pub fn review_waits(state: &AppState) -> Option<String> {
     let what = match state.review.front()? {
         crate::view::review::Item::Changes { .. } => "edits wait for your review",
         crate::view::review::Item::Command { .. } => "a command waits for your approval",
+        crate::view::review::Item::Permission { .. } => "a request for leave waits for your answer",
     };
     Some(format!("{what}: {}", key_label(state, Context::Global, Action::FocusDiff)))
 }
@@ -89,6 +90,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
                 "waiting for your review of the proposed edits"
             }
             Some(crate::view::review::Item::Command { .. }) => "waiting for your approval to run a command",
+            Some(crate::view::review::Item::Permission { .. }) => "waiting for your answer to a request for leave",
             _ => model.activity.as_str(),
         };
         if !activity.is_empty() {

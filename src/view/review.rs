@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use crate::engine::{Permission, Request};
 use crate::patch::{ChangeKind, FileChange, Hunk, LineKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,14 +76,137 @@ pub enum Item {
     Changes { id: u64, files: Vec<FileReview> },
     /// A command the model wants to run.
     Command { id: u64, command: String },
+    /// Leave of another kind, allowed or refused whole like a command. Its
+    /// text is as the user sees it: made safe for the terminal and cut to a
+    /// bounded size.
+    Permission { id: u64, permission: Permission },
 }
 
 impl Item {
-    pub fn id(&self) -> u64 {
-        match self {
-            Item::Changes { id, .. } | Item::Command { id, .. } => *id,
+    /// The review item for the engine's request `id`. A change set the
+    /// policy accepts comes with the hunks of its unprotected files
+    /// accepted: only the protected ones wait for the user, one by one.
+    pub(crate) fn from_request(id: u64, request: Request) -> Item {
+        match request {
+            Request::Changes { files, protected, policy_accepts } => {
+                let mut files: Vec<FileReview> = files.into_iter().map(FileReview::new).collect();
+                for (f, p) in files.iter_mut().zip(protected) {
+                    f.protected = p;
+                    if policy_accepts && f.protected.is_none() {
+                        for h in &mut f.hunks {
+                            h.decision = Decision::Accepted;
+                        }
+                    }
+                }
+                Item::Changes { id, files }
+            }
+            Request::Command { command } => Item::Command { id, command },
+            Request::Permission(permission) => Item::Permission { id, permission: shown(permission) },
         }
     }
+
+    pub fn id(&self) -> u64 {
+        match self {
+            Item::Changes { id, .. } | Item::Command { id, .. } | Item::Permission { id, .. } => *id,
+        }
+    }
+
+    /// Allowed or refused whole, with the command keys (a command, a
+    /// permission), rather than reviewed hunk by hunk.
+    pub(crate) fn is_question(&self) -> bool {
+        matches!(self, Item::Command { .. } | Item::Permission { .. })
+    }
+
+    /// What "always allow" remembers for this item, and the note that says
+    /// so; `None` when it cannot be allowed for the session (a change set,
+    /// a permission without a key).
+    pub(crate) fn always_allow(&self) -> Option<(String, String)> {
+        match self {
+            Item::Command { command, .. } => {
+                let prefix = crate::engine::command_prefix(command);
+                let note = format!("Commands starting with `{prefix}` run without asking this session");
+                Some((prefix, note))
+            }
+            Item::Permission { permission, .. } => {
+                let key = permission.remember_key.clone()?;
+                let note = format!("Allowed without asking this session: {} `{key}`", permission.kind.label);
+                Some((key, note))
+            }
+            Item::Changes { .. } => None,
+        }
+    }
+}
+
+/// Longest title (and "always allow" key) shown, in characters.
+const TITLE_CHARS: usize = 200;
+/// Most lines of a permission's detail shown.
+const DETAIL_LINES: usize = 30;
+/// Most characters of a permission's detail shown.
+const DETAIL_CHARS: usize = 3000;
+/// Most characters of one line of the detail shown.
+const LINE_CHARS: usize = 400;
+
+/// `permission` as the user is shown it. Its text may come from the model
+/// or a server: control sequences (which a terminal would act on), bidi
+/// controls (which reorder what is shown) and other invisible controls go;
+/// tabs become spaces; the title and the key are one line each; all of it
+/// is cut to a bounded size, saying so.
+fn shown(permission: Permission) -> Permission {
+    Permission {
+        kind: permission.kind,
+        title: one_line(&permission.title),
+        detail: detail(&permission.detail),
+        remember_key: permission.remember_key.as_deref().map(one_line),
+    }
+}
+
+/// `text` without control sequences and the characters that hide or
+/// reorder text (bidi marks, zero-width spaces); newlines kept, line and
+/// paragraph separators as newlines, tabs as four spaces.
+fn printable(text: &str) -> String {
+    crate::printable::strip(text)
+        .chars()
+        .filter(|c| !matches!(c, '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{feff}'))
+        .map(|c| if matches!(c, '\u{2028}' | '\u{2029}') { '\n' } else { c })
+        .collect::<String>()
+        .replace('\t', "    ")
+}
+
+fn one_line(text: &str) -> String {
+    let flat = printable(text).split_whitespace().collect::<Vec<_>>().join(" ");
+    cut(&flat, TITLE_CHARS)
+}
+
+/// At most `max` characters of `text`, ending in `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+fn detail(text: &str) -> String {
+    let clean = printable(text);
+    let mut out: Vec<String> = Vec::new();
+    let (mut used, mut cut_short) = (0, false);
+    for line in clean.lines() {
+        if out.len() == DETAIL_LINES || used >= DETAIL_CHARS {
+            break;
+        }
+        let room = (DETAIL_CHARS - used).min(LINE_CHARS);
+        let n = line.chars().count();
+        cut_short |= n > room;
+        used += n.min(room);
+        out.push(cut(line, room));
+    }
+    let all = clean.chars().count();
+    let left = clean.lines().count() - out.len();
+    if left > 0 {
+        out.push(format!("… {left} more line(s) not shown ({all} characters in all)"));
+    } else if cut_short {
+        out.push(format!("… cut to fit ({all} characters in all)"));
+    }
+    out.join("\n")
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +239,11 @@ impl Review {
     /// Queue command request `id` (the engine's).
     pub fn push_command(&mut self, id: u64, command: String) {
         self.items.push_back(Item::Command { id, command });
+    }
+
+    /// Queue `item` behind the others.
+    pub(crate) fn push(&mut self, item: Item) {
+        self.items.push_back(item);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -401,5 +530,87 @@ mod tests {
         assert_eq!(r.files()[0].hunks[0].decision, Decision::Accepted);
         assert_eq!(r.set_all(false), 0, "rejecting needs no care");
         assert_eq!(r.undecided(), 0);
+    }
+
+    const KIND: crate::engine::PermissionKind =
+        crate::engine::PermissionKind { name: "test", label: "test leave", granted_by: &[] };
+
+    fn permission(title: &str, detail: &str, key: Option<&str>) -> Permission {
+        Permission { kind: KIND, title: title.into(), detail: detail.into(), remember_key: key.map(str::to_string) }
+    }
+
+    fn shown_item(p: Permission) -> Permission {
+        match Item::from_request(4, Request::Permission(p)) {
+            Item::Permission { id: 4, permission } => permission,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_permission_becomes_an_item_answered_whole_with_its_key_to_remember() {
+        let item = Item::from_request(3, Request::Permission(permission("open it", "the door", Some("door"))));
+        assert_eq!(item.id(), 3);
+        assert!(item.is_question());
+        let (key, note) = item.always_allow().expect("a key");
+        assert_eq!(key, "door");
+        assert_eq!(note, "Allowed without asking this session: test leave `door`");
+        let once = Item::from_request(3, Request::Permission(permission("open it", "the door", None)));
+        assert_eq!(once.always_allow(), None, "nothing to remember: allowed once only");
+        let command = Item::from_request(5, Request::Command { command: "cargo test -p x".into() });
+        assert!(command.is_question());
+        assert_eq!(command.always_allow().map(|(k, _)| k).as_deref(), Some("cargo test"));
+    }
+
+    #[test]
+    fn hostile_text_is_shown_without_controls_and_cut_to_size() {
+        let detail = format!(
+            "{}\n{}\n{}",
+            "line \x1b]52;c;ZXZpbA==\x07one\x1b[2J\tend",
+            "safe \u{202e}hs.live\u{202c} \u{200f}te\u{200b}xt\r",
+            (0..1000).map(|i| format!("row {i}")).collect::<Vec<_>>().join("\n")
+        );
+        let p = shown_item(permission(
+            &format!("title\x1b[31m\nsecond {}", "x".repeat(5000)),
+            &detail,
+            Some("k\x1b[0m\u{202e}ey"),
+        ));
+        let all = format!("{}{}{}", p.title, p.detail, p.remember_key.clone().unwrap_or_default());
+        assert!(
+            !all.chars().any(|c| (c.is_control() && c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')),
+            "{all:?}"
+        );
+        assert!(p.title.starts_with("title second xxx") && p.title.ends_with('…'), "{}", p.title);
+        assert_eq!(p.title.chars().count(), TITLE_CHARS + 1);
+        assert_eq!(p.remember_key.as_deref(), Some("key"));
+        let lines: Vec<&str> = p.detail.lines().collect();
+        assert_eq!(lines[0], "line one    end");
+        assert_eq!(lines[1], "safe hs.live text");
+        assert_eq!(lines.len(), DETAIL_LINES + 1);
+        assert!(lines[DETAIL_LINES].starts_with("… 972 more line(s) not shown"), "{}", lines[DETAIL_LINES]);
+        // One huge line is cut too.
+        let p = shown_item(permission("t", &"y".repeat(100_000), None));
+        assert!(p.detail.chars().count() < LINE_CHARS + 100, "{}", p.detail.len());
+        assert!(p.detail.ends_with("… cut to fit (100000 characters in all)"), "{}", p.detail);
+        // Plain text is shown as it is.
+        let p = shown_item(permission("open `front`", "{\"door\": \"front\"}\nsecond line", Some("front")));
+        assert_eq!((p.title.as_str(), p.detail.as_str()), ("open `front`", "{\"door\": \"front\"}\nsecond line"));
+    }
+
+    #[test]
+    fn a_change_set_the_policy_accepts_waits_only_for_its_protected_files() {
+        let request = Request::Changes {
+            files: vec![change(".tandem/config.toml"), change("src/lib.rs")],
+            protected: vec![Some(".tandem/**".into()), None],
+            policy_accepts: true,
+        };
+        let Item::Changes { files, .. } = Item::from_request(1, request) else { panic!("not a change set") };
+        assert_eq!(files[0].protected.as_deref(), Some(".tandem/**"));
+        assert_eq!(files[0].hunks[0].decision, Decision::Pending);
+        assert_eq!(files[1].hunks[0].decision, Decision::Accepted);
+        let request =
+            Request::Changes { files: vec![change("src/lib.rs")], protected: vec![None], policy_accepts: false };
+        let Item::Changes { files, .. } = Item::from_request(1, request) else { panic!("not a change set") };
+        assert_eq!(files[0].hunks[0].decision, Decision::Pending);
     }
 }
