@@ -7,8 +7,11 @@
 //!   each hunk's decision.
 //! - `composer`: the text being typed, with its cursor and selection.
 //! - `history`: the prompts sent before, kept per repository.
+//! - `permission`: a permission request's text made safe and bounded for
+//!   the screen.
 
 pub mod composer;
 pub mod history;
+mod permission;
 pub mod review;
 pub mod state;
