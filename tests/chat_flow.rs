@@ -235,7 +235,7 @@ fn a_saved_file_reaches_the_index_and_the_next_map() {
     s.keys("");
     let found = |s: &Session| {
         s.app
-            .index
+            .index()
             .read()
             .expect("lock")
             .as_ref()

@@ -12,8 +12,8 @@ impl App {
     /// Give the model the real tools, with their requests for approval
     /// coming to this app, once the session's engine starts.
     pub fn enable_tools(&mut self) {
-        self.tools_enabled = true;
-        self.resolve_checks();
+        self.engine.tools = true;
+        self.checks.resolve(cx!(self));
     }
 
     /// The engine asks: queue the request in the diff pane.
@@ -100,7 +100,7 @@ impl App {
         }
         if action == A::CyclePolicy {
             self.state.policy = self.state.policy.next();
-            self.to_engine(Command::SetPolicy(self.state.policy));
+            self.engine.send(Command::SetPolicy(self.state.policy));
             let text = format!("Policy: {}", self.state.policy.name());
             self.flash(text, false);
             return;
@@ -215,7 +215,7 @@ impl App {
             Answer::Allow { .. } => approvals.commands_approved += 1,
             _ => approvals.commands_denied += 1,
         }
-        self.to_engine(Command::Decide { id, answer });
+        self.engine.send(Command::Decide { id, answer });
         self.front_arrived();
     }
 
@@ -224,7 +224,7 @@ impl App {
     fn start_apply(&mut self) {
         let Some(answers) = self.state.review.answers() else { return };
         let Some(id) = self.state.review.front().map(Item::id) else { return };
-        if !self.to_engine(Command::Decide { id, answer: Answer::Changes(answers) }) {
+        if !self.engine.send(Command::Decide { id, answer: Answer::Changes(answers) }) {
             self.state.error("The session has ended; the decisions cannot be applied.");
             return;
         }
@@ -259,7 +259,7 @@ impl App {
             self.state.focus = Focus::Composer;
         }
         self.front_arrived();
-        self.auto_test_if_due();
+        self.asks.push(super::cx::Ask::AutoTest);
     }
 
     /// Let the user rewrite the focused hunk's new text in their editor.
@@ -311,7 +311,7 @@ impl App {
     }
 
     fn undo(&mut self) {
-        if self.to_engine(Command::Undo) {
+        if self.engine.send(Command::Undo) {
             self.state.review.applying = true;
         } else {
             self.flash("Nothing to undo", false);

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::cx::Ask;
 use super::{App, AppEvent};
 use crate::agent::{AgentEvent, TurnOutcome};
 use crate::engine::{Command, Event};
@@ -61,33 +62,21 @@ impl App {
         self.state.model.offline = false;
         self.state.model.activity.clear();
         self.state.model.profile = Some(profile.clone());
-        if let Some(engine) = &self.engine {
-            let _ = engine.send(Command::Switch { provider, profile });
+        if self.engine.started() {
+            self.engine.send(Command::Switch { provider, profile });
             return;
         }
         let root = self.state.repo.root.clone();
         let mut setup = crate::engine::Setup::new(&self.state.config, root, self.cwd.clone(), self.state.repo.is_git);
         setup.policy = self.state.policy;
-        setup.index = Some(self.index.clone());
-        setup.tools = self.tools_enabled;
-        setup.audit = self.audit.clone();
-        setup.journal = self.journal.clone();
         // The pane shows the limits the engine holds.
         self.state.metrics.limits = setup.limits.clone();
-        let (engine, events) = crate::engine::spawn(setup, provider, profile);
-        self.engine = Some(engine);
-        self.engine_events = Some(events);
-        self.send_resumed();
-    }
-
-    /// Send `command` to the session's engine, if there is one.
-    pub(super) fn to_engine(&self, command: Command) -> bool {
-        self.engine.as_ref().is_some_and(|e| e.send(command).is_ok())
+        self.engine.start(setup, provider, profile);
     }
 
     /// One event of the session; true when it only adds to what streams
     /// (drawn at the streaming frame rate).
-    pub(super) fn handle_engine(&mut self, ev: Event) -> bool {
+    pub(super) fn engine_event(&mut self, ev: Event) -> bool {
         match ev {
             Event::Agent(ev) => {
                 self.handle_agent(ev);
@@ -267,7 +256,7 @@ impl App {
                         ));
                     }
                 }
-                self.auto_test_if_due();
+                self.asks.push(Ask::AutoTest);
             }
         }
     }
@@ -293,20 +282,20 @@ impl App {
     /// already, in full or in short).
     pub(super) fn send_to_agent(&mut self, text: String) {
         self.sent += 1;
-        match self.engine.clone() {
-            Some(engine) => {
+        match self.engine.started() {
+            true => {
                 if self.state.model.busy() {
                     self.flash("Queued: it goes to the model when this turn ends", false);
                 }
                 // Busy from now, not from the agent's first event, so the
                 // status line and "run until idle" see the turn at once.
                 self.state.model.turns_pending += 1;
-                let _ = engine.send(Command::User { text });
+                self.engine.send(Command::User { text });
             }
-            None if self.state.model.offline => {
+            false if self.state.model.offline => {
                 self.state.error("No model is connected, so this was not sent; see above for how to set one up.");
             }
-            None => self.state.error("The model is not ready yet; send the message again in a moment."),
+            false => self.state.error("The model is not ready yet; send the message again in a moment."),
         }
     }
 
@@ -330,9 +319,9 @@ impl App {
                     _ => "The repository index is not ready yet, so no map has been sent.",
                 }),
             },
-            Ok(Slash::Clear) => self.clear_session(),
-            Ok(Slash::Test) => self.run_check(crate::checks::Kind::Test, false),
-            Ok(Slash::Lint) => self.run_check(crate::checks::Kind::Lint, false),
+            Ok(Slash::Clear) => self.asks.push(Ask::ClearSession),
+            Ok(Slash::Test) => self.asks.push(Ask::RunCheck { kind: crate::checks::Kind::Test, auto: false }),
+            Ok(Slash::Lint) => self.asks.push(Ask::RunCheck { kind: crate::checks::Kind::Lint, auto: false }),
             Ok(Slash::Help) => {
                 self.state.overlay = Some(crate::view::state::Overlay::Help { scroll: 0 });
                 self.state.notice(crate::config::slash::help_line());
@@ -457,10 +446,10 @@ impl App {
             self.flash("Nothing to retry", false);
             return;
         }
-        if self.engine.is_some() {
+        if self.engine.started() {
             self.state.model.can_retry = false;
             self.state.model.turns_pending += 1;
-            self.to_engine(Command::Retry);
+            self.engine.send(Command::Retry);
         }
     }
 
@@ -468,7 +457,7 @@ impl App {
         if !self.state.model.busy() {
             return false;
         }
-        if self.to_engine(Command::Cancel) {
+        if self.engine.send(Command::Cancel) {
             self.state.model.activity = "stopping…".into();
         }
         true
