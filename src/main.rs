@@ -1,7 +1,7 @@
 #![deny(clippy::unwrap_used)]
 use std::process::ExitCode;
 
-use tandem::app::model::ModelSource;
+use tandem::app::ModelSource;
 use tandem::app::{self, App, Exit, Signals};
 use tandem::cli::{self, Command, ConfigCommand};
 use tandem::config::{self, Paths};

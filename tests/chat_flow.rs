@@ -124,7 +124,7 @@ fn slash_commands_model_export_and_unknown() {
     assert!(md.contains("## tandem\n\n# Ranking"), "{md}");
     s.keys("/frobnicate<Enter>");
     assert!(s.screen().contains("Unknown command /frobnicate"), "{}", s.screen());
-    assert_eq!(s.app.sent, 1, "slash commands are not messages");
+    assert_eq!(s.app.sent(), 1, "slash commands are not messages");
 }
 
 #[test]

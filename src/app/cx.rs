@@ -6,14 +6,23 @@
 //! draws stays in [`AppState`]. A controller is called with a [`Cx`]: the
 //! state, the sender back to the loop, the session's engine, and a queue of
 //! [`Ask`]s, work for another controller that the app routes once the call
-//! returns.
+//! returns. Actions are answered with [`Handled`]: the app offers them to
+//! one controller after another until one takes them.
 
 use tokio::sync::mpsc;
 
 use super::AppEvent;
 use super::engine_link::EngineLink;
 use crate::checks::Kind;
-use crate::view::state::AppState;
+use crate::view::state::{AppState, Flash};
+
+/// Whether a controller took a key or an action.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handled {
+    Yes,
+    No,
+}
 
 /// Work one controller asks of another, done in order once the asking
 /// controller returns.
@@ -43,6 +52,11 @@ pub(crate) struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Show `text` in the status line until the next key.
+    pub fn flash(&mut self, text: impl Into<String>, error: bool) {
+        self.state.flash = Some(Flash { text: text.into(), error });
+    }
+
     pub fn ask(&mut self, ask: Ask) {
         self.asks.push(ask);
     }

@@ -5,6 +5,7 @@
 //! at most `frame_rate` times a second.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crossterm::event::Event;
 use ratatui::layout::Rect;
@@ -13,9 +14,13 @@ use tokio::sync::mpsc;
 use crate::config;
 use crate::config::keymap::{Action, Context, Lookup};
 use crate::config::keys::Key;
+use crate::llm::Provider;
+use crate::llm::select::Profile;
 use crate::ui;
 use crate::view::state::{AppState, Flash, Focus, Overlay, Pane, Role};
 use checks::{Checks, ChecksEvent};
+pub use conversation::ModelSource;
+use conversation::{Conversation, ConversationEvent};
 use cx::Ask;
 use engine_link::EngineLink;
 use event_loop::Drawing;
@@ -39,16 +44,17 @@ macro_rules! cx {
     };
 }
 
+mod agent_chat;
 pub mod agent_metrics;
 mod approve;
 mod checks;
+mod conversation;
 mod cx;
 mod engine_link;
 mod event_loop;
 pub mod guard;
 mod index_job;
 pub mod input;
-pub mod model;
 pub mod session;
 pub mod terminal;
 #[cfg(test)]
@@ -56,12 +62,7 @@ mod tests;
 
 /// Messages from background tasks to the loop.
 pub(crate) enum AppEvent {
-    /// The provider chosen at start-up, or why there is none.
-    ModelChosen(crate::llm::select::Choice),
-    /// `/model` built the provider asked for, or says why not.
-    ModelSwitched(crate::llm::select::Built),
-    /// `/export` finished: the file written, or what went wrong.
-    Exported(Result<PathBuf, String>),
+    Conversation(ConversationEvent),
     Session(SessionEvent),
     Index(IndexEvent),
     Checks(ChecksEvent),
@@ -80,6 +81,7 @@ pub struct App {
     engine: EngineLink,
     /// Work a controller asked of another, done before the call returns.
     asks: Vec<Ask>,
+    conversation: Conversation,
     index: IndexJob,
     checks: Checks,
     session: Session,
@@ -88,10 +90,6 @@ pub struct App {
     /// The last key was an interrupt that found nothing to cancel.
     interrupt_armed: bool,
     exit: Option<Exit>,
-    /// Messages sent this session.
-    pub sent: usize,
-    /// The directory tandem was started in (for AGENTS.md and /export).
-    pub cwd: PathBuf,
     /// Text to put on the clipboard with the next frame.
     clipboard: Option<String>,
     /// The focused hunk is to be edited in $EDITOR before the next frame.
@@ -113,14 +111,13 @@ impl App {
             rx,
             engine,
             asks: Vec::new(),
+            conversation: Conversation::default(),
             index,
             checks: Checks::default(),
             session: Session::new(history_file),
             drawing: Drawing::default(),
             interrupt_armed: false,
             exit: None,
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            sent: 0,
             clipboard: None,
             edit_request: false,
             guard: Default::default(),
@@ -158,6 +155,28 @@ impl App {
         self.index.start(cx!(self));
     }
 
+    /// Choose the model (off the loop) and start the engine with the tools
+    /// set up before (none unless [`App::enable_tools`] ran).
+    pub fn start_model(&mut self, source: ModelSource) {
+        self.conversation.start_model(cx!(self), source);
+    }
+
+    /// Use `provider` for the conversation from now on: the session's
+    /// engine starts with the first one.
+    pub fn attach_agent(&mut self, provider: Arc<dyn Provider>, profile: Profile) {
+        self.conversation.attach(cx!(self), provider, profile);
+    }
+
+    /// Messages sent this session.
+    pub fn sent(&self) -> usize {
+        self.conversation.sent()
+    }
+
+    /// What the session did, printed to the normal screen on exit.
+    pub fn summary(&self) -> String {
+        self.conversation.summary(&self.state)
+    }
+
     /// Record proposals and decisions in `audit`.
     pub fn set_audit(&mut self, audit: Option<crate::session::audit::AuditLog>) {
         self.session.set_audit(cx!(self), audit);
@@ -191,7 +210,7 @@ impl App {
         while !self.asks.is_empty() {
             for ask in std::mem::take(&mut self.asks) {
                 match ask {
-                    Ask::SendToModel(text) => self.send_to_agent(text),
+                    Ask::SendToModel(text) => self.conversation.send(cx!(self), text),
                     Ask::RunCheck { kind, auto } => self.checks.run(cx!(self), kind, auto),
                     Ask::AutoTest => self.checks.auto_test_if_due(cx!(self)),
                     Ask::ClearSession => self.session.clear(cx!(self)),
@@ -236,10 +255,7 @@ impl App {
     /// A message from background work, for the controller it belongs to.
     fn handle_bg(&mut self, ev: AppEvent) {
         match ev {
-            AppEvent::ModelChosen(choice) => self.model_chosen(choice),
-            AppEvent::ModelSwitched(result) => self.model_switched(result),
-            AppEvent::Exported(Ok(path)) => self.state.notice(format!("Wrote the chat to {}.", path.display())),
-            AppEvent::Exported(Err(e)) => self.state.error(format!("Cannot export the chat: {e}")),
+            AppEvent::Conversation(ev) => self.conversation.on_event(cx!(self), ev),
             AppEvent::Session(ev) => self.session.on_event(cx!(self), ev),
             AppEvent::Index(ev) => self.index.on_event(cx!(self), ev),
             AppEvent::Checks(ev) => self.checks.on_event(cx!(self), ev),
@@ -247,10 +263,24 @@ impl App {
         self.settle();
     }
 
-    /// One event of the session's engine; true when it only adds to what
-    /// streams (drawn at the streaming frame rate).
+    /// One event of the session's engine: the agent's go to the
+    /// conversation. True when it only adds to what streams (drawn at the
+    /// streaming frame rate).
     fn handle_engine(&mut self, ev: crate::engine::Event) -> bool {
-        let streamed = self.engine_event(ev);
+        use crate::engine::Event as E;
+        let streamed = matches!(ev, E::Agent(_));
+        match ev {
+            E::Agent(ev) => self.conversation.on_agent(cx!(self), ev),
+            E::ApprovalRequested { id, request } => self.approval_requested(id, request),
+            E::Proposed { .. } => {}
+            E::CommandAllowed { .. } => self.state.metrics.approvals.commands_unasked += 1,
+            E::Applied { id, files, by_policy } => self.applied(id, files, by_policy),
+            E::Undone { text, retry } => self.undone(text, retry),
+            E::NothingToUndo => {
+                self.state.review.applying = false;
+                self.flash("Nothing to undo", false);
+            }
+        }
         self.settle();
         streamed
     }
@@ -366,8 +396,9 @@ impl App {
             Action::Zoom => s.zoomed = !s.zoomed,
             Action::Suspend => self.drawing.suspend = true,
             Action::Redraw => self.drawing.full_redraw = true,
-            Action::Submit => self.submit(),
-            Action::Retry => self.retry(),
+            Action::Submit | Action::Retry => {
+                let _ = self.conversation.on_action(cx!(self), action);
+            }
             Action::CopyAnswer => {
                 let answer = self.selected_or_last_answer();
                 self.copy(answer, "answer");
@@ -439,7 +470,7 @@ impl App {
         if self.state.selected.take().is_some() {
             return;
         }
-        if self.cancel_turn() || self.checks.cancel(cx!(self)) {
+        if self.conversation.cancel_turn(cx!(self)) || self.checks.cancel(cx!(self)) {
             return;
         }
         let s = &mut self.state;
@@ -460,13 +491,6 @@ impl App {
         let key = self.state.keymap.key_label(Context::Global, Action::Interrupt);
         let quit = self.state.keymap.key_label(Context::Global, Action::Quit);
         self.flash(format!("Nothing to cancel: {key} again or {quit} quits"), false);
-    }
-
-    fn submit(&mut self) {
-        let Some(text) = self.state.composer.take() else { return };
-        self.asks.push(Ask::Remember(text.clone()));
-        self.state.chat_scroll.from_bottom = 0;
-        self.dispatch(text);
     }
 
     /// Move the selection to the previous or next message, and into view.
@@ -497,7 +521,7 @@ impl App {
     fn selected_or_last_answer(&self) -> Option<String> {
         match self.state.selected.and_then(|i| self.state.transcript.get(i)) {
             Some(m) if m.role == Role::Assistant => Some(m.text.clone()),
-            _ => self.last_answer(),
+            _ => self.state.transcript.iter().rev().find(|m| m.role == Role::Assistant).map(|m| m.text.clone()),
         }
     }
 
@@ -513,7 +537,17 @@ impl App {
             .iter()
             .rev()
             .filter(|m| m.role == Role::Assistant)
-            .find_map(|m| model::code_blocks(&m.text).pop())
+            .find_map(|m| code_blocks(&m.text).pop())
+    }
+
+    fn copy(&mut self, text: Option<String>, what: &str) {
+        match text {
+            Some(t) if !t.is_empty() => {
+                self.flash(format!("Copied {what} ({} characters) to the clipboard", t.chars().count()), false);
+                self.clipboard = Some(t);
+            }
+            _ => self.flash(format!("There is no {what} to copy"), true),
+        }
     }
 
     /// Draw one frame. Returns the cursor position, if the cursor shows.
@@ -573,4 +607,27 @@ fn step(pos: usize, action: Action, page: usize, max: usize, from_bottom: bool) 
     let up = matches!(action, Action::ScrollUp | Action::PageUp | Action::HalfPageUp);
     let grow = up == from_bottom;
     if grow { (pos + delta).min(max) } else { pos.saturating_sub(delta) }
+}
+
+/// The fenced and indented code blocks of a markdown text, in order, for
+/// copying.
+fn code_blocks(text: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for ev in Parser::new(text) {
+        match ev {
+            Event::Start(Tag::CodeBlock(_)) => current = Some(String::new()),
+            Event::Text(t) => {
+                if let Some(c) = current.as_mut() {
+                    c.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => out.extend(current.take()),
+            _ => {}
+        }
+    }
+    // A block still streaming has no end yet.
+    out.extend(current);
+    out
 }

@@ -4,6 +4,7 @@
 //! the commands sent, the events queued and the asks made.
 
 mod checks;
+mod conversation;
 mod index_job;
 mod session;
 
@@ -82,6 +83,11 @@ impl Rig {
     /// The chat's last message: its role and text.
     pub fn last(&self) -> Option<(Role, &str)> {
         self.state.transcript.last().map(|m| (m.role, m.text.as_str()))
+    }
+
+    /// The status line's message.
+    pub fn flash(&self) -> &str {
+        self.state.flash.as_ref().map_or("", |f| f.text.as_str())
     }
 
     /// The next event background work sent, waiting for it at most ten
