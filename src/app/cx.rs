@@ -4,16 +4,19 @@
 //! Each concern of the app is a controller that owns its private fields
 //! (channels, tokens, timers, watchers, journal handles). What the screen
 //! draws stays in [`AppState`]. A controller is called with a [`Cx`]: the
-//! state, the sender back to the loop, the session's engine, and a queue of
-//! [`Ask`]s, work for another controller that the app routes once the call
-//! returns. Actions are answered with [`Handled`]: the app offers them to
-//! one controller after another until one takes them.
+//! state, the screen's geometry, the loop's clock, the sender back to the
+//! loop, the session's engine, and a queue of [`Ask`]s, work for another
+//! controller that the app routes once the call returns. Keys and actions
+//! are answered with [`Handled`]: the app offers them to one controller
+//! after another until one takes them.
 
 use tokio::sync::mpsc;
 
 use super::AppEvent;
 use super::engine_link::EngineLink;
+use super::guard::Clock;
 use crate::checks::Kind;
+use crate::ui;
 use crate::view::state::{AppState, Flash};
 
 /// Whether a controller took a key or an action.
@@ -22,6 +25,12 @@ use crate::view::state::{AppState, Flash};
 pub(crate) enum Handled {
     Yes,
     No,
+}
+
+impl Handled {
+    pub fn yes(self) -> bool {
+        self == Handled::Yes
+    }
 }
 
 /// Work one controller asks of another, done in order once the asking
@@ -45,6 +54,10 @@ pub(crate) enum Ask {
 /// One call into a controller.
 pub(crate) struct Cx<'a> {
     pub state: &'a mut AppState,
+    /// Drawing's caches and geometry.
+    pub screen: &'a mut ui::Screen,
+    /// The loop's clock, which times keys against what the screen showed.
+    pub clock: &'a Clock,
     /// Background work reports to the loop through this.
     pub tx: &'a mpsc::UnboundedSender<AppEvent>,
     pub engine: &'a mut EngineLink,
@@ -59,6 +72,11 @@ impl Cx<'_> {
 
     pub fn ask(&mut self, ask: Ask) {
         self.asks.push(ask);
+    }
+
+    /// Where each pane goes at the current size.
+    pub fn plan(&self) -> ui::Plan {
+        self.screen.plan(self.state)
     }
 
     /// A sender for background work to report through.

@@ -168,7 +168,9 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
         terminal.backend_mut().copy_to_clipboard(&text)?;
     }
     terminal.backend_mut().end_frame(cursor.is_some())?;
-    app.frame_shown();
+    // If the frame showed an item under review, the user could see it
+    // from now on.
+    app.review.frame_shown(cx!(app));
     app.drawing.dirty = false;
     app.drawing.dirty_bg = false;
     app.state.stats.frames += 1;
@@ -235,8 +237,9 @@ where
             app.drawing.full_redraw = true;
             app.drawing.dirty = true;
         }
-        if std::mem::take(&mut app.edit_request) {
-            app.edit_hunk(terminal.backend_mut());
+        if app.review.take_edit_request() {
+            // The editor has the terminal until it exits.
+            app.review.edit_hunk(cx!(app), terminal.backend_mut());
             app.drawing.full_redraw = true;
             app.drawing.dirty = true;
         }

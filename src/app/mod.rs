@@ -18,6 +18,7 @@ use crate::llm::Provider;
 use crate::llm::select::Profile;
 use crate::ui;
 use crate::view::state::{AppState, Flash, Focus, Overlay, Pane, Role};
+use approve::ReviewDesk;
 use checks::{Checks, ChecksEvent};
 pub use conversation::ModelSource;
 use conversation::{Conversation, ConversationEvent};
@@ -37,6 +38,8 @@ macro_rules! cx {
     ($app:ident) => {
         &mut $crate::app::cx::Cx {
             state: &mut $app.state,
+            screen: &mut $app.screen,
+            clock: &$app.clock,
             tx: &$app.tx,
             engine: &mut $app.engine,
             asks: &mut $app.asks,
@@ -82,6 +85,7 @@ pub struct App {
     /// Work a controller asked of another, done before the call returns.
     asks: Vec<Ask>,
     conversation: Conversation,
+    review: ReviewDesk,
     index: IndexJob,
     checks: Checks,
     session: Session,
@@ -92,10 +96,6 @@ pub struct App {
     exit: Option<Exit>,
     /// Text to put on the clipboard with the next frame.
     clipboard: Option<String>,
-    /// The focused hunk is to be edited in $EDITOR before the next frame.
-    edit_request: bool,
-    /// Keeps keys typed ahead from deciding reviews.
-    guard: guard::KeyGuard,
 }
 
 impl App {
@@ -112,6 +112,7 @@ impl App {
             engine,
             asks: Vec::new(),
             conversation: Conversation::default(),
+            review: ReviewDesk::default(),
             index,
             checks: Checks::default(),
             session: Session::new(history_file),
@@ -119,8 +120,6 @@ impl App {
             interrupt_armed: false,
             exit: None,
             clipboard: None,
-            edit_request: false,
-            guard: Default::default(),
         }
     }
 
@@ -153,6 +152,13 @@ impl App {
     /// its own.
     pub fn start_index(&mut self) {
         self.index.start(cx!(self));
+    }
+
+    /// Give the model the real tools, with their requests for approval
+    /// coming to this app, once the session's engine starts.
+    pub fn enable_tools(&mut self) {
+        self.engine.tools = true;
+        self.checks.resolve(cx!(self));
     }
 
     /// Choose the model (off the loop) and start the engine with the tools
@@ -230,7 +236,7 @@ impl App {
                 if let Some(key) = input::key_of(&k) {
                     // Stamped when read: at most one pass of the loop after
                     // the terminal delivered it, which the guard covers.
-                    self.guard.input(self.clock.now(), k.kind == crossterm::event::KeyEventKind::Repeat);
+                    self.review.input(cx!(self), k.kind == crossterm::event::KeyEventKind::Repeat);
                     self.state.stats.keys += 1;
                     self.state.shown_stats = self.state.stats;
                     self.handle_key(key);
@@ -238,7 +244,7 @@ impl App {
                 }
             }
             Event::Paste(text) => {
-                self.guard.input(self.clock.now(), false);
+                self.review.input(cx!(self), false);
                 self.state.focus = Focus::Composer;
                 self.state.composer.insert_str(&text);
                 self.drawing.dirty = true;
@@ -264,21 +270,15 @@ impl App {
     }
 
     /// One event of the session's engine: the agent's go to the
-    /// conversation. True when it only adds to what streams (drawn at the
+    /// conversation, the rest to the review desk. True when it only adds to what streams (drawn at the
     /// streaming frame rate).
     fn handle_engine(&mut self, ev: crate::engine::Event) -> bool {
         use crate::engine::Event as E;
         let streamed = matches!(ev, E::Agent(_));
         match ev {
             E::Agent(ev) => self.conversation.on_agent(cx!(self), ev),
-            E::ApprovalRequested { id, request } => self.approval_requested(id, request),
-            E::Proposed { .. } => {}
-            E::CommandAllowed { .. } => self.state.metrics.approvals.commands_unasked += 1,
-            E::Applied { id, files, by_policy } => self.applied(id, files, by_policy),
-            E::Undone { text, retry } => self.undone(text, retry),
-            E::NothingToUndo => {
-                self.state.review.applying = false;
-                self.flash("Nothing to undo", false);
+            ev => {
+                let _ = self.review.on_engine(cx!(self), ev);
             }
         }
         self.settle();
@@ -287,8 +287,8 @@ impl App {
 
     fn handle_key(&mut self, key: Key) {
         self.state.flash = None;
-        self.give_focus_back();
-        if self.state.focus == Focus::Diff && self.state.overlay.is_none() && self.reason_key(&key) {
+        self.review.give_focus_back(cx!(self));
+        if self.review.on_key(cx!(self), &key).yes() {
             return;
         }
         let ctx = if self.state.overlay.is_some() { Context::Chat } else { self.state.focus.context() };
@@ -301,8 +301,7 @@ impl App {
                 if self.state.overlay.is_some() && !allowed_over_overlay(action) {
                     return;
                 }
-                if !self.may_decide(action) {
-                    self.too_early(&keys);
+                if self.review.screen_key(cx!(self), action, &keys).yes() {
                     return;
                 }
                 if action != Action::Interrupt {
@@ -333,10 +332,6 @@ impl App {
                 );
             }
         }
-    }
-
-    fn plan(&self) -> ui::Plan {
-        self.screen.plan(&self.state)
     }
 
     /// Rows visible in the pane that scroll actions apply to.
@@ -457,7 +452,9 @@ impl App {
             | Action::ApplyDecisions
             | Action::UndoApplied
             | Action::AlwaysAllow
-            | Action::CyclePolicy => self.review_action(action),
+            | Action::CyclePolicy => {
+                let _ = self.review.on_action(cx!(self), action);
+            }
         }
         self.settle();
         self.drawing.dirty = true;

@@ -1,28 +1,35 @@
 //! Unit tests of the controllers, without a terminal: each test builds a
-//! [`Rig`] (the state, the loop's channel and an engine link that records
-//! commands), calls a controller with its context, and looks at the state,
-//! the commands sent, the events queued and the asks made.
+//! [`Rig`] (the state, the screen's geometry, a manual clock, the loop's
+//! channel and an engine link that records commands), calls a controller
+//! with its context, and looks at the state, the commands sent, the events
+//! queued and the asks made.
 
 mod checks;
 mod conversation;
 mod index_job;
+mod review_desk;
 mod session;
 
 use std::path::PathBuf;
 
+use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use super::AppEvent;
 use super::cx::{Ask, Cx};
 use super::engine_link::EngineLink;
+use super::guard::Clock;
 use crate::config::{self, ColorDepth, LoadOptions, Paths};
 use crate::engine::Command;
 use crate::git::RepoInfo;
+use crate::ui;
 use crate::view::state::{AppState, Role};
 
 /// What a controller is called with, owned by the test.
 pub(super) struct Rig {
     pub state: AppState,
+    pub screen: ui::Screen,
+    pub clock: Clock,
     pub tx: mpsc::UnboundedSender<AppEvent>,
     pub rx: mpsc::UnboundedReceiver<AppEvent>,
     pub engine: EngineLink,
@@ -51,7 +58,7 @@ pub(super) fn state_in(root: PathBuf) -> AppState {
 }
 
 impl Rig {
-    /// An engine link that records.
+    /// A 120×40 screen, a manual clock, and an engine link that records.
     pub fn new() -> Self {
         Self::with_engine(EngineLink::recording())
     }
@@ -63,11 +70,28 @@ impl Rig {
 
     fn with_engine(engine: EngineLink) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        Self { state: state_in(PathBuf::from("/nonexistent/tandem-test")), tx, rx, engine, asks: Vec::new() }
+        let mut screen = ui::Screen::default();
+        screen.resize(Rect::new(0, 0, 120, 40));
+        Self {
+            state: state_in(PathBuf::from("/nonexistent/tandem-test")),
+            screen,
+            clock: Clock::manual(),
+            tx,
+            rx,
+            engine,
+            asks: Vec::new(),
+        }
     }
 
     pub fn cx(&mut self) -> Cx<'_> {
-        Cx { state: &mut self.state, tx: &self.tx, engine: &mut self.engine, asks: &mut self.asks }
+        Cx {
+            state: &mut self.state,
+            screen: &mut self.screen,
+            clock: &self.clock,
+            tx: &self.tx,
+            engine: &mut self.engine,
+            asks: &mut self.asks,
+        }
     }
 
     /// The commands sent to the engine since the last call.
