@@ -17,7 +17,7 @@ use super::engine_link::EngineLink;
 use super::guard::Clock;
 use crate::checks::Kind;
 use crate::ui;
-use crate::view::state::{AppState, Flash};
+use crate::view::state::{AppState, Flash, Pane};
 
 /// Whether a controller took a key or an action.
 #[must_use]
@@ -77,6 +77,11 @@ impl Cx<'_> {
     /// Where each pane goes at the current size.
     pub fn plan(&self) -> ui::Plan {
         self.screen.plan(self.state)
+    }
+
+    /// Rows visible in `pane`.
+    pub fn page(&self, pane: Pane) -> usize {
+        self.screen.page(self.state, pane)
     }
 
     /// A sender for background work to report through.

@@ -164,7 +164,7 @@ fn draw<B: Host>(app: &mut App, terminal: &mut Terminal<B>) -> anyhow::Result<()
         }
     }
     terminal.swap_buffers();
-    if let Some(text) = app.clipboard.take() {
+    if let Some(text) = app.panes.take_clipboard() {
         terminal.backend_mut().copy_to_clipboard(&text)?;
     }
     terminal.backend_mut().end_frame(cursor.is_some())?;

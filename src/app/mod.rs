@@ -1,34 +1,53 @@
-//! The application: state, the one event loop, and what each action does.
+//! The application: the one event loop, and the routing of what comes in to
+//! the controller of each concern.
 //!
-//! Keys become named actions through the keymap; actions change state or ask
-//! background tasks for work. Drawing happens only when something changed,
-//! at most `frame_rate` times a second.
+//! Keys become named actions through the keymap. [`App`] offers each action
+//! to its controllers in turn until one takes it; background work and the
+//! engine's events go to the controller they belong to. The controllers:
+//!
+//! - `conversation`: the model, the engine, sending, cancel and retry,
+//!   `/model` and `/export`;
+//! - `approve`: the review desk, deciding what the model proposes, with the
+//!   key guard of `guard`;
+//! - `index_job`: building the repository index and keeping it up to date;
+//! - `checks`: the project's test and lint runs;
+//! - `session`: the journal, the audit log, resuming, `/clear`, the history
+//!   file;
+//! - `panes`: focus, scrolling, the help overlay, selection and copying, the
+//!   composer's editing keys.
+//!
+//! Each owns its private fields; what the screen draws is in [`AppState`].
+//! A controller is called with a `cx::Cx` and may ask work of another
+//! (`cx::Ask`), which the app does once the call returns. Drawing happens
+//! only when something changed, at most `frame_rate` times a second, and
+//! only through `ui::Screen` (see `event_loop`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossterm::event::Event;
+use crossterm::event::{Event, KeyEventKind};
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
-use crate::config;
 use crate::config::keymap::{Action, Context, Lookup};
-use crate::config::keys::Key;
+use crate::config::keys::{Key, KeySeq};
 use crate::llm::Provider;
 use crate::llm::select::Profile;
 use crate::ui;
-use crate::view::state::{AppState, Flash, Focus, Overlay, Pane, Role};
+use crate::view::state::{AppState, Flash, Focus};
 use approve::ReviewDesk;
 use checks::{Checks, ChecksEvent};
-pub use conversation::ModelSource;
 use conversation::{Conversation, ConversationEvent};
 use cx::Ask;
 use engine_link::EngineLink;
 use event_loop::Drawing;
+use index_job::{IndexEvent, IndexJob};
+use panes::Panes;
+use session::{Session, SessionEvent, SessionSetup};
+
+pub use conversation::ModelSource;
 pub use event_loop::{Exit, Signals, run};
 pub use guard::Clock;
-use index_job::{IndexEvent, IndexJob};
-use session::{Session, SessionEvent, SessionSetup};
 pub use terminal::Host;
 
 /// The context for one call into a controller, borrowed field by field so
@@ -58,12 +77,13 @@ mod event_loop;
 pub mod guard;
 mod index_job;
 pub mod input;
+mod panes;
 pub mod session;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
 
-/// Messages from background tasks to the loop.
+/// Messages from background tasks to the loop, each for one controller.
 pub(crate) enum AppEvent {
     Conversation(ConversationEvent),
     Session(SessionEvent),
@@ -89,13 +109,12 @@ pub struct App {
     index: IndexJob,
     checks: Checks,
     session: Session,
+    panes: Panes,
     /// What changed since the last frame, and what the terminal shows.
     drawing: Drawing,
     /// The last key was an interrupt that found nothing to cancel.
     interrupt_armed: bool,
     exit: Option<Exit>,
-    /// Text to put on the clipboard with the next frame.
-    clipboard: Option<String>,
 }
 
 impl App {
@@ -116,10 +135,10 @@ impl App {
             index,
             checks: Checks::default(),
             session: Session::new(history_file),
+            panes: Panes::default(),
             drawing: Drawing::default(),
             interrupt_armed: false,
             exit: None,
-            clipboard: None,
         }
     }
 
@@ -210,6 +229,55 @@ impl App {
         self.session.flush();
     }
 
+    pub fn handle_event(&mut self, ev: Event) {
+        match ev {
+            Event::Key(k) => {
+                // Releases, and keys tandem does not bind, do nothing.
+                let Some(key) = input::key_of(&k) else { return };
+                // Stamped when read: at most one pass of the loop after the
+                // terminal delivered it, which the guard covers.
+                self.review.input(cx!(self), k.kind == KeyEventKind::Repeat);
+                self.state.stats.keys += 1;
+                self.state.shown_stats = self.state.stats;
+                self.handle_key(key);
+            }
+            Event::Paste(text) => {
+                self.review.input(cx!(self), false);
+                self.panes.paste(cx!(self), &text);
+            }
+            Event::Resize(w, h) => self.screen.resize(Rect::new(0, 0, w, h)),
+            _ => return,
+        }
+        self.settle();
+        self.drawing.dirty = true;
+    }
+
+    /// A message from background work, for the controller it belongs to.
+    fn handle_bg(&mut self, ev: AppEvent) {
+        match ev {
+            AppEvent::Conversation(ev) => self.conversation.on_event(cx!(self), ev),
+            AppEvent::Session(ev) => self.session.on_event(cx!(self), ev),
+            AppEvent::Index(ev) => self.index.on_event(cx!(self), ev),
+            AppEvent::Checks(ev) => self.checks.on_event(cx!(self), ev),
+        }
+        self.settle();
+    }
+
+    /// One event of the session's engine: the agent's go to the
+    /// conversation, the rest to the review desk. True when it only adds to
+    /// what streams (drawn at the streaming frame rate).
+    fn handle_engine(&mut self, ev: crate::engine::Event) -> bool {
+        let streamed = matches!(ev, crate::engine::Event::Agent(_));
+        match ev {
+            crate::engine::Event::Agent(ev) => self.conversation.on_agent(cx!(self), ev),
+            ev => {
+                let _ = self.review.on_engine(cx!(self), ev);
+            }
+        }
+        self.settle();
+        streamed
+    }
+
     /// Do what controllers asked of each other, in order, until nothing
     /// is left.
     fn settle(&mut self) {
@@ -226,79 +294,20 @@ impl App {
         }
     }
 
-    fn flash(&mut self, text: impl Into<String>, error: bool) {
-        self.state.flash = Some(Flash { text: text.into(), error });
-    }
-
-    pub fn handle_event(&mut self, ev: Event) {
-        match ev {
-            Event::Key(k) => {
-                if let Some(key) = input::key_of(&k) {
-                    // Stamped when read: at most one pass of the loop after
-                    // the terminal delivered it, which the guard covers.
-                    self.review.input(cx!(self), k.kind == crossterm::event::KeyEventKind::Repeat);
-                    self.state.stats.keys += 1;
-                    self.state.shown_stats = self.state.stats;
-                    self.handle_key(key);
-                    self.drawing.dirty = true;
-                }
-            }
-            Event::Paste(text) => {
-                self.review.input(cx!(self), false);
-                self.state.focus = Focus::Composer;
-                self.state.composer.insert_str(&text);
-                self.drawing.dirty = true;
-            }
-            Event::Resize(w, h) => {
-                self.screen.resize(Rect::new(0, 0, w, h));
-                self.drawing.dirty = true;
-            }
-            _ => {}
-        }
-        self.settle();
-    }
-
-    /// A message from background work, for the controller it belongs to.
-    fn handle_bg(&mut self, ev: AppEvent) {
-        match ev {
-            AppEvent::Conversation(ev) => self.conversation.on_event(cx!(self), ev),
-            AppEvent::Session(ev) => self.session.on_event(cx!(self), ev),
-            AppEvent::Index(ev) => self.index.on_event(cx!(self), ev),
-            AppEvent::Checks(ev) => self.checks.on_event(cx!(self), ev),
-        }
-        self.settle();
-    }
-
-    /// One event of the session's engine: the agent's go to the
-    /// conversation, the rest to the review desk. True when it only adds to what streams (drawn at the
-    /// streaming frame rate).
-    fn handle_engine(&mut self, ev: crate::engine::Event) -> bool {
-        use crate::engine::Event as E;
-        let streamed = matches!(ev, E::Agent(_));
-        match ev {
-            E::Agent(ev) => self.conversation.on_agent(cx!(self), ev),
-            ev => {
-                let _ = self.review.on_engine(cx!(self), ev);
-            }
-        }
-        self.settle();
-        streamed
-    }
-
     fn handle_key(&mut self, key: Key) {
         self.state.flash = None;
         self.review.give_focus_back(cx!(self));
         if self.review.on_key(cx!(self), &key).yes() {
             return;
         }
-        let ctx = if self.state.overlay.is_some() { Context::Chat } else { self.state.focus.context() };
-        self.state.pending.push(key);
-        let lookup = self.state.keymap.lookup(ctx, &self.state.pending);
-        match lookup {
-            Lookup::Prefix => return,
+        let s = &mut self.state;
+        let ctx = if s.overlay.is_some() { Context::Chat } else { s.focus.context() };
+        s.pending.push(key);
+        match s.keymap.lookup(ctx, &s.pending) {
+            Lookup::Prefix => {}
             Lookup::Action(action) => {
-                let keys = config::keys::KeySeq(std::mem::take(&mut self.state.pending));
-                if self.state.overlay.is_some() && !allowed_over_overlay(action) {
+                let keys = KeySeq(std::mem::take(&mut s.pending));
+                if s.overlay.is_some() && !panes::allowed_over_overlay(action) {
                     return;
                 }
                 if self.review.screen_key(cx!(self), action, &keys).yes() {
@@ -308,243 +317,58 @@ impl App {
                     self.interrupt_armed = false;
                 }
                 self.perform(action);
-                return;
             }
-            Lookup::Unbound => {}
-        }
-        let typed: Vec<Key> = std::mem::take(&mut self.state.pending);
-        self.interrupt_armed = false;
-        if self.state.overlay.is_some() {
-            return;
-        }
-        if typed.len() > 1 {
-            let keys: Vec<String> = typed.iter().map(|k| k.to_string()).collect();
-            self.flash(format!("{} is not bound", keys.join(" ")), true);
-            return;
-        }
-        match (self.state.focus, input::typed_char(&key)) {
-            (Focus::Composer, Some(c)) => self.state.composer.insert_char(c),
-            _ => {
-                let help = self.state.keymap.key_label(Context::Global, Action::Help);
-                self.flash(
-                    format!("{key} does nothing in the {} — {help} lists the keys", self.state.focus.label()),
-                    false,
-                );
+            Lookup::Unbound => {
+                let typed: Vec<Key> = std::mem::take(&mut s.pending);
+                self.interrupt_armed = false;
+                self.panes.unbound(cx!(self), &typed);
             }
         }
     }
 
-    /// Rows visible in the pane that scroll actions apply to.
-    fn page(&self, pane: Pane) -> usize {
-        self.screen.page(&self.state, pane)
-    }
-
-    fn scroll(&mut self, action: Action) {
-        if let Some(Overlay::Help { scroll }) = self.state.overlay {
-            let (page, max) = self.screen.help_scroll(&self.state);
-            let next = step(scroll, action, page, max, false);
-            self.state.overlay = Some(Overlay::Help { scroll: next });
-            return;
-        }
-        let pane = self.state.focus.pane();
-        let page = self.page(pane);
-        match pane {
-            Pane::Chat => {
-                let max = self.screen.chat(&self.state).total().saturating_sub(page);
-                let s = &mut self.state.chat_scroll;
-                s.from_bottom = step(s.from_bottom, action, page, max, true);
-            }
-            Pane::Diff => {
-                self.state.review.scroll = step(self.state.review.scroll, action, page, usize::MAX / 2, false)
-            }
-            Pane::Metrics => {
-                let max = self.screen.metrics_max_scroll(&self.state, page);
-                self.state.metrics_top = step(self.state.metrics_top.min(max), action, page, max, false);
-            }
-        }
-    }
-
-    fn cycle_focus(&mut self, forward: bool) {
-        let order = Focus::CYCLE;
-        let i = order.iter().position(|f| *f == self.state.focus).unwrap_or(0);
-        let n = order.len();
-        self.state.focus = order[if forward { (i + 1) % n } else { (i + n - 1) % n }];
-    }
-
+    /// Do `action`: the loop's own, else the first controller's that takes
+    /// it.
     pub fn perform(&mut self, action: Action) {
-        let s = &mut self.state;
         match action {
             Action::Quit => self.exit = Some(Exit::Quit),
-            Action::Cancel | Action::Interrupt => self.cancel(action == Action::Interrupt),
-            Action::Help => {
-                s.overlay = match s.overlay {
-                    Some(Overlay::Help { .. }) => None,
-                    None => Some(Overlay::Help { scroll: 0 }),
-                };
-            }
-            Action::FocusNext => self.cycle_focus(true),
-            Action::FocusPrev => self.cycle_focus(false),
-            Action::FocusChat => s.focus = Focus::Chat,
-            Action::FocusDiff => s.focus = Focus::Diff,
-            Action::FocusMetrics => s.focus = Focus::Metrics,
-            Action::FocusComposer => s.focus = Focus::Composer,
-            Action::Zoom => s.zoomed = !s.zoomed,
             Action::Suspend => self.drawing.suspend = true,
             Action::Redraw => self.drawing.full_redraw = true,
-            Action::Submit | Action::Retry => {
-                let _ = self.conversation.on_action(cx!(self), action);
-            }
-            Action::CopyAnswer => {
-                let answer = self.selected_or_last_answer();
-                self.copy(answer, "answer");
-            }
-            Action::CopyCode => {
-                let code = self.selected_or_visible_code_block();
-                self.copy(code, "code block");
-            }
-            Action::ToggleDetails => match s.selected.and_then(|i| s.transcript.get_mut(i)) {
-                Some(m) if m.role == Role::Tool => {
-                    m.expanded = !m.expanded;
-                    m.rev += 1;
-                }
-                _ => {
-                    s.show_details = !s.show_details;
-                    self.screen.forget_chat();
-                }
-            },
-            Action::SelectPrev | Action::SelectNext => self.select(action == Action::SelectNext),
-            Action::InsertNewline => s.composer.insert_newline(),
-            Action::HistoryPrev => s.composer.up_or_history(),
-            Action::HistoryNext => s.composer.down_or_history(),
-            Action::CursorLeft => s.composer.left(),
-            Action::CursorRight => s.composer.right(),
-            Action::CursorWordLeft => s.composer.word_left(),
-            Action::CursorWordRight => s.composer.word_right(),
-            Action::CursorLineStart => s.composer.line_start(),
-            Action::CursorLineEnd => s.composer.line_end(),
-            Action::DeleteBack => s.composer.delete_back(),
-            Action::DeleteForward => s.composer.delete_forward(),
-            Action::DeleteWordBack => s.composer.delete_word_back(),
-            Action::DeleteToLineStart => s.composer.delete_to_line_start(),
-            Action::DeleteToLineEnd => s.composer.delete_to_line_end(),
-            Action::ClearComposer => s.composer.clear(),
-            Action::ScrollUp
-            | Action::ScrollDown
-            | Action::PageUp
-            | Action::PageDown
-            | Action::HalfPageUp
-            | Action::HalfPageDown
-            | Action::ScrollTop
-            | Action::ScrollBottom => self.scroll(action),
-            Action::AcceptHunk
-            | Action::RejectHunk
-            | Action::RejectWithReason
-            | Action::AcceptFile
-            | Action::RejectFile
-            | Action::AcceptAll
-            | Action::RejectAll
-            | Action::NextHunk
-            | Action::PrevHunk
-            | Action::NextFile
-            | Action::PrevFile
-            | Action::SplitHunk
-            | Action::EditHunk
-            | Action::ApplyDecisions
-            | Action::UndoApplied
-            | Action::AlwaysAllow
-            | Action::CyclePolicy => {
-                let _ = self.review.on_action(cx!(self), action);
+            Action::Cancel | Action::Interrupt => self.cancel(action == Action::Interrupt),
+            _ => {
+                let _ = self.panes.on_action(cx!(self), action).yes()
+                    || self.conversation.on_action(cx!(self), action).yes()
+                    || self.review.on_action(cx!(self), action).yes();
             }
         }
         self.settle();
         self.drawing.dirty = true;
     }
 
+    /// Cancel closes or deselects, else stops the turn or the check running.
+    /// Interrupt does the same, else clears the composer (into history),
+    /// else arms itself: pressed again with nothing to cancel, it quits.
     fn cancel(&mut self, interrupt: bool) {
-        if self.state.overlay.take().is_some() {
-            return;
-        }
-        if self.state.selected.take().is_some() {
-            return;
-        }
-        if self.conversation.cancel_turn(cx!(self)) || self.checks.cancel(cx!(self)) {
+        if self.panes.close(cx!(self)).yes()
+            || self.conversation.cancel_turn(cx!(self))
+            || self.checks.cancel(cx!(self))
+            || !interrupt
+        {
             return;
         }
         let s = &mut self.state;
-        if !interrupt {
-            return;
-        }
-        if s.focus == Focus::Composer && !s.composer.is_empty() {
+        let flash = if s.focus == Focus::Composer && !s.composer.is_empty() {
             s.composer.stash();
-            let flash = "Cleared; the text is in history (Up brings it back)";
-            self.flash(flash, false);
-            return;
-        }
-        if self.interrupt_armed {
+            "Cleared; the text is in history (Up brings it back)".to_string()
+        } else if self.interrupt_armed {
             self.exit = Some(Exit::Quit);
             return;
-        }
-        self.interrupt_armed = true;
-        let key = self.state.keymap.key_label(Context::Global, Action::Interrupt);
-        let quit = self.state.keymap.key_label(Context::Global, Action::Quit);
-        self.flash(format!("Nothing to cancel: {key} again or {quit} quits"), false);
-    }
-
-    /// Move the selection to the previous or next message, and into view.
-    fn select(&mut self, next: bool) {
-        let n = self.state.transcript.len();
-        if n == 0 {
-            return;
-        }
-        let i = match (self.state.selected, next) {
-            (None, _) => n - 1,
-            (Some(i), true) => (i + 1).min(n - 1),
-            (Some(i), false) => i.saturating_sub(1),
+        } else {
+            self.interrupt_armed = true;
+            let key = s.keymap.key_label(Context::Global, Action::Interrupt);
+            let quit = s.keymap.key_label(Context::Global, Action::Quit);
+            format!("Nothing to cancel: {key} again or {quit} quits")
         };
-        self.state.selected = Some(i);
-        let page = self.page(Pane::Chat);
-        let scroll = self.state.chat_scroll;
-        let lines = self.screen.chat(&self.state);
-        let (rows, view, total) = (lines.rows_of(i), lines.view(page, scroll), lines.total());
-        if rows.start < view.start || rows.end > view.end {
-            // Put the message's first row at the top of the pane.
-            let end = (rows.start + page).min(total);
-            self.state.chat_scroll.from_bottom = total - end;
-            self.state.chat_scroll.follow_top = None;
-        }
-    }
-
-    /// The selected message's text if it is an answer, else the last answer.
-    fn selected_or_last_answer(&self) -> Option<String> {
-        match self.state.selected.and_then(|i| self.state.transcript.get(i)) {
-            Some(m) if m.role == Role::Assistant => Some(m.text.clone()),
-            _ => self.state.transcript.iter().rev().find(|m| m.role == Role::Assistant).map(|m| m.text.clone()),
-        }
-    }
-
-    /// The last code block of the selected answer, or else of the last
-    /// answer in view.
-    fn selected_or_visible_code_block(&mut self) -> Option<String> {
-        let height = self.page(Pane::Chat);
-        let last = match self.state.selected {
-            Some(i) if i < self.state.transcript.len() => i,
-            _ => self.screen.chat(&self.state).last_visible_message(height, self.state.chat_scroll)?,
-        };
-        self.state.transcript[..=last]
-            .iter()
-            .rev()
-            .filter(|m| m.role == Role::Assistant)
-            .find_map(|m| code_blocks(&m.text).pop())
-    }
-
-    fn copy(&mut self, text: Option<String>, what: &str) {
-        match text {
-            Some(t) if !t.is_empty() => {
-                self.flash(format!("Copied {what} ({} characters) to the clipboard", t.chars().count()), false);
-                self.clipboard = Some(t);
-            }
-            _ => self.flash(format!("There is no {what} to copy"), true),
-        }
+        s.flash = Some(Flash { text: flash, error: false });
     }
 
     /// Draw one frame. Returns the cursor position, if the cursor shows.
@@ -568,63 +392,4 @@ impl App {
             && !self.checks.busy()
             && !matches!(self.state.index.status, crate::view::state::IndexStatus::Building { .. })
     }
-}
-
-/// While the help overlay is open, keys only scroll or close it (or leave).
-fn allowed_over_overlay(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Help
-            | Action::Cancel
-            | Action::Interrupt
-            | Action::Quit
-            | Action::Suspend
-            | Action::Redraw
-            | Action::ScrollUp
-            | Action::ScrollDown
-            | Action::PageUp
-            | Action::PageDown
-            | Action::HalfPageUp
-            | Action::HalfPageDown
-            | Action::ScrollTop
-            | Action::ScrollBottom
-    )
-}
-
-/// A scroll position after `action`. `from_bottom` positions grow upwards.
-fn step(pos: usize, action: Action, page: usize, max: usize, from_bottom: bool) -> usize {
-    let delta = match action {
-        Action::ScrollUp | Action::ScrollDown => 1,
-        Action::PageUp | Action::PageDown => page,
-        Action::HalfPageUp | Action::HalfPageDown => (page / 2).max(1),
-        Action::ScrollTop => return if from_bottom { max } else { 0 },
-        Action::ScrollBottom => return if from_bottom { 0 } else { max },
-        _ => return pos,
-    };
-    let up = matches!(action, Action::ScrollUp | Action::PageUp | Action::HalfPageUp);
-    let grow = up == from_bottom;
-    if grow { (pos + delta).min(max) } else { pos.saturating_sub(delta) }
-}
-
-/// The fenced and indented code blocks of a markdown text, in order, for
-/// copying.
-fn code_blocks(text: &str) -> Vec<String> {
-    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for ev in Parser::new(text) {
-        match ev {
-            Event::Start(Tag::CodeBlock(_)) => current = Some(String::new()),
-            Event::Text(t) => {
-                if let Some(c) = current.as_mut() {
-                    c.push_str(&t);
-                }
-            }
-            Event::End(TagEnd::CodeBlock) => out.extend(current.take()),
-            _ => {}
-        }
-    }
-    // A block still streaming has no end yet.
-    out.extend(current);
-    out
 }

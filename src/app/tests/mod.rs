@@ -7,6 +7,7 @@
 mod checks;
 mod conversation;
 mod index_job;
+mod panes;
 mod review_desk;
 mod session;
 
