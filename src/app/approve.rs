@@ -1,8 +1,8 @@
 //! The review desk: the diff-approval pane's side of the app. The engine's
-//! requests for approval join the review queue; the user's decisions go
-//! back to it; it reports what it wrote and undid; the policy switch. The
-//! engine decides what the policy allows; this is where a person answers
-//! the rest.
+//! requests for approval join the review queue, the user's decisions go
+//! back to the engine, and what the engine wrote or undid is reported; the
+//! policy switch is here too. The engine decides what the policy allows;
+//! this is where a person answers the rest.
 //!
 //! It owns the key guard (see `guard`), which keeps keys typed ahead from
 //! deciding reviews, and the request to edit the focused hunk in $EDITOR.
@@ -137,7 +137,7 @@ impl ReviewDesk {
     /// A key bound to `action` was read: a decision that comes too early
     /// (before the item was seen, or from a key typed through its arrival)
     /// is swallowed, neither a decision nor text, and the user is told why.
-    pub fn screen_key(&mut self, cx: &mut Cx, action: Action, keys: &KeySeq) -> Handled {
+    pub fn guard_decision(&mut self, cx: &mut Cx, action: Action, keys: &KeySeq) -> Handled {
         if !guard::decides(action) {
             return Handled::No;
         }

@@ -310,7 +310,7 @@ impl App {
                 if s.overlay.is_some() && !panes::allowed_over_overlay(action) {
                     return;
                 }
-                if self.review.screen_key(cx!(self), action, &keys).yes() {
+                if self.review.guard_decision(cx!(self), action, &keys).yes() {
                     return;
                 }
                 if action != Action::Interrupt {

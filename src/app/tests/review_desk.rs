@@ -48,7 +48,7 @@ fn a_command_request_takes_focus_from_an_idle_composer_and_is_allowed() {
     assert_eq!(rig.state.focus, Focus::Diff);
     assert_eq!(rig.flash(), "Diff approval: the model asks to run `cargo test`");
     shown_and_read(&mut rig, &mut desk);
-    assert_eq!(desk.screen_key(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::No);
+    assert_eq!(desk.guard_decision(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::No);
     assert_eq!(desk.on_action(&mut rig.cx(), Action::AcceptHunk), Handled::Yes);
     let sent = rig.sent();
     assert!(
@@ -82,18 +82,18 @@ fn a_key_typed_through_the_arrival_does_not_decide_and_gives_the_focus_back() {
     rig.clock.advance(Duration::from_millis(100));
     desk.input(&mut rig.cx(), false);
     // Moving about is fine; deciding is not, yet.
-    assert_eq!(desk.screen_key(&mut rig.cx(), Action::NextHunk, &y()), Handled::No);
-    assert_eq!(desk.screen_key(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::Yes);
+    assert_eq!(desk.guard_decision(&mut rig.cx(), Action::NextHunk, &y()), Handled::No);
+    assert_eq!(desk.guard_decision(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::Yes);
     assert!(rig.flash().starts_with("Review just arrived: y ignored."), "{}", rig.flash());
     desk.give_focus_back(&mut rig.cx());
     assert_eq!(rig.state.focus, Focus::Composer, "the user was typing: the key goes where they were");
     // A pause as long as the guard, and the next key decides.
     rig.clock.advance(Duration::from_millis(600));
     desk.input(&mut rig.cx(), false);
-    assert_eq!(desk.screen_key(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::No);
+    assert_eq!(desk.guard_decision(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::No);
     // A held key's repeats never do.
     desk.input(&mut rig.cx(), true);
-    assert_eq!(desk.screen_key(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::Yes);
+    assert_eq!(desk.guard_decision(&mut rig.cx(), Action::AcceptHunk, &y()), Handled::Yes);
     assert!(rig.sent().is_empty());
 }
 
