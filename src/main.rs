@@ -1,7 +1,7 @@
 #![deny(clippy::unwrap_used)]
 use std::process::ExitCode;
 
-use tandem::app::model::ModelSource;
+use tandem::app::ModelSource;
 use tandem::app::{self, App, Exit, Signals};
 use tandem::cli::{self, Command, ConfigCommand};
 use tandem::config::{self, Paths};
@@ -121,13 +121,14 @@ fn run_tui(cli: &cli::Cli, paths: Paths) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut app = App::new(state, paths.history_file());
-        app.index_cache = tandem::launch::index_cache_file(&paths, &app.state.repo.root);
+        app.set_index_cache(tandem::launch::index_cache_file(&paths, &app.state.repo.root));
         app::terminal::install_panic_hook();
         let mut terminal = app::terminal::enter()?;
         let signals = Signals::new().ok();
         app.load_history();
-        app.audit =
-            paths.state_dir.as_deref().map(|d| tandem::session::audit::AuditLog::open(&tandem::session::dir(d)));
+        app.set_audit(
+            paths.state_dir.as_deref().map(|d| tandem::session::audit::AuditLog::open(&tandem::session::dir(d))),
+        );
         app.start_session(app::session::SessionSetup {
             dir: tandem::launch::sessions_dir(&paths, &app.state.repo.root),
             resume,

@@ -124,7 +124,7 @@ fn slash_commands_model_export_and_unknown() {
     assert!(md.contains("## tandem\n\n# Ranking"), "{md}");
     s.keys("/frobnicate<Enter>");
     assert!(s.screen().contains("Unknown command /frobnicate"), "{}", s.screen());
-    assert_eq!(s.app.sent, 1, "slash commands are not messages");
+    assert_eq!(s.app.sent(), 1, "slash commands are not messages");
 }
 
 #[test]
@@ -235,7 +235,7 @@ fn a_saved_file_reaches_the_index_and_the_next_map() {
     s.keys("");
     let found = |s: &Session| {
         s.app
-            .index
+            .index()
             .read()
             .expect("lock")
             .as_ref()

@@ -303,7 +303,7 @@ fn with_door(
         std::sync::Arc::new(OpenDoor { root: dir.clone(), gate: std::sync::Arc::new(approvals) })
             as std::sync::Arc<dyn tandem::tools::Tool>
     });
-    tandem::engine::with_extra_tools(vec![door], || Session::with_tools(script, root, 120, 40))
+    Session::with_tools_configured(script, root, 120, 40, |app| app.add_tools(vec![door]))
 }
 
 fn tool_results(requests: &std::sync::Mutex<Vec<tandem::llm::Request>>) -> Vec<String> {

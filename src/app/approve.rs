@@ -1,256 +1,353 @@
-//! The diff-approval pane's actions: the engine's requests for approval
-//! arriving, the user's decisions going back to it, what it wrote and undid,
-//! and the policy switch. The engine decides what the policy allows; this is
-//! where a person answers the rest.
+//! The review desk: the diff-approval pane's side of the app. The engine's
+//! requests for approval join the review queue, the user's decisions go
+//! back to the engine, and what the engine wrote or undid is reported; the
+//! policy switch is here too. The engine decides what the policy allows;
+//! this is where a person answers the rest.
+//!
+//! It owns the key guard (see `guard`), which keeps keys typed ahead from
+//! deciding reviews, and the request to edit the focused hunk in $EDITOR.
+//! It answers the engine's events other than the agent's, the review
+//! actions (decisions, moving between hunks and files, split, edit, apply,
+//! undo, always allow, the policy), and keys while a rejection reason is
+//! typed.
 
-use super::App;
-use crate::engine::{Answer, AppliedFile, Command, Request};
-use crate::view::review::Item;
-use crate::view::state::Focus;
+use super::cx::{Ask, Cx, Handled};
+use super::guard::{self, KeyGuard};
+use crate::config::keymap::{Action, Context};
+use crate::config::keys::{Key, KeySeq};
+use crate::engine::{Answer, AppliedFile, Command, Event, Request};
+use crate::view::review::{Item, Review};
+use crate::view::state::{AppState, Focus};
 
-impl App {
-    /// Give the model the real tools, with their requests for approval
-    /// coming to this app, once the session's engine starts.
-    pub fn enable_tools(&mut self) {
-        self.tools_enabled = true;
-        self.resolve_checks();
-    }
+#[derive(Default)]
+pub(crate) struct ReviewDesk {
+    /// Keeps keys typed ahead from deciding reviews.
+    guard: KeyGuard,
+    /// The focused hunk is to be edited in $EDITOR before the next frame.
+    edit_request: bool,
+}
 
-    /// The engine asks: queue the request in the diff pane.
-    pub(super) fn approval_requested(&mut self, id: u64, request: Request) {
-        self.state.review.push(Item::from_request(id, request));
-        self.item_arrived();
-    }
+/// The engine's request `id` joins the review queue as an item.
+fn queue_request(review: &mut Review, id: u64, request: Request) {
+    review.push(Item::from_request(id, request));
+}
 
-    /// The diff pane's key for `action`, for messages.
-    fn key_for(&self, action: crate::config::keymap::Action) -> String {
-        self.state.keymap.key_label(crate::config::keymap::Context::Diff, action)
-    }
+/// The diff pane's key for `action`, for messages.
+fn key_for(state: &AppState, action: Action) -> String {
+    state.keymap.key_label(Context::Diff, action)
+}
 
-    /// A proposal or command request joined the queue.
-    fn item_arrived(&mut self) {
-        if self.state.review.items.len() == 1 {
-            self.front_arrived();
+impl ReviewDesk {
+    /// One event of the engine. The agent's are the conversation's.
+    pub fn on_engine(&mut self, cx: &mut Cx, ev: Event) -> Handled {
+        match ev {
+            Event::Agent(_) => return Handled::No,
+            Event::ApprovalRequested { id, request } => {
+                queue_request(&mut cx.state.review, id, request);
+                if cx.state.review.items.len() == 1 {
+                    self.front_arrived(cx);
+                }
+            }
+            Event::Proposed { .. } => {}
+            Event::CommandAllowed { .. } => cx.state.metrics.approvals.commands_unasked += 1,
+            Event::Applied { id, files, by_policy } => self.applied(cx, id, files, by_policy),
+            Event::Undone { text, retry } => undone(cx, text, retry),
+            Event::NothingToUndo => {
+                cx.state.review.applying = false;
+                cx.flash("Nothing to undo", false);
+            }
         }
+        Handled::Yes
     }
 
     /// The front of the queue changed: show it.
-    fn front_arrived(&mut self) {
-        match self.state.review.front() {
-            None => {}
-            Some(item) => {
-                let id = item.id();
-                let what = match item {
-                    Item::Changes { files, .. } => {
-                        let hunks: usize = files.iter().map(|f| f.hunks.len()).sum();
-                        let protected: Vec<String> = files
-                            .iter()
-                            .filter(|f| f.protected.is_some())
-                            .map(|f| f.shown_path().display().to_string())
-                            .collect();
-                        if protected.is_empty() {
-                            format!("{} file(s), {hunks} hunk(s) to review", files.len())
-                        } else {
-                            format!(
-                                "{} file(s), {hunks} hunk(s) to review; {} protected: accept its hunks one by one",
-                                files.len(),
-                                protected.join(", ")
-                            )
-                        }
-                    }
-                    Item::Command { command, .. } => format!("the model asks to run `{command}`"),
-                    Item::Permission { permission, .. } => format!("{}: {}", permission.kind.label, permission.title),
-                };
-                let key = self
-                    .state
-                    .keymap
-                    .key_label(crate::config::keymap::Context::Global, crate::config::keymap::Action::FocusDiff);
-                // Never take the keyboard from someone typing: the review
-                // waits, and the status line says which key opens it.
-                if self.state.focus != Focus::Diff && self.state.config.ui.diff_takes_focus && self.composer_idle() {
-                    self.take_focus_for(id);
-                }
-                if self.state.focus == Focus::Diff {
-                    self.flash(format!("Diff approval: {what}"), false);
+    fn front_arrived(&mut self, cx: &mut Cx) {
+        let Some(item) = cx.state.review.front() else { return };
+        let id = item.id();
+        let what = match item {
+            Item::Changes { files, .. } => {
+                let hunks: usize = files.iter().map(|f| f.hunks.len()).sum();
+                let protected: Vec<String> = files
+                    .iter()
+                    .filter(|f| f.protected.is_some())
+                    .map(|f| f.shown_path().display().to_string())
+                    .collect();
+                if protected.is_empty() {
+                    format!("{} file(s), {hunks} hunk(s) to review", files.len())
                 } else {
-                    self.flash(format!("Diff approval: {what} ({key} to review)"), false);
+                    format!(
+                        "{} file(s), {hunks} hunk(s) to review; {} protected: accept its hunks one by one",
+                        files.len(),
+                        protected.join(", ")
+                    )
                 }
             }
+            Item::Command { command, .. } => format!("the model asks to run `{command}`"),
+            Item::Permission { permission, .. } => format!("{}: {}", permission.kind.label, permission.title),
+        };
+        let key = cx.state.keymap.key_label(Context::Global, Action::FocusDiff);
+        // Never take the keyboard from someone typing: the review waits, and
+        // the status line says which key opens it.
+        if cx.state.focus != Focus::Diff && cx.state.config.ui.diff_takes_focus && self.composer_idle(cx) {
+            self.guard.took_focus(id, cx.state.focus);
+            cx.state.focus = Focus::Diff;
+        }
+        if cx.state.focus == Focus::Diff {
+            cx.flash(format!("Diff approval: {what}"), false);
+        } else {
+            cx.flash(format!("Diff approval: {what} ({key} to review)"), false);
         }
     }
 
-    pub(super) fn review_action(&mut self, action: crate::config::keymap::Action) {
-        use crate::config::keymap::Action as A;
-        if self.state.review.applying {
-            self.flash("Writing the last decisions; a moment…", false);
+    /// Whether an arriving review may take the keyboard: the composer is
+    /// empty, no chord is half typed, and the user has been still for a
+    /// while. A draft, even an old one, means the user is writing.
+    fn composer_idle(&self, cx: &Cx) -> bool {
+        cx.state.composer.is_empty() && cx.state.pending.is_empty() && self.guard.quiet(cx.clock.now())
+    }
+
+    /// A key or a paste was read from the terminal: the guard times it.
+    pub fn input(&mut self, cx: &mut Cx, repeat: bool) {
+        self.guard.input(cx.clock.now(), repeat);
+    }
+
+    /// Before a key is looked up: after the diff pane took focus by itself,
+    /// an early key means the user was typing and had not seen the review.
+    /// The focus goes back to where it was, and the key is handled there.
+    /// The review waits, and the status line says so.
+    pub fn give_focus_back(&mut self, cx: &mut Cx) {
+        let Some(id) = cx.state.review.front().map(Item::id) else { return };
+        if cx.state.focus != Focus::Diff || !self.guard.early(id) {
             return;
         }
-        if action == A::UndoApplied {
-            self.undo();
-            return;
+        if let Some(from) = self.guard.give_back(id) {
+            cx.state.focus = from;
         }
-        if action == A::CyclePolicy {
-            self.state.policy = self.state.policy.next();
-            self.to_engine(Command::SetPolicy(self.state.policy));
-            let text = format!("Policy: {}", self.state.policy.name());
-            self.flash(text, false);
-            return;
+    }
+
+    /// A key bound to `action` was read: a decision that comes too early
+    /// (before the item was seen, or from a key typed through its arrival)
+    /// is swallowed, neither a decision nor text, and the user is told why.
+    pub fn guard_decision(&mut self, cx: &mut Cx, action: Action, keys: &KeySeq) -> Handled {
+        if !guard::decides(action) {
+            return Handled::No;
         }
-        let is_command = self.state.review.front().is_some_and(Item::is_question);
-        if is_command {
-            match action {
-                A::AcceptHunk | A::AcceptFile | A::AcceptAll | A::ApplyDecisions => {
-                    self.answer_command(Answer::Allow { remember: None });
-                }
-                A::RejectHunk | A::RejectFile | A::RejectAll => {
-                    self.answer_command(Answer::Refuse { reason: "the user said no".into() });
-                }
-                A::RejectWithReason => self.state.review.reason = Some(String::new()),
-                A::AlwaysAllow => match self.state.review.front().and_then(Item::always_allow) {
-                    Some((remember, note)) => {
-                        self.flash(note, false);
-                        self.answer_command(Answer::Allow { remember: Some(remember) });
-                    }
-                    None => self.flash("This can be allowed once only, not for the session", false),
-                },
-                _ => self.flash("That key works on proposed edits; this is a request to allow or refuse", false),
+        match cx.state.review.front() {
+            Some(item) if !self.guard.may_decide(item.id()) => {
+                cx.flash(format!("Review just arrived: {keys} ignored. Read it, then press {keys} again."), false);
+                Handled::Yes
             }
+            _ => Handled::No,
+        }
+    }
+
+    /// A frame was flushed to the terminal: if it showed the item under
+    /// review, the user could see it from now on.
+    pub fn frame_shown(&mut self, cx: &mut Cx) {
+        if cx.state.overlay.is_some() || cx.plan().diff.is_none() {
             return;
         }
-        if self.state.review.is_empty() {
-            self.flash("No proposed edits", false);
-            return;
+        if let Some(id) = cx.state.review.front().map(Item::id) {
+            self.guard.drawn(id, cx.clock.now());
         }
-        let r = &mut self.state.review;
+    }
+
+    pub fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
+        let review = matches!(
+            action,
+            Action::AcceptHunk
+                | Action::RejectHunk
+                | Action::RejectWithReason
+                | Action::AcceptFile
+                | Action::RejectFile
+                | Action::AcceptAll
+                | Action::RejectAll
+                | Action::NextHunk
+                | Action::PrevHunk
+                | Action::NextFile
+                | Action::PrevFile
+                | Action::SplitHunk
+                | Action::EditHunk
+                | Action::ApplyDecisions
+                | Action::UndoApplied
+                | Action::AlwaysAllow
+                | Action::CyclePolicy
+        );
+        if !review {
+            return Handled::No;
+        }
+        if cx.state.review.applying {
+            cx.flash("Writing the last decisions; a moment…", false);
+        } else if action == Action::UndoApplied {
+            self.undo(cx);
+        } else if action == Action::CyclePolicy {
+            cx.state.policy = cx.state.policy.next();
+            cx.engine.send(Command::SetPolicy(cx.state.policy));
+            let text = format!("Policy: {}", cx.state.policy.name());
+            cx.flash(text, false);
+        } else if cx.state.review.front().is_some_and(Item::is_question) {
+            self.question_action(cx, action);
+        } else if cx.state.review.is_empty() {
+            cx.flash("No proposed edits", false);
+        } else {
+            self.changes_action(cx, action);
+        }
+        Handled::Yes
+    }
+
+    /// A review action on a request answered whole: a command the model
+    /// asks to run, or a permission a tool asks for.
+    fn question_action(&mut self, cx: &mut Cx, action: Action) {
         match action {
-            A::AcceptHunk => r.accept_hunk(),
-            A::RejectHunk => r.reject_hunk(None),
-            A::RejectWithReason => r.reason = Some(String::new()),
-            A::AcceptFile => {
+            Action::AcceptHunk | Action::AcceptFile | Action::AcceptAll | Action::ApplyDecisions => {
+                self.answer_command(cx, Answer::Allow { remember: None });
+            }
+            Action::RejectHunk | Action::RejectFile | Action::RejectAll => {
+                self.answer_command(cx, Answer::Refuse { reason: "the user said no".into() });
+            }
+            Action::RejectWithReason => cx.state.review.reason = Some(String::new()),
+            Action::AlwaysAllow => match cx.state.review.front().and_then(Item::always_allow) {
+                Some((remember, note)) => {
+                    cx.flash(note, false);
+                    self.answer_command(cx, Answer::Allow { remember: Some(remember) });
+                }
+                None => cx.flash("This can be allowed once only, not for the session", false),
+            },
+            _ => cx.flash("That key works on proposed edits; this is a request to allow or refuse", false),
+        }
+    }
+
+    /// A review action on proposed edits.
+    fn changes_action(&mut self, cx: &mut Cx, action: Action) {
+        let r = &mut cx.state.review;
+        match action {
+            Action::AcceptHunk => r.accept_hunk(),
+            Action::RejectHunk => r.reject_hunk(None),
+            Action::RejectWithReason => r.reason = Some(String::new()),
+            Action::AcceptFile => {
                 if let Err(pattern) = r.accept_file() {
-                    let key = self.key_for(A::AcceptHunk);
-                    self.flash(
+                    let key = key_for(cx.state, Action::AcceptHunk);
+                    cx.flash(
                         format!("This file is protected ({pattern}): accept its hunks one by one with {key}"),
                         false,
                     );
                 }
             }
-            A::RejectFile => r.reject_file(),
-            A::AcceptAll => {
+            Action::RejectFile => r.reject_file(),
+            Action::AcceptAll => {
                 let left = r.set_all(true);
                 if left > 0 {
-                    let key = self.key_for(A::AcceptHunk);
-                    self.flash(
+                    let key = key_for(cx.state, Action::AcceptHunk);
+                    cx.flash(
                         format!("{left} hunk(s) of protected files left undecided: accept them one by one with {key}"),
                         false,
                     );
                 }
             }
-            A::RejectAll => {
+            Action::RejectAll => {
                 r.set_all(false);
             }
-            A::NextHunk => r.next_hunk(true),
-            A::PrevHunk => r.next_hunk(false),
-            A::NextFile => r.next_file(true),
-            A::PrevFile => r.next_file(false),
-            A::SplitHunk if !r.split() => {
-                self.flash("This hunk is a single change; it cannot be split further", false);
+            Action::NextHunk => r.next_hunk(true),
+            Action::PrevHunk => r.next_hunk(false),
+            Action::NextFile => r.next_file(true),
+            Action::PrevFile => r.next_file(false),
+            Action::SplitHunk if !r.split() => {
+                cx.flash("This hunk is a single change; it cannot be split further", false);
             }
-            A::EditHunk => self.edit_request = true,
-            A::ApplyDecisions => {
+            Action::EditHunk => self.edit_request = true,
+            Action::ApplyDecisions => {
                 let undecided = r.undecided();
                 if undecided > 0 && !r.confirm_undecided {
                     r.confirm_undecided = true;
-                    let key = self.state.keymap.key_label(crate::config::keymap::Context::Diff, A::ApplyDecisions);
-                    self.flash(format!("{undecided} hunk(s) undecided: {key} again rejects them and applies"), false);
+                    let key = key_for(cx.state, Action::ApplyDecisions);
+                    cx.flash(format!("{undecided} hunk(s) undecided: {key} again rejects them and applies"), false);
                     return;
                 }
-                self.start_apply();
+                start_apply(cx);
             }
             _ => {}
         }
     }
 
-    /// A key while a rejection reason is being typed; true if it was taken.
-    pub(super) fn reason_key(&mut self, key: &crate::config::keys::Key) -> bool {
+    /// A key while a rejection reason is being typed in the diff pane.
+    pub fn on_key(&mut self, cx: &mut Cx, key: &Key) -> Handled {
         use crate::config::keys::KeyCode;
-        let Some(reason) = self.state.review.reason.as_mut() else { return false };
+        if cx.state.focus != Focus::Diff || cx.state.overlay.is_some() {
+            return Handled::No;
+        }
+        let Some(reason) = cx.state.review.reason.as_mut() else { return Handled::No };
         match key.code {
             KeyCode::Enter => {
                 let text = reason.trim().to_string();
-                self.state.review.reason = None;
+                cx.state.review.reason = None;
                 let reason = (!text.is_empty()).then_some(text);
-                if self.state.review.front().is_some_and(Item::is_question) {
-                    self.answer_command(Answer::Refuse { reason: reason.unwrap_or_else(|| "the user said no".into()) });
+                if cx.state.review.front().is_some_and(Item::is_question) {
+                    let reason = reason.unwrap_or_else(|| "the user said no".into());
+                    self.answer_command(cx, Answer::Refuse { reason });
                 } else {
-                    self.state.review.reject_hunk(reason);
+                    cx.state.review.reject_hunk(reason);
                 }
             }
-            KeyCode::Esc => self.state.review.reason = None,
+            KeyCode::Esc => cx.state.review.reason = None,
             KeyCode::Backspace => {
                 reason.pop();
             }
-            _ => match super::input::typed_char(key) {
-                Some(c) => reason.push(c),
-                None => return true,
-            },
+            _ => {
+                if let Some(c) = super::input::typed_char(key) {
+                    reason.push(c);
+                }
+            }
         }
-        true
+        Handled::Yes
     }
 
-    fn answer_command(&mut self, answer: Answer) {
-        let Some(item) = self.state.review.pop().filter(Item::is_question) else { return };
-        let approvals = &mut self.state.metrics.approvals;
+    fn answer_command(&mut self, cx: &mut Cx, answer: Answer) {
+        let Some(item) = cx.state.review.pop().filter(Item::is_question) else { return };
+        let approvals = &mut cx.state.metrics.approvals;
         match (&item, &answer) {
             (Item::Command { .. }, Answer::Allow { .. }) => approvals.commands_approved += 1,
             (Item::Command { .. }, _) => approvals.commands_denied += 1,
             _ => {}
         }
-        self.to_engine(Command::Decide { id: item.id(), answer });
-        self.front_arrived();
-    }
-
-    /// Send the decisions on the shown change set to the engine, which
-    /// writes and stages the accepted hunks off the loop.
-    fn start_apply(&mut self) {
-        let Some(answers) = self.state.review.answers() else { return };
-        let Some(id) = self.state.review.front().map(Item::id) else { return };
-        if !self.to_engine(Command::Decide { id, answer: Answer::Changes(answers) }) {
-            self.state.error("The session has ended; the decisions cannot be applied.");
-            return;
-        }
-        self.state.review.applying = true;
+        cx.engine.send(Command::Decide { id: item.id(), answer });
+        self.front_arrived(cx);
     }
 
     /// What the engine wrote of change set `id` (asked, or by policy).
-    pub(super) fn applied(&mut self, id: u64, files: Vec<AppliedFile>, by_policy: bool) {
-        self.state.review.applying = false;
+    fn applied(&mut self, cx: &mut Cx, id: u64, files: Vec<AppliedFile>, by_policy: bool) {
+        let s = &mut *cx.state;
+        s.review.applying = false;
         let mut summary = Vec::new();
         let mut written = false;
         for f in &files {
             for h in &f.hunks {
-                self.state.metrics.approvals.hunk(h);
+                s.metrics.approvals.hunk(h);
             }
             written |= matches!(f.outcome, crate::engine::Outcome::Staged | crate::engine::Outcome::Written);
             summary.push(format!("{} {}/{} ({})", f.path.display(), f.accepted(), f.hunks.len(), f.state));
         }
-        if written && self.state.config.checks.auto_test {
-            self.state.checks.due = true;
+        if written && s.config.checks.auto_test {
+            s.checks.due = true;
         }
-        self.state.model.activity = "telling the model what was decided…".into();
+        s.model.activity = "telling the model what was decided…".into();
         let label = if by_policy { "Applied by policy" } else { "Applied" };
-        self.state.notice(format!("{label}: {}", summary.join("; ")));
-        if self.state.review.front().is_some_and(|i| i.id() == id) {
-            self.state.review.pop();
+        s.notice(format!("{label}: {}", summary.join("; ")));
+        if s.review.front().is_some_and(|i| i.id() == id) {
+            s.review.pop();
         }
         // With one pane on screen, an empty diff pane has nothing to show:
         // go back to writing.
-        let one_pane = self.plan().tabs.is_some();
-        if self.state.focus == Focus::Diff && self.state.review.is_empty() && one_pane {
-            self.state.focus = Focus::Composer;
+        let one_pane = cx.plan().tabs.is_some();
+        if cx.state.focus == Focus::Diff && cx.state.review.is_empty() && one_pane {
+            cx.state.focus = Focus::Composer;
         }
-        self.front_arrived();
-        self.auto_test_if_due();
+        self.front_arrived(cx);
+        cx.ask(Ask::AutoTest);
+    }
+
+    /// The focused hunk is to be edited before the next frame; asks once.
+    pub fn take_edit_request(&mut self) -> bool {
+        std::mem::take(&mut self.edit_request)
     }
 
     /// Let the user rewrite the focused hunk's new text in their editor.
@@ -260,9 +357,9 @@ impl App {
     /// Anything but a successful edit leaves the hunk as it was: an editor
     /// that fails or removes the file, and an empty buffer, which (as in
     /// `git add -p`) cancels rather than deleting the hunk's lines.
-    pub(super) fn edit_hunk<B: super::Host>(&mut self, host: &mut B) {
-        let Some(text) = self.state.review.focused_new_side() else { return };
-        let ext = self
+    pub fn edit_hunk<B: super::Host>(&mut self, cx: &mut Cx, host: &mut B) {
+        let Some(text) = cx.state.review.focused_new_side() else { return };
+        let ext = cx
             .state
             .review
             .focused()
@@ -270,7 +367,7 @@ impl App {
         let file = match super::terminal::EditorFile::create(ext.as_deref(), &text) {
             Ok(file) => file,
             Err(e) => {
-                self.state.error(format!("Cannot write the hunk to a temporary file for editing: {e}"));
+                cx.state.error(format!("Cannot write the hunk to a temporary file for editing: {e}"));
                 return;
             }
         };
@@ -279,49 +376,59 @@ impl App {
         // "Edit cancelled" first: the status line may cut what follows.
         let cancelled = |why: String| format!("Edit cancelled: {why}; the hunk is as it was");
         match (outcome, edited) {
-            (Err(e), _) => self.state.error(format!(
+            (Err(e), _) => cx.state.error(format!(
                 "Cannot start the editor ({e}). Set $EDITOR (or $VISUAL) to the editor to use, e.g. EDITOR=nano."
             )),
             (Ok(status), _) if !status.success() => {
-                self.flash(cancelled(format!("the editor exited with {status}")), true)
+                cx.flash(cancelled(format!("the editor exited with {status}")), true)
             }
             (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.flash(cancelled("the editor removed the hunk's file".into()), true);
+                cx.flash(cancelled("the editor removed the hunk's file".into()), true);
             }
-            (Ok(_), Err(e)) => self.flash(cancelled(format!("cannot read the edited hunk back ({e})")), true),
+            (Ok(_), Err(e)) => cx.flash(cancelled(format!("cannot read the edited hunk back ({e})")), true),
             (Ok(_), Ok(edited)) if edited.trim().is_empty() => {
-                self.flash(cancelled("the buffer was empty".into()), false)
+                cx.flash(cancelled("the buffer was empty".into()), false)
             }
-            (Ok(_), Ok(edited)) if edited == text => self.flash("The hunk is unchanged", false),
+            (Ok(_), Ok(edited)) if edited == text => cx.flash("The hunk is unchanged", false),
             (Ok(_), Ok(edited)) => {
                 let lines: Vec<String> = edited.lines().map(str::to_string).collect();
-                self.state.review.edit_focused(&lines);
-                self.flash("Hunk edited and accepted: it is applied as you wrote it", false);
+                cx.state.review.edit_focused(&lines);
+                cx.flash("Hunk edited and accepted: it is applied as you wrote it", false);
             }
         }
     }
 
-    fn undo(&mut self) {
-        if self.to_engine(Command::Undo) {
-            self.state.review.applying = true;
+    fn undo(&mut self, cx: &mut Cx) {
+        if cx.engine.send(Command::Undo) {
+            cx.state.review.applying = true;
         } else {
-            self.flash("Nothing to undo", false);
+            cx.flash("Nothing to undo", false);
         }
     }
+}
 
-    pub(super) fn undone(&mut self, text: String, retry: bool) {
-        self.state.review.applying = false;
-        // What was left alone stays undoable: once the user has dealt with
-        // what stood in the way, the same key tries it again.
-        let again = if retry {
-            let key = self
-                .state
-                .keymap
-                .key_label(crate::config::keymap::Context::Diff, crate::config::keymap::Action::UndoApplied);
-            format!(" ({key} tries what was left alone again)")
-        } else {
-            String::new()
-        };
-        self.state.notice(format!("Undo: {text}{again}"));
+/// Send the decisions on the shown change set to the engine, which writes
+/// and stages the accepted hunks off the loop.
+fn start_apply(cx: &mut Cx) {
+    let Some(answers) = cx.state.review.answers() else { return };
+    let Some(id) = cx.state.review.front().map(Item::id) else { return };
+    if !cx.engine.send(Command::Decide { id, answer: Answer::Changes(answers) }) {
+        cx.state.error("The session has ended; the decisions cannot be applied.");
+        return;
     }
+    cx.state.review.applying = true;
+}
+
+/// The engine undid the last change set where it could.
+fn undone(cx: &mut Cx, text: String, retry: bool) {
+    cx.state.review.applying = false;
+    // What was left alone stays undoable: once the user has dealt with what
+    // stood in the way, the same key tries it again.
+    let again = if retry {
+        let key = key_for(cx.state, Action::UndoApplied);
+        format!(" ({key} tries what was left alone again)")
+    } else {
+        String::new()
+    };
+    cx.state.notice(format!("Undo: {text}{again}"));
 }

@@ -1,54 +1,100 @@
-//! `/test`, `/lint` and `auto_test`: running the project's checks off the
-//! loop, showing each run in the chat, and sending failures to the model.
+//! The checks: `/test`, `/lint` and `auto_test`. Runs the project's test
+//! and lint commands off the loop, shows each run in the chat, and asks the
+//! conversation to send failures to the model, for a bounded number of fix
+//! rounds.
+//!
+//! It owns the running check's cancellation token and chat message, and
+//! whether the commands are being looked up. It answers [`ChecksEvent`]s,
+//! the asks to run a check or the tests when due, and cancel.
 
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{App, AppEvent};
-use crate::checks::{Kind, Outcome};
+use super::AppEvent;
+use super::cx::{Ask, Cx};
+use crate::checks::{Commands, Kind, Outcome};
 use crate::view::state::{Message, MsgStatus, Role};
 
 /// The `call_id` of a check's message in the chat.
 const CHECK_ID: &str = "check";
 
-impl App {
+/// What the checks' background work reports.
+#[derive(Debug)]
+pub(crate) enum ChecksEvent {
+    /// The test and lint commands, looked up at start-up.
+    Resolved(Commands),
+    /// A test or lint run looked its command up; it runs now unless
+    /// `commands` has none for `kind`. `auto` when auto_test started it.
+    Started { kind: Kind, auto: bool, commands: Commands },
+    /// A test or lint run ended; `auto` when auto_test started it.
+    Done { outcome: Outcome, auto: bool },
+}
+
+impl From<ChecksEvent> for AppEvent {
+    fn from(ev: ChecksEvent) -> Self {
+        AppEvent::Checks(ev)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Checks {
+    /// Stops the test or lint run in progress.
+    cancel: Option<CancellationToken>,
+    /// Where the running check's message is in the chat.
+    msg: Option<usize>,
+    /// The test and lint commands are being looked up (at start-up).
+    resolving: bool,
+}
+
+impl Checks {
+    /// The commands are being looked up.
+    pub fn busy(&self) -> bool {
+        self.resolving
+    }
+
     /// Look up the test and lint commands off the loop (it stats and
     /// reads files at the repository root), for the metrics pane.
-    pub(super) fn resolve_checks(&mut self) {
-        let config = self.state.config.checks.clone();
-        let root = self.state.repo.root.clone();
-        let tx = self.tx.clone();
-        self.resolving_checks = true;
+    pub fn resolve(&mut self, cx: &mut Cx) {
+        let config = cx.state.config.checks.clone();
+        let root = cx.state.repo.root.clone();
+        let tx = cx.sender();
+        self.resolving = true;
         tokio::task::spawn_blocking(move || {
-            let _ = tx.send(AppEvent::ChecksResolved(crate::checks::resolve(&config, &root)));
+            let _ = tx.send(ChecksEvent::Resolved(crate::checks::resolve(&config, &root)).into());
         });
     }
 
-    pub(super) fn checks_resolved(&mut self, commands: crate::checks::Commands) {
-        self.resolving_checks = false;
-        // A run may have looked them up since, and more recently.
-        if self.state.checks.commands.is_none() {
-            self.state.checks.commands = Some(commands);
+    pub fn on_event(&mut self, cx: &mut Cx, ev: ChecksEvent) {
+        match ev {
+            ChecksEvent::Resolved(commands) => {
+                self.resolving = false;
+                // A run may have looked them up since, and more recently.
+                if cx.state.checks.commands.is_none() {
+                    cx.state.checks.commands = Some(commands);
+                }
+            }
+            ChecksEvent::Started { kind, auto, commands } => self.started(cx, kind, auto, commands),
+            ChecksEvent::Done { outcome, auto } => self.done(cx, outcome, auto),
         }
     }
 
     /// Run the test or lint command; `auto` when auto_test asks. The
     /// command is looked up again (the project may have changed) off the
-    /// loop; [`App::check_started`] shows the run once it is known.
-    pub(super) fn run_check(&mut self, kind: Kind, auto: bool) {
-        if let Some(running) = self.state.checks.running {
-            self.state.error(format!("The {} are still running; wait for them to finish.", running.noun()));
+    /// loop; [`ChecksEvent::Started`] shows the run once it is known.
+    pub fn run(&mut self, cx: &mut Cx, kind: Kind, auto: bool) {
+        if let Some(running) = cx.state.checks.running {
+            cx.state.error(format!("The {} are still running; wait for them to finish.", running.noun()));
             return;
         }
-        self.state.checks.running = Some(kind);
-        self.state.model.activity = format!("running {}…", kind.noun());
+        cx.state.checks.running = Some(kind);
+        cx.state.model.activity = format!("running {}…", kind.noun());
         let cancel = CancellationToken::new();
-        self.check_cancel = Some(cancel.clone());
-        let config = self.state.config.checks.clone();
-        let root = self.state.repo.root.clone();
+        self.cancel = Some(cancel.clone());
+        let config = cx.state.config.checks.clone();
+        let root = cx.state.repo.root.clone();
         let timeout = Duration::from_secs(config.timeout_secs);
-        let tx = self.tx.clone();
+        let tx = cx.sender();
         tokio::spawn(async move {
             let lookup = {
                 let root = root.clone();
@@ -57,7 +103,7 @@ impl App {
             // Resolving only reads files; should it panic, nothing is found.
             let commands = lookup.await.unwrap_or_default();
             let check = commands.get(kind).cloned();
-            let _ = tx.send(AppEvent::CheckStarted { kind, auto, commands });
+            let _ = tx.send(ChecksEvent::Started { kind, auto, commands }.into());
             let Some(check) = check else { return };
             let started = Instant::now();
             let ctx = crate::tools::ToolContext::new(cancel);
@@ -70,18 +116,18 @@ impl App {
                 output: run.output.content,
                 elapsed: started.elapsed(),
             };
-            let _ = tx.send(AppEvent::CheckDone { outcome, auto });
+            let _ = tx.send(ChecksEvent::Done { outcome, auto }.into());
         });
     }
 
     /// A run's command was looked up: show that it runs, or say there is
     /// none (and the run is over).
-    pub(super) fn check_started(&mut self, kind: Kind, auto: bool, commands: crate::checks::Commands) {
+    fn started(&mut self, cx: &mut Cx, kind: Kind, auto: bool, commands: Commands) {
         let check = commands.get(kind).cloned();
-        self.state.checks.commands = Some(commands);
+        cx.state.checks.commands = Some(commands);
         let Some(check) = check else {
-            self.check_ended();
-            self.state.error(format!(
+            self.ended(cx);
+            cx.state.error(format!(
                 "No {} command: none was detected (Cargo, npm, Go and Python projects are); set `{}` in .tandem/config.toml.",
                 kind.noun(),
                 kind.key()
@@ -90,41 +136,42 @@ impl App {
         };
         if !auto {
             // A run the user asked for starts a new count of fix rounds.
-            self.state.checks.fix_rounds = 0;
+            cx.state.checks.fix_rounds = 0;
         }
         let mut msg = Message::new(Role::Tool, format!("… running {}: `{}`", kind.noun(), check.command));
         msg.call_id = CHECK_ID.into();
         msg.status = MsgStatus::Streaming;
-        self.check_msg = Some(self.state.transcript.len());
-        self.state.push(msg);
+        self.msg = Some(cx.state.transcript.len());
+        cx.state.push(msg);
     }
 
     /// No check runs any more.
-    fn check_ended(&mut self) {
-        self.check_cancel = None;
-        self.state.checks.running = None;
-        if self.state.model.activity.starts_with("running ") || self.state.model.activity == "stopping…" {
-            self.state.model.activity.clear();
+    fn ended(&mut self, cx: &mut Cx) {
+        self.cancel = None;
+        cx.state.checks.running = None;
+        let activity = &mut cx.state.model.activity;
+        if activity.starts_with("running ") || activity == "stopping…" {
+            activity.clear();
         }
     }
 
     /// Stop a running check; false when none runs.
-    pub(super) fn cancel_check(&mut self) -> bool {
-        match self.check_cancel.take() {
-            Some(token) if self.state.checks.running.is_some() => {
+    pub fn cancel(&mut self, cx: &mut Cx) -> bool {
+        match self.cancel.take() {
+            Some(token) if cx.state.checks.running.is_some() => {
                 token.cancel();
-                self.state.model.activity = "stopping…".into();
+                cx.state.model.activity = "stopping…".into();
                 true
             }
             _ => false,
         }
     }
 
-    pub(super) fn check_done(&mut self, outcome: Outcome, auto: bool) {
-        self.check_ended();
+    fn done(&mut self, cx: &mut Cx, outcome: Outcome, auto: bool) {
+        self.ended(cx);
         let passed = outcome.passed();
         let headline = outcome.headline();
-        let checks = &mut self.state.checks;
+        let checks = &mut cx.state.checks;
         checks.runs += 1;
         if !passed {
             checks.failures += 1;
@@ -132,9 +179,9 @@ impl App {
         checks.last = Some(headline.clone());
         // Gone if the chat was cleared meanwhile.
         let found = self
-            .check_msg
+            .msg
             .take()
-            .and_then(|i| self.state.transcript.get_mut(i))
+            .and_then(|i| cx.state.transcript.get_mut(i))
             .filter(|m| m.role == Role::Tool && m.call_id == CHECK_ID && m.status == MsgStatus::Streaming);
         let status = if passed { MsgStatus::Done } else { MsgStatus::Broken };
         match found {
@@ -149,14 +196,14 @@ impl App {
                 m.call_id = CHECK_ID.into();
                 m.detail = outcome.output.clone();
                 m.status = status;
-                self.state.push(m);
+                cx.state.push(m);
             }
         }
-        let cancelled = outcome.cancelled();
+        let state = &mut *cx.state;
         if passed {
-            let rounds = std::mem::take(&mut self.state.checks.fix_rounds);
+            let rounds = std::mem::take(&mut state.checks.fix_rounds);
             if auto && rounds > 0 {
-                self.state.notice(format!(
+                state.notice(format!(
                     "The {} pass after {rounds} fix round{}.",
                     outcome.kind.noun(),
                     if rounds == 1 { "" } else { "s" }
@@ -164,17 +211,17 @@ impl App {
             }
             return;
         }
-        if cancelled {
-            self.state.checks.fix_rounds = 0;
+        if outcome.cancelled() {
+            state.checks.fix_rounds = 0;
             return;
         }
-        let max = self.state.config.checks.max_fix_rounds;
+        let max = state.config.checks.max_fix_rounds;
         let note = if auto {
-            self.state.checks.fix_rounds += 1;
-            let round = self.state.checks.fix_rounds;
+            state.checks.fix_rounds += 1;
+            let round = state.checks.fix_rounds;
             if round > max {
-                self.state.checks.fix_rounds = 0;
-                self.state.notice(format!(
+                state.checks.fix_rounds = 0;
+                state.notice(format!(
                     "The {} still fail after {max} fix round{} (checks.max_fix_rounds); auto_test stopped here. /test runs them again.",
                     outcome.kind.noun(),
                     if max == 1 { "" } else { "s" }
@@ -189,21 +236,19 @@ impl App {
             Kind::Test => "test failures",
             Kind::Lint => "lint problems",
         };
-        self.state.notice(format!("Sent the {what} to the model to fix{note}."));
-        self.send_to_agent(outcome.failure_message());
+        state.notice(format!("Sent the {what} to the model to fix{note}."));
+        cx.ask(Ask::SendToModel(outcome.failure_message()));
     }
 
     /// After an applied change set, with auto_test on: run the tests once
     /// the model's turn and the reviews are over.
-    pub(super) fn auto_test_if_due(&mut self) {
-        let ready = self.state.checks.due
-            && !self.state.model.busy()
-            && self.state.review.is_empty()
-            && !self.state.review.applying
-            && self.state.checks.running.is_none();
+    pub fn auto_test_if_due(&mut self, cx: &mut Cx) {
+        let s = &cx.state;
+        let ready =
+            s.checks.due && !s.model.busy() && s.review.is_empty() && !s.review.applying && s.checks.running.is_none();
         if ready {
-            self.state.checks.due = false;
-            self.run_check(Kind::Test, true);
+            cx.state.checks.due = false;
+            self.run(cx, Kind::Test, true);
         }
     }
 }

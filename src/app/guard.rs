@@ -33,8 +33,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::keymap::Action;
-use crate::config::keys::KeySeq;
-use crate::view::review::Item;
 use crate::view::state::Focus;
 
 /// How long after the frame that first showed an item a run of keys must
@@ -236,60 +234,6 @@ impl KeyGuard {
             }
             _ => None,
         }
-    }
-}
-
-impl super::App {
-    /// After the diff pane took focus by itself, an early key means the
-    /// user was typing and had not seen the review: the focus goes back to
-    /// where it was, and the key is handled there. The review waits, and
-    /// the status line says so.
-    pub(super) fn give_focus_back(&mut self) {
-        let Some(id) = self.state.review.front().map(Item::id) else { return };
-        if self.state.focus != Focus::Diff || !self.guard.early(id) {
-            return;
-        }
-        if let Some(from) = self.guard.give_back(id) {
-            self.state.focus = from;
-        }
-    }
-
-    /// Whether the key just read may perform `action`.
-    pub(super) fn may_decide(&self, action: Action) -> bool {
-        if !decides(action) {
-            return true;
-        }
-        self.state.review.front().is_none_or(|item| self.guard.may_decide(item.id()))
-    }
-
-    /// A decision key came too early: it is swallowed, neither a decision
-    /// nor text, and the user is told why.
-    pub(super) fn too_early(&mut self, keys: &KeySeq) {
-        self.flash(format!("Review just arrived: {keys} ignored. Read it, then press {keys} again."), false);
-    }
-
-    /// A frame was flushed to the terminal: if it showed the item under
-    /// review, the user could see it from now on.
-    pub(super) fn frame_shown(&mut self) {
-        if self.state.overlay.is_some() || self.plan().diff.is_none() {
-            return;
-        }
-        if let Some(id) = self.state.review.front().map(Item::id) {
-            self.guard.drawn(id, self.clock.now());
-        }
-    }
-
-    /// Whether an arriving review may take the keyboard: the composer is
-    /// empty, no chord is half typed, and the user has been still for a
-    /// while. A draft, even an old one, means the user is writing.
-    pub(super) fn composer_idle(&self) -> bool {
-        self.state.composer.is_empty() && self.state.pending.is_empty() && self.guard.quiet(self.clock.now())
-    }
-
-    /// Give the diff pane focus for `item`, remembering where it was.
-    pub(super) fn take_focus_for(&mut self, item: u64) {
-        self.guard.took_focus(item, self.state.focus);
-        self.state.focus = Focus::Diff;
     }
 }
 

@@ -120,33 +120,11 @@ impl Setup {
             limits: Limits::from_config(&config.budget),
             index: None,
             tools: true,
-            extra_tools: EXTRA_TOOLS.with(|t| t.borrow().clone()),
+            extra_tools: Vec::new(),
             audit: None,
             journal: None,
         }
     }
-}
-
-thread_local! {
-    /// What [`with_extra_tools`] adds to the sessions set up on this thread.
-    static EXTRA_TOOLS: std::cell::RefCell<Vec<ToolMaker>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with `tools` in [`Setup::extra_tools`] of every [`Setup::new`]
-/// made on this thread meanwhile. A front-end that makes its own setup (the
-/// app) has no other way in: this is how a test gives such a session a tool
-/// of its own.
-#[doc(hidden)]
-pub fn with_extra_tools<T>(tools: Vec<ToolMaker>, f: impl FnOnce() -> T) -> T {
-    /// Puts back what was there before, however `f` ends.
-    struct Restore(Vec<ToolMaker>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            EXTRA_TOOLS.with(|t| *t.borrow_mut() = std::mem::take(&mut self.0));
-        }
-    }
-    let _restore = Restore(EXTRA_TOOLS.with(|t| std::mem::replace(&mut *t.borrow_mut(), tools)));
-    f()
 }
 
 /// What a front-end asks of the session.
