@@ -14,6 +14,8 @@ struct Session {
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     master: Box<dyn portable_pty::MasterPty + Send>,
+    /// Says when the reader has taken the terminal's last bytes.
+    output_ended: std::sync::mpsc::Receiver<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -73,6 +75,7 @@ impl Session {
         let writer = pty.master.take_writer().expect("writer");
         let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
         let p = parser.clone();
+        let (ended, output_ended) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -81,8 +84,9 @@ impl Session {
                 }
                 p.lock().expect("parser").process(&buf[..n]);
             }
+            let _ = ended.send(());
         });
-        Session { parser, writer, child, master: pty.master, _dir: dir }
+        Session { parser, writer, child, master: pty.master, output_ended, _dir: dir }
     }
 
     fn contents(&self) -> String {
@@ -113,8 +117,9 @@ impl Session {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                // Let the reader thread take the last bytes.
-                std::thread::sleep(Duration::from_millis(200));
+                // The reader thread takes the last bytes, up to the end of
+                // the output once nothing has the terminal open any more.
+                let _ = self.output_ended.recv_timeout(Duration::from_secs(20));
                 return status;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -266,10 +271,16 @@ fn esc_cancels_a_long_answer_and_closes_the_stream() {
     s.wait_text("word5 ");
     s.send(b"\x1b");
     s.wait_text("stopped");
-    std::thread::sleep(Duration::from_millis(300));
+    // The server sees the connection closed at its next write but one,
+    // whenever it gets to run; a server still streaming never does.
+    let closed = || *closed_early.lock().expect("flag");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !closed() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let screen = s.contents();
     assert!(!screen.contains("word399"), "{screen}");
-    assert!(*closed_early.lock().expect("flag"), "the server kept streaming to a cancelled turn");
+    assert!(closed(), "the server kept streaming to a cancelled turn");
     s.send(b"\x11");
     s.wait_exit();
 }

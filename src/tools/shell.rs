@@ -181,8 +181,20 @@ mod tests {
 
     #[tokio::test]
     async fn interleaves_stdout_and_stderr_in_arrival_order() {
-        let (_d, tool) = tool();
-        let out = run(&tool, json!({"command": "echo a; sleep 0.1; echo b >&2; sleep 0.1; echo c"})).await;
+        let (dir, tool) = tool();
+        // Each line is written once the one before has arrived (its
+        // progress says so), whatever the scheduling: the arrival order is
+        // the order written.
+        let root = dir.path().to_path_buf();
+        let mut ctx = ToolContext::new(CancellationToken::new());
+        ctx.progress = Arc::new(move |text| {
+            for line in text.lines() {
+                std::fs::write(root.join(format!("got-{line}")), "").unwrap();
+            }
+        });
+        let wait = |line: &str| format!("until [ -e got-{line} ]; do sleep 0.01; done");
+        let command = format!("echo a; {}; echo b >&2; {}; echo c", wait("a"), wait("b"));
+        let out = tool.run(json!({ "command": command }), ctx).await;
         assert_eq!(out.content, "exit code 0\na\nb\nc");
     }
 
@@ -222,15 +234,17 @@ mod tests {
         let pids = Arc::new(Mutex::new(String::new()));
         let mut ctx = ToolContext::new(cancel.clone());
         let seen = pids.clone();
-        ctx.progress = Arc::new(move |text| seen.lock().unwrap().push_str(text));
-        let canceller = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(600)).await;
-            cancel.cancel();
+        // Cancelled once the background child is running: its pid arrived.
+        ctx.progress = Arc::new(move |text| {
+            let mut seen = seen.lock().unwrap();
+            seen.push_str(text);
+            if seen.contains('\n') {
+                cancel.cancel();
+            }
         });
         let started = std::time::Instant::now();
         let out = tool.run(json!({"command": "sleep 100 & echo $!; sleep 100"}), ctx).await;
         assert!(started.elapsed() < Duration::from_secs(5));
-        canceller.await.unwrap();
         assert!(out.is_error);
         assert!(out.content.starts_with("cancelled"), "{}", out.content);
         let grandchild = first_pid(&pids.lock().unwrap());

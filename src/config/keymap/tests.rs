@@ -302,18 +302,10 @@ fn unknown_keymap_falls_back_to_default() {
     expect(&map, "global | C-q | quit");
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn user_keymaps_inherit_and_shadow_builtins() {
-    let dir = TempDir(std::env::temp_dir().join(format!("tandem-keymap-test-{}", std::process::id())));
-    let keymaps = dir.0.join("keymaps");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keymaps = dir.path().join("keymaps");
     std::fs::create_dir_all(&keymaps).expect("temp dir");
     for (file, text) in [
         ("mine.toml", "inherits = \"vim\"\n[chat]\n\"q\" = \"quit\"\n"),
@@ -324,7 +316,7 @@ fn user_keymaps_inherit_and_shadow_builtins() {
     ] {
         std::fs::write(keymaps.join(file), text).expect("write");
     }
-    let dirs = [dir.0.clone()];
+    let dirs = [dir.path().to_path_buf()];
     let (map, diags) = Keymap::load("mine", &dirs, &[]);
     assert!(diags.is_empty(), "{diags:#?}");
     // The user's default.toml shadows the built-in one, even under vim.

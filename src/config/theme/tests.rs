@@ -144,11 +144,9 @@ fn inherits_loads_the_parent_then_overrides_it() {
 
 #[test]
 fn a_theme_inheriting_its_own_name_customises_the_builtin() {
-    let dir = std::env::temp_dir().join(format!("tandem-theme-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::write(dir.join("default.toml"), "inherits = \"default\"\n\"ui.text\" = \"red\"\n").expect("write");
-    let (theme, diags) = Theme::load("default", std::slice::from_ref(&dir), ColorDepth::TrueColor);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("default.toml"), "inherits = \"default\"\n\"ui.text\" = \"red\"\n").expect("write");
+    let (theme, diags) = Theme::load("default", &[dir.path().to_path_buf()], ColorDepth::TrueColor);
     assert!(diags.is_empty(), "{diags:?}");
     // The user file won, and the built-in filled in the rest; `red` is the built-in's palette entry.
     assert_eq!(theme.style("ui.text").fg, rgb(0xe06c75));

@@ -157,6 +157,36 @@ fn a_writer_opening_the_file_in_the_last_moment_loses_nothing() {
     }
 }
 
+/// A process started while tandem has the temporary file open for writing
+/// holds a copy of that descriptor until it runs its program, as any process
+/// another thread starts in that moment does: here the copy stays open for
+/// the child's whole short life, as its output. That is tandem's own write,
+/// about to be let go, not another program's: the file is written.
+#[test]
+fn a_process_holding_the_temporary_file_for_a_moment_stops_nothing() {
+    let s = Scene::new();
+    let dir = s.root.path().join("src");
+    let child = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let handle = child.clone();
+    when(move |m| {
+        if m == Moment::TempWritten {
+            let temp = fs::read_dir(&dir)
+                .expect("ls")
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".tandem-write-")))
+                .expect("the temporary file");
+            let held = fs::OpenOptions::new().append(true).open(temp).expect("open for append");
+            *handle.borrow_mut() = Some(std::process::Command::new("true").stdout(held).spawn().expect("spawn"));
+        }
+    });
+    let result = s.replace();
+    child.borrow_mut().take().expect("started").wait().expect("wait");
+    result.expect("written");
+    assert_eq!(s.text(), NEW);
+    s.assert_clean();
+}
+
 #[test]
 fn a_file_held_open_for_writing_is_busy() {
     let s = Scene::new();

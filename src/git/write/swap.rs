@@ -34,7 +34,7 @@ use nix::unistd::linkat;
 use super::dir::{Dir, remove_empty_dirs};
 use super::file::{Current, Place, Temp};
 use super::journal::{Journal, kept_name, temp_name};
-use super::lease::{Lease, Taken};
+use super::lease::Lease;
 use super::{WriteError, content_hash};
 
 /// The points of a write where another program acting changes the outcome;
@@ -106,10 +106,11 @@ impl Place {
     fn swap_in(&self, journal: &Journal, current: &Current, temp: &Temp, text: &str) -> Result<(), WriteError> {
         moment(Moment::TempWritten);
         let mut old_lease = Lease::when_free(&current.file).ok_or_else(|| WriteError::Busy(self.shown()))?;
-        let mut new_lease = match Lease::take(&temp.file) {
-            Taken::Held(lease) | Taken::Unsupported(lease) => lease,
-            Taken::Busy => return Err(WriteError::Changed(self.shown())),
-        };
+        // tandem wrote the temporary file through a descriptor of its own,
+        // and a process another thread started meanwhile holds a copy of it
+        // until it runs its program: a writer about to let go, waited for
+        // like one of the old file.
+        let mut new_lease = Lease::when_free(&temp.file).ok_or_else(|| WriteError::Changed(self.shown()))?;
         // The moment of writing: the path, the file and its text, again.
         self.dir.still_at_path()?;
         self.check_unchanged(current, old_lease.intact())?;

@@ -125,6 +125,29 @@ impl Killed {
     fn journals(&self) -> usize {
         fs::read_dir(self.state.path()).expect("ls").count()
     }
+
+    /// Waits (up to 10 s) until no journal in `state` is locked, as none of
+    /// killed applies is. Dropping a journal lets go of its lock, but a
+    /// process another test starts while the journal is open holds a copy
+    /// of its descriptor, and with it the lock, until it runs its program.
+    /// Looked up in /proc/locks: taking the lock to see would hold it too.
+    fn unlocked(&self) {
+        use std::os::unix::fs::MetadataExt;
+        let inodes: Vec<String> = fs::read_dir(self.state.path())
+            .expect("ls")
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| format!(":{}", m.ino()))
+            .collect();
+        let locked = || {
+            let locks = fs::read_to_string("/proc/locks").unwrap_or_default();
+            locks.split_whitespace().any(|word| inodes.iter().any(|i| word.ends_with(i.as_str())))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while locked() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
 }
 
 #[test]
@@ -152,6 +175,7 @@ fn a_killed_apply_s_temporaries_are_removed_and_nothing_else() {
     fs::write(k.src(".tandem-write-1-1-00000000.tmp".as_ref()), "mine\n").expect("write");
     fs::write(k.src(".tandem-notes.txt".as_ref()), "mine\n").expect("write");
     drop(journal);
+    k.unlocked();
 
     journal::recover_in(k.root.path(), k.state.path());
     let names = k.names();
@@ -173,6 +197,7 @@ fn a_killed_deletion_with_late_changes_is_put_back() {
     journal.swap(Path::new("src"), &doomed, "f.txt".as_ref(), &content_hash("old\n"), "-");
     fs::write(k.src(&doomed), "old\nlate\n").expect("write");
     drop(journal);
+    k.unlocked();
     journal::recover_in(k.root.path(), k.state.path());
     assert_eq!(k.names(), vec!["f.txt".to_string()]);
     assert_eq!(fs::read_to_string(k.src("f.txt".as_ref())).expect("read"), "old\nlate\n");
@@ -196,6 +221,7 @@ fn a_running_apply_and_other_projects_are_left_alone() {
     assert!(other.path().join("src").join(&theirs).exists(), "another project's was removed");
     assert_eq!(k.journals(), 2);
     running.finish();
+    k.unlocked();
     journal::recover_in(other.path(), k.state.path());
     assert!(!other.path().join("src").join(&theirs).exists());
     assert_eq!(k.journals(), 0);
@@ -213,6 +239,7 @@ fn recovery_never_follows_a_link() {
     fs::remove_dir(k.root.path().join("src")).expect("rmdir");
     std::os::unix::fs::symlink(outside.path(), k.root.path().join("src")).expect("symlink");
     fs::write(outside.path().join(&name), "not tandem's").expect("write");
+    k.unlocked();
     journal::recover_in(k.root.path(), k.state.path());
     assert!(outside.path().join(&name).exists(), "removed through a link");
 }
