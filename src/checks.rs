@@ -17,14 +17,14 @@ pub enum Kind {
 
 impl Kind {
     /// "tests" / "lint", as the chat says it.
-    pub fn noun(self) -> &'static str {
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             Kind::Test => "tests",
             Kind::Lint => "lint",
         }
     }
 
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Kind::Test => "checks.test_cmd",
             Kind::Lint => "checks.lint_cmd",
@@ -64,7 +64,7 @@ impl Commands {
 
 /// The configured commands, with detected ones where the configuration
 /// leaves a command empty.
-pub fn resolve(config: &ChecksConfig, root: &Path) -> Commands {
+pub(crate) fn resolve(config: &ChecksConfig, root: &Path) -> Commands {
     let detected = detect(root);
     let pick = |set: &str, found: Option<Check>| {
         if set.trim().is_empty() {
@@ -129,17 +129,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         matches!(&self.ending, Ending::Exited(status) if status.success())
     }
 
     /// The user stopped the run.
-    pub fn cancelled(&self) -> bool {
+    pub(crate) fn cancelled(&self) -> bool {
         matches!(self.ending, Ending::Cancelled)
     }
 
     /// One line for the chat: "✓ tests passed · `cargo test` · 1.2 s".
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
         let noun = self.kind.noun();
         let why = match &self.ending {
@@ -156,7 +156,7 @@ impl Outcome {
     }
 
     /// The message that asks the model to fix what failed.
-    pub fn failure_message(&self) -> String {
+    pub(crate) fn failure_message(&self) -> String {
         let status = match self.ending.exit_code() {
             Some(code) => format!("exited with code {code}"),
             None => "did not finish".to_string(),

@@ -5,7 +5,7 @@
 
 pub mod agent;
 pub mod app;
-pub mod checks;
+pub(crate) mod checks;
 pub mod cli;
 pub mod config;
 pub mod engine;

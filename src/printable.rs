@@ -38,7 +38,7 @@ enum State {
 /// Strips control sequences from a stream of text given in pieces: a
 /// sequence split between two pieces is still recognised.
 #[derive(Debug, Default)]
-pub struct Stripper {
+pub(crate) struct Stripper {
     state: State,
 }
 
@@ -112,7 +112,7 @@ impl Stripper {
 
 /// `text` without control sequences, on its own (a sequence left open
 /// ends with it).
-pub fn strip(text: &str) -> String {
+pub(crate) fn strip(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     Stripper::default().push(text, &mut out);
     out

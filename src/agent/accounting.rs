@@ -21,7 +21,7 @@ impl RequestTrack {
         Self { started: Instant::now(), first_token: None, usage: Usage::default() }
     }
 
-    pub fn token(&mut self) {
+    pub(crate) fn token(&mut self) {
         if self.first_token.is_none() {
             self.first_token = Some(self.started.elapsed());
         }
@@ -30,7 +30,7 @@ impl RequestTrack {
 
 impl Agent {
     /// Hold the session to these budgets (none by default).
-    pub fn with_budget(mut self, limits: Limits) -> Self {
+    pub(crate) fn with_budget(mut self, limits: Limits) -> Self {
         self.budget = Budget::new(limits);
         self
     }

@@ -9,11 +9,11 @@
 
 use crate::llm::ChatMessage;
 
-pub fn estimate(text: &str) -> u64 {
+pub(crate) fn estimate(text: &str) -> u64 {
     (text.len() as u64).div_ceil(3)
 }
 
-pub fn message_tokens(m: &ChatMessage) -> u64 {
+pub(crate) fn message_tokens(m: &ChatMessage) -> u64 {
     // A few tokens of framing per message, as providers count them.
     4 + match m {
         ChatMessage::User { text } => estimate(text),
@@ -26,7 +26,7 @@ pub fn message_tokens(m: &ChatMessage) -> u64 {
 
 /// What fitting did, for the chat to say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fitted {
+pub(crate) struct Fitted {
     pub messages: Vec<ChatMessage>,
     pub shortened_outputs: usize,
     pub dropped_turns: usize,
@@ -63,7 +63,7 @@ fn turn_starts(messages: &[ChatMessage]) -> Vec<usize> {
 
 /// Fit `messages` into `limit` tokens, with `fixed` tokens already taken by
 /// the system prompt and tool schemas.
-pub fn fit(messages: &[ChatMessage], fixed: u64, limit: u64) -> Fitted {
+pub(crate) fn fit(messages: &[ChatMessage], fixed: u64, limit: u64) -> Fitted {
     let mut msgs = messages.to_vec();
     let total = |msgs: &[ChatMessage]| fixed + msgs.iter().map(message_tokens).sum::<u64>();
     let mut fitted = Fitted::default();

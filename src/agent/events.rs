@@ -47,7 +47,7 @@ pub enum TurnOutcome {
 
 impl TurnOutcome {
     /// The outcome in a word, as `tandem exec --json` and the journal say it.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             TurnOutcome::Completed => "completed",
             TurnOutcome::Cancelled => "cancelled",

@@ -9,7 +9,7 @@ mod accounting;
 pub mod budget;
 mod calls;
 mod events;
-pub mod prompt;
+pub(crate) mod prompt;
 mod redact;
 
 use std::collections::VecDeque;
@@ -29,7 +29,7 @@ use crate::tools::ToolRegistry;
 use accounting::RequestTrack;
 pub use events::{AgentCommand, AgentEvent, TurnOutcome};
 
-pub struct AgentConfig {
+pub(crate) struct AgentConfig {
     pub root: PathBuf,
     pub cwd: PathBuf,
     pub is_git: bool,
@@ -39,7 +39,7 @@ pub struct AgentConfig {
     pub map_tokens: usize,
 }
 
-pub struct Agent {
+pub(crate) struct Agent {
     provider: Arc<dyn Provider>,
     profile: Profile,
     tools: Arc<dyn ToolRegistry>,
@@ -89,10 +89,6 @@ impl Agent {
             context_estimate: 0,
             budget: Budget::default(),
         }
-    }
-
-    pub fn conversation(&self) -> &[ChatMessage] {
-        &self.conversation
     }
 
     /// Add `m` to the conversation and tell the app.

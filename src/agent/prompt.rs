@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-pub const SYSTEM_PROMPT: &str = include_str!("../../assets/prompts/system.md");
+pub(crate) const SYSTEM_PROMPT: &str = include_str!("../../assets/prompts/system.md");
 
 /// AGENTS.md files from the repository root down to `cwd`, outermost first,
 /// so the closest instructions come last and weigh most.
-pub fn agents_files(root: &Path, cwd: &Path) -> Vec<PathBuf> {
+pub(crate) fn agents_files(root: &Path, cwd: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![root.to_path_buf()];
     if let Ok(rel) = cwd.strip_prefix(root) {
         let mut d = root.to_path_buf();
@@ -29,7 +29,7 @@ const WITHOUT_TOOLS: &str = "- You have no tools in this session: you cannot ope
      fenced diffs.";
 
 /// The system prompt with the repository's AGENTS.md instructions appended.
-pub fn system_prompt(root: &Path, cwd: &Path, is_git: bool, has_tools: bool, date: &str) -> String {
+pub(crate) fn system_prompt(root: &Path, cwd: &Path, is_git: bool, has_tools: bool, date: &str) -> String {
     let git = if is_git { "is a git repository" } else { "is not a git repository: edits are written but not staged" };
     let mut out = SYSTEM_PROMPT
         .replace("{tools}", if has_tools { WITH_TOOLS } else { WITHOUT_TOOLS })

@@ -12,7 +12,7 @@ use crate::view::state::{AppState, Flash, Message, MsgStatus, Role};
 const KEEP: usize = 64 * 1024;
 
 /// Take in one event of the agent; true when it ended a turn.
-pub(crate) fn record(state: &mut AppState, ev: AgentEvent) -> bool {
+pub fn record(state: &mut AppState, ev: AgentEvent) -> bool {
     let m = &mut state.model;
     match ev {
         AgentEvent::TurnStarted => {

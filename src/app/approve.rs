@@ -39,7 +39,7 @@ fn key_for(state: &AppState, action: Action) -> String {
 
 impl ReviewDesk {
     /// One event of the engine. The agent's are the conversation's.
-    pub fn on_engine(&mut self, cx: &mut Cx, ev: Event) -> Handled {
+    pub(crate) fn on_engine(&mut self, cx: &mut Cx, ev: Event) -> Handled {
         match ev {
             Event::Agent(_) => return Handled::No,
             Event::ApprovalRequested { id, request } => {
@@ -115,7 +115,7 @@ impl ReviewDesk {
     /// an early key means the user was typing and had not seen the review.
     /// The focus goes back to where it was, and the key is handled there.
     /// The review waits, and the status line says so.
-    pub fn give_focus_back(&mut self, cx: &mut Cx) {
+    pub(crate) fn give_focus_back(&mut self, cx: &mut Cx) {
         let Some(id) = cx.state.review.front().map(Item::id) else { return };
         if cx.state.focus != Focus::Diff || !self.guard.early(id) {
             return;
@@ -128,7 +128,7 @@ impl ReviewDesk {
     /// A key bound to `action` was read: a decision that comes too early
     /// (before the item was seen, or from a key typed through its arrival)
     /// is swallowed, neither a decision nor text, and the user is told why.
-    pub fn guard_decision(&mut self, cx: &mut Cx, action: Action, keys: &KeySeq) -> Handled {
+    pub(crate) fn guard_decision(&mut self, cx: &mut Cx, action: Action, keys: &KeySeq) -> Handled {
         if !guard::decides(action) {
             return Handled::No;
         }
@@ -143,7 +143,7 @@ impl ReviewDesk {
 
     /// A frame was flushed to the terminal: if it showed the item under
     /// review, the user could see it from now on.
-    pub fn frame_shown(&mut self, cx: &mut Cx) {
+    pub(crate) fn frame_shown(&mut self, cx: &mut Cx) {
         if cx.state.overlay.is_some() || cx.plan().diff.is_none() {
             return;
         }
@@ -152,7 +152,7 @@ impl ReviewDesk {
         }
     }
 
-    pub fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
+    pub(crate) fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
         let review = matches!(
             action,
             Action::AcceptHunk
@@ -270,7 +270,7 @@ impl ReviewDesk {
     }
 
     /// A key while a rejection reason is being typed in the diff pane.
-    pub fn on_key(&mut self, cx: &mut Cx, key: &Key) -> Handled {
+    pub(crate) fn on_key(&mut self, cx: &mut Cx, key: &Key) -> Handled {
         use crate::config::keys::KeyCode;
         if cx.state.focus != Focus::Diff || cx.state.overlay.is_some() {
             return Handled::No;
@@ -346,7 +346,7 @@ impl ReviewDesk {
     }
 
     /// The focused hunk is to be edited before the next frame; asks once.
-    pub fn take_edit_request(&mut self) -> bool {
+    pub(crate) fn take_edit_request(&mut self) -> bool {
         std::mem::take(&mut self.edit_request)
     }
 
@@ -357,7 +357,7 @@ impl ReviewDesk {
     /// Anything but a successful edit leaves the hunk as it was: an editor
     /// that fails or removes the file, and an empty buffer, which (as in
     /// `git add -p`) cancels rather than deleting the hunk's lines.
-    pub fn edit_hunk<B: super::Host>(&mut self, cx: &mut Cx, host: &mut B) {
+    pub(crate) fn edit_hunk<B: super::Host>(&mut self, cx: &mut Cx, host: &mut B) {
         let Some(text) = cx.state.review.focused_new_side() else { return };
         let ext = cx
             .state

@@ -55,7 +55,7 @@ impl Checks {
 
     /// Look up the test and lint commands off the loop (it stats and
     /// reads files at the repository root), for the metrics pane.
-    pub fn resolve(&mut self, cx: &mut Cx) {
+    pub(crate) fn resolve(&mut self, cx: &mut Cx) {
         let config = cx.state.config.checks.clone();
         let root = cx.state.repo.root.clone();
         let tx = cx.sender();
@@ -65,7 +65,7 @@ impl Checks {
         });
     }
 
-    pub fn on_event(&mut self, cx: &mut Cx, ev: ChecksEvent) {
+    pub(crate) fn on_event(&mut self, cx: &mut Cx, ev: ChecksEvent) {
         match ev {
             ChecksEvent::Resolved(commands) => {
                 self.resolving = false;
@@ -156,7 +156,7 @@ impl Checks {
     }
 
     /// Stop a running check; false when none runs.
-    pub fn cancel(&mut self, cx: &mut Cx) -> bool {
+    pub(crate) fn cancel(&mut self, cx: &mut Cx) -> bool {
         match self.cancel.take() {
             Some(token) if cx.state.checks.running.is_some() => {
                 token.cancel();
@@ -242,7 +242,7 @@ impl Checks {
 
     /// After an applied change set, with auto_test on: run the tests once
     /// the model's turn and the reviews are over.
-    pub fn auto_test_if_due(&mut self, cx: &mut Cx) {
+    pub(crate) fn auto_test_if_due(&mut self, cx: &mut Cx) {
         let s = &cx.state;
         let ready =
             s.checks.due && !s.model.busy() && s.review.is_empty() && !s.review.applying && s.checks.running.is_none();

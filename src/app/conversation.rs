@@ -98,7 +98,7 @@ impl Conversation {
 
     /// Use `provider` for the conversation from now on: the session's
     /// engine starts with the first one.
-    pub fn attach(&mut self, cx: &mut Cx, provider: Arc<dyn Provider>, profile: Profile) {
+    pub(crate) fn attach(&mut self, cx: &mut Cx, provider: Arc<dyn Provider>, profile: Profile) {
         let model = &mut cx.state.model;
         model.label = describe(&profile);
         model.offline = false;
@@ -116,7 +116,7 @@ impl Conversation {
         cx.engine.start(setup, provider, profile);
     }
 
-    pub fn on_event(&mut self, cx: &mut Cx, ev: ConversationEvent) {
+    pub(crate) fn on_event(&mut self, cx: &mut Cx, ev: ConversationEvent) {
         match ev {
             ConversationEvent::ModelChosen(choice) => self.model_chosen(cx, choice),
             ConversationEvent::ModelSwitched(result) => {
@@ -158,14 +158,14 @@ impl Conversation {
 
     /// One event of the agent: into the figures, the chat and the status
     /// line. A turn's end may let the tests run.
-    pub fn on_agent(&mut self, cx: &mut Cx, ev: AgentEvent) {
+    pub(crate) fn on_agent(&mut self, cx: &mut Cx, ev: AgentEvent) {
         super::agent_metrics::record(&mut cx.state.metrics, &ev);
         if super::agent_chat::record(cx.state, ev) {
             cx.ask(Ask::AutoTest);
         }
     }
 
-    pub fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
+    pub(crate) fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
         match action {
             Action::Submit => {
                 let Some(text) = cx.state.composer.take() else { return Handled::Yes };
@@ -198,7 +198,7 @@ impl Conversation {
 
     /// Send `text` to the model as the user's message (the chat shows it
     /// already, in full or in short).
-    pub fn send(&mut self, cx: &mut Cx, text: String) {
+    pub(crate) fn send(&mut self, cx: &mut Cx, text: String) {
         self.sent += 1;
         if cx.engine.started() {
             if cx.state.model.busy() {
@@ -305,7 +305,7 @@ impl Conversation {
     }
 
     /// Stop the running turn; false when none runs.
-    pub fn cancel_turn(&mut self, cx: &mut Cx) -> bool {
+    pub(crate) fn cancel_turn(&mut self, cx: &mut Cx) -> bool {
         if !cx.state.model.busy() {
             return false;
         }

@@ -28,7 +28,7 @@ pub(crate) enum Handled {
 }
 
 impl Handled {
-    pub fn yes(self) -> bool {
+    pub(crate) fn yes(self) -> bool {
         self == Handled::Yes
     }
 }
@@ -66,7 +66,7 @@ pub(crate) struct Cx<'a> {
 
 impl Cx<'_> {
     /// Show `text` in the status line until the next key.
-    pub fn flash(&mut self, text: impl Into<String>, error: bool) {
+    pub(crate) fn flash(&mut self, text: impl Into<String>, error: bool) {
         self.state.flash = Some(Flash { text: text.into(), error });
     }
 
@@ -75,17 +75,17 @@ impl Cx<'_> {
     }
 
     /// Where each pane goes at the current size.
-    pub fn plan(&self) -> ui::Plan {
+    pub(crate) fn plan(&self) -> ui::Plan {
         self.screen.plan(self.state)
     }
 
     /// Rows visible in `pane`.
-    pub fn page(&self, pane: Pane) -> usize {
+    pub(crate) fn page(&self, pane: Pane) -> usize {
         self.screen.page(self.state, pane)
     }
 
     /// A sender for background work to report through.
-    pub fn sender(&self) -> mpsc::UnboundedSender<AppEvent> {
+    pub(crate) fn sender(&self) -> mpsc::UnboundedSender<AppEvent> {
         self.tx.clone()
     }
 }

@@ -45,18 +45,18 @@ impl EngineLink {
     /// A link that keeps every command for the test to read, as if an
     /// engine had started.
     #[cfg(test)]
-    pub fn recording() -> Self {
+    pub(crate) fn recording() -> Self {
         Self { recorded: Some(Vec::new()), ..Self::default() }
     }
 
     /// The commands sent since the last call (a recording link only).
     #[cfg(test)]
-    pub fn take_sent(&mut self) -> Vec<Command> {
+    pub(crate) fn take_sent(&mut self) -> Vec<Command> {
         self.recorded.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The engine was started (it may have ended since).
-    pub fn started(&self) -> bool {
+    pub(crate) fn started(&self) -> bool {
         #[cfg(test)]
         if self.recorded.is_some() {
             return true;
@@ -65,7 +65,7 @@ impl EngineLink {
     }
 
     /// Send `command` to the engine; false when none runs.
-    pub fn send(&mut self, command: Command) -> bool {
+    pub(crate) fn send(&mut self, command: Command) -> bool {
         #[cfg(test)]
         if let Some(sent) = self.recorded.as_mut() {
             sent.push(command);
@@ -76,7 +76,7 @@ impl EngineLink {
 
     /// Start the session's engine with `setup` and what this link holds for
     /// it, then give it the resumed conversation, if there is one.
-    pub fn start(&mut self, mut setup: Setup, provider: Arc<dyn Provider>, profile: Profile) {
+    pub(crate) fn start(&mut self, mut setup: Setup, provider: Arc<dyn Provider>, profile: Profile) {
         setup.index = Some(self.index.clone());
         setup.tools = self.tools;
         setup.extra_tools.extend(self.extra_tools.iter().cloned());
@@ -92,7 +92,7 @@ impl EngineLink {
 
     /// The engine records the session in `journal`: from its start, or
     /// from now on if it runs.
-    pub fn use_journal(&mut self, journal: &Journal) {
+    pub(crate) fn use_journal(&mut self, journal: &Journal) {
         self.journal = Some(journal.clone());
         if self.started() {
             self.send(Command::UseJournal(journal.clone()));
@@ -101,7 +101,7 @@ impl EngineLink {
 
     /// Give the engine an earlier session's conversation: now if it runs,
     /// else when it starts.
-    pub fn resume(&mut self, conversation: Vec<ChatMessage>) {
+    pub(crate) fn resume(&mut self, conversation: Vec<ChatMessage>) {
         self.resumed = Some(conversation);
         if self.started()
             && let Some(conversation) = self.resumed.take()
@@ -111,17 +111,17 @@ impl EngineLink {
     }
 
     /// Drop a resumed conversation the engine has not had yet.
-    pub fn forget_resumed(&mut self) {
+    pub(crate) fn forget_resumed(&mut self) {
         self.resumed = None;
     }
 
     /// An event that has arrived already, if any.
-    pub fn try_event(&mut self) -> Option<Event> {
+    pub(crate) fn try_event(&mut self) -> Option<Event> {
         self.events.as_mut().and_then(|rx| rx.try_recv().ok())
     }
 
     /// The engine's next event; never resolves while no engine runs.
-    pub async fn next_event(&mut self) -> Option<Event> {
+    pub(crate) async fn next_event(&mut self) -> Option<Event> {
         match self.events.as_mut() {
             Some(rx) => rx.recv().await,
             None => std::future::pending().await,

@@ -97,7 +97,7 @@ pub(super) struct ProcessStats {
 }
 
 impl ProcessStats {
-    pub fn enable(&mut self) {
+    pub(crate) fn enable(&mut self) {
         self.sampler = crate::metrics::process::Sampler::new();
     }
 

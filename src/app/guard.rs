@@ -44,7 +44,7 @@ use crate::view::state::Focus;
 /// something seen at all, so a key already on its way when the frame changed
 /// falls inside it. A user who reads the hunk before pressing `y` waits
 /// longer than this anyway.
-pub const GUARD: Duration = Duration::from_millis(500);
+pub(crate) const GUARD: Duration = Duration::from_millis(500);
 
 /// Quiet needed before a proposal may take the keyboard from an empty
 /// composer. Writing research (Chenoweth and Hayes's bursts of typing,
@@ -52,7 +52,7 @@ pub const GUARD: Duration = Duration::from_millis(500);
 /// keys as the end of a burst; shorter gaps are part of typing. A user who
 /// just sent a message or cleared the composer, or is moving around the
 /// chat, is still at the keyboard and about to type more.
-pub const QUIET_BEFORE_FOCUS: Duration = Duration::from_secs(2);
+pub(crate) const QUIET_BEFORE_FOCUS: Duration = Duration::from_secs(2);
 
 /// The loop's clock: the monotonic clock in use, or one that moves only when
 /// told to (tests and scripted input, which must not depend on how fast a
@@ -78,7 +78,7 @@ impl Default for Clock {
 }
 
 impl Clock {
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Clock(Kind::System)
     }
 
@@ -91,11 +91,11 @@ impl Clock {
         })
     }
 
-    pub fn is_manual(&self) -> bool {
+    pub(crate) fn is_manual(&self) -> bool {
         matches!(self.0, Kind::Manual { .. })
     }
 
-    pub fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         match &self.0 {
             Kind::System => Instant::now(),
             Kind::Manual { start, elapsed_ns, .. } => *start + Duration::from_nanos(elapsed_ns.load(Ordering::SeqCst)),
@@ -113,7 +113,7 @@ impl Clock {
     /// pause waits for this before it moves the clock on, so what the keys
     /// before it changed is on screen from the start of the pause, as it
     /// would be for a user who stops typing.
-    pub async fn settled(&self) {
+    pub(crate) async fn settled(&self) {
         let Kind::Manual { frame_pending, .. } = &self.0 else { return };
         std::future::poll_fn(|cx| {
             if frame_pending.load(Ordering::SeqCst) {
@@ -128,7 +128,7 @@ impl Clock {
 
     /// Move a manual clock (and its clones) on by `by`. False for the system
     /// clock, which moves by itself: the caller waits for real instead.
-    pub fn advance(&self, by: Duration) -> bool {
+    pub(crate) fn advance(&self, by: Duration) -> bool {
         match &self.0 {
             Kind::System => false,
             Kind::Manual { elapsed_ns, .. } => {
@@ -144,7 +144,7 @@ impl Clock {
 /// what is applied: none may come from a key the user typed before seeing
 /// the item. Undo is among them: a `u` typed ahead would revert the last
 /// applied change set. Moving around and scrolling are not.
-pub fn decides(action: Action) -> bool {
+pub(crate) fn decides(action: Action) -> bool {
     matches!(
         action,
         Action::AcceptHunk
@@ -192,13 +192,13 @@ impl KeyGuard {
     }
 
     /// No key or paste for [`QUIET_BEFORE_FOCUS`] up to `now`.
-    pub fn quiet(&self, now: Instant) -> bool {
+    pub(crate) fn quiet(&self, now: Instant) -> bool {
         self.last_input.is_none_or(|last| now.saturating_duration_since(last) >= QUIET_BEFORE_FOCUS)
     }
 
     /// A frame showing `item` was flushed at `at`. Only the first counts:
     /// the user has seen it since.
-    pub fn drawn(&mut self, item: u64, at: Instant) {
+    pub(crate) fn drawn(&mut self, item: u64, at: Instant) {
         if self.shown.is_none_or(|(id, _)| id != item) {
             self.shown = Some((item, at));
         }
@@ -206,7 +206,7 @@ impl KeyGuard {
 
     /// The last key came too early to be about `item`: before a frame
     /// showed it, or in a run of keys that began less than [`GUARD`] after.
-    pub fn early(&self, item: u64) -> bool {
+    pub(crate) fn early(&self, item: u64) -> bool {
         match (self.shown, self.run_start) {
             (Some((id, at)), Some(run)) if id == item => run < at + GUARD,
             (Some((id, _)), None) if id == item => false,
@@ -215,18 +215,18 @@ impl KeyGuard {
     }
 
     /// The last key may decide about `item`.
-    pub fn may_decide(&self, item: u64) -> bool {
+    pub(crate) fn may_decide(&self, item: u64) -> bool {
         !self.repeat && !self.early(item)
     }
 
     /// `item`'s arrival moved focus to the diff pane, away from `from`.
-    pub fn took_focus(&mut self, item: u64, from: Focus) {
+    pub(crate) fn took_focus(&mut self, item: u64, from: Focus) {
         self.took_focus = Some((item, from));
     }
 
     /// If `item`'s arrival took the focus, where it was; forgets it, so the
     /// focus goes back once at most.
-    pub fn give_back(&mut self, item: u64) -> Option<Focus> {
+    pub(crate) fn give_back(&mut self, item: u64) -> Option<Focus> {
         match self.took_focus {
             Some((id, from)) if id == item => {
                 self.took_focus = None;

@@ -56,11 +56,11 @@ pub(crate) struct IndexJob {
 
 impl IndexJob {
     /// The index the engine reads, built or not.
-    pub fn shared(&self) -> SharedIndex {
+    pub(crate) fn shared(&self) -> SharedIndex {
         self.index.clone()
     }
 
-    pub fn set_cache(&mut self, cache: Option<PathBuf>) {
+    pub(crate) fn set_cache(&mut self, cache: Option<PathBuf>) {
         self.cache = cache;
     }
 
@@ -71,7 +71,7 @@ impl IndexJob {
 
     /// Start indexing the repository after the first frame, on threads of
     /// its own.
-    pub fn start(&mut self, cx: &mut Cx) {
+    pub(crate) fn start(&mut self, cx: &mut Cx) {
         let cfg = &cx.state.config.index;
         if !cfg.enabled {
             cx.state.index.status = IndexStatus::Disabled;
@@ -107,7 +107,7 @@ impl IndexJob {
         });
     }
 
-    pub fn on_event(&mut self, cx: &mut Cx, ev: IndexEvent) {
+    pub(crate) fn on_event(&mut self, cx: &mut Cx, ev: IndexEvent) {
         match ev {
             IndexEvent::Progress { done, total } => self.progress(cx, done, total),
             IndexEvent::Ready(outcome) => self.ready(cx, outcome),

@@ -13,7 +13,7 @@ use crate::config::keys::{Key, KeyCode, Mods, from_char_input};
 
 /// The key of a key-press event; `None` for releases and keys tandem does not
 /// bind (media keys, lone modifiers).
-pub fn key_of(ev: &KeyEvent) -> Option<Key> {
+pub(crate) fn key_of(ev: &KeyEvent) -> Option<Key> {
     if ev.kind == KeyEventKind::Release {
         return None;
     }
@@ -49,7 +49,7 @@ pub fn key_of(ev: &KeyEvent) -> Option<Key> {
 
 /// The text a key types into the composer when it is not bound: plain and
 /// shifted characters, and space.
-pub fn typed_char(key: &Key) -> Option<char> {
+pub(crate) fn typed_char(key: &Key) -> Option<char> {
     if key.mods.ctrl || key.mods.alt {
         return None;
     }
@@ -61,7 +61,7 @@ pub fn typed_char(key: &Key) -> Option<char> {
 }
 
 /// A terminal key event for `key`, as a terminal would send it.
-pub fn event_of(key: &Key) -> Event {
+pub(crate) fn event_of(key: &Key) -> Event {
     let mut m = KeyModifiers::empty();
     if key.mods.ctrl {
         m |= KeyModifiers::CONTROL;
@@ -107,7 +107,7 @@ pub enum Step {
 
 /// How long `<Wait>` pauses: longer than every guard of the loop, so the keys
 /// after it are those of a user who stopped and looked.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// Parse a key script: plain characters are typed as they are, `<...>` holds
 /// one key in keymap notation (`<C-j>`, `<Enter>`, `<S-Tab>`), `<<` is a

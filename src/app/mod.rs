@@ -74,7 +74,7 @@ mod conversation;
 mod cx;
 mod engine_link;
 mod event_loop;
-pub mod guard;
+pub(crate) mod guard;
 mod index_job;
 pub mod input;
 mod panes;
@@ -335,7 +335,7 @@ impl App {
 
     /// Do `action`: the loop's own, else the first controller's that takes
     /// it.
-    pub fn perform(&mut self, action: Action) {
+    pub(crate) fn perform(&mut self, action: Action) {
         match action {
             Action::Quit => self.exit = Some(Exit::Quit),
             Action::Suspend => self.drawing.suspend = true,
@@ -389,7 +389,7 @@ impl App {
 
     /// No turn running, no provider being chosen, no index being built or
     /// updated, no check running or being looked up.
-    pub fn idle(&self) -> bool {
+    pub(crate) fn idle(&self) -> bool {
         // A turn waiting for the user's review is idle: only a key moves it.
         (!self.state.model.busy() || !self.state.review.is_empty())
             && !self.state.model.choosing

@@ -19,11 +19,11 @@ pub(crate) struct Panes {
 
 impl Panes {
     /// Text to put on the clipboard with this frame.
-    pub fn take_clipboard(&mut self) -> Option<String> {
+    pub(crate) fn take_clipboard(&mut self) -> Option<String> {
         self.clipboard.take()
     }
 
-    pub fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
+    pub(crate) fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
         let s = &mut *cx.state;
         match action {
             Action::Help => {
@@ -91,7 +91,7 @@ impl Panes {
     }
 
     /// Cancel, first: close the help overlay, else drop the selection.
-    pub fn close(&mut self, cx: &mut Cx) -> Handled {
+    pub(crate) fn close(&mut self, cx: &mut Cx) -> Handled {
         if cx.state.overlay.take().is_some() || cx.state.selected.take().is_some() {
             return Handled::Yes;
         }
@@ -99,14 +99,14 @@ impl Panes {
     }
 
     /// Pasted text goes into the composer.
-    pub fn paste(&mut self, cx: &mut Cx, text: &str) {
+    pub(crate) fn paste(&mut self, cx: &mut Cx, text: &str) {
         cx.state.focus = Focus::Composer;
         cx.state.composer.insert_str(text);
     }
 
     /// Keys no binding takes (`typed` holds them all, a chord's included):
     /// text in the composer, else a hint.
-    pub fn unbound(&mut self, cx: &mut Cx, typed: &[Key]) {
+    pub(crate) fn unbound(&mut self, cx: &mut Cx, typed: &[Key]) {
         if cx.state.overlay.is_some() {
             return;
         }

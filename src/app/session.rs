@@ -67,7 +67,7 @@ impl Session {
         });
     }
 
-    pub fn on_event(&mut self, cx: &mut Cx, ev: SessionEvent) {
+    pub(crate) fn on_event(&mut self, cx: &mut Cx, ev: SessionEvent) {
         match ev {
             SessionEvent::History(entries) => {
                 // Messages sent before the file was read come after it.
@@ -79,7 +79,7 @@ impl Session {
     }
 
     /// Keep a sent message in the history file, off the loop.
-    pub fn remember(&self, text: String) {
+    pub(crate) fn remember(&self, text: String) {
         if let Some(path) = self.history_file.clone() {
             tokio::task::spawn_blocking(move || crate::view::history::append(&path, &text));
         }
@@ -93,7 +93,7 @@ impl Session {
 
     /// Start journaling in `setup.dir`, continuing the resumed session's
     /// journal if there is one, and show its transcript.
-    pub fn start(&mut self, cx: &mut Cx, setup: SessionSetup) {
+    pub(crate) fn start(&mut self, cx: &mut Cx, setup: SessionSetup) {
         self.journal_dir = setup.dir;
         match setup.resume {
             Some((id, entries)) => {
@@ -142,12 +142,12 @@ impl Session {
     }
 
     /// The id of the session being recorded.
-    pub fn id(&self) -> Option<&str> {
+    pub(crate) fn id(&self) -> Option<&str> {
         self.journal.as_ref().map(|j| j.id())
     }
 
     /// `/clear`: a new session, with an empty chat and conversation.
-    pub fn clear(&mut self, cx: &mut Cx) {
+    pub(crate) fn clear(&mut self, cx: &mut Cx) {
         if cx.state.model.busy() {
             cx.state.error("The model is busy; stop its turn first, then /clear.");
             return;

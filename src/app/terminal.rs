@@ -113,7 +113,7 @@ pub trait Host: ratatui::backend::Backend {
 /// The editor keeps the user's whole environment: it is the user's own
 /// program, started by their key, as `git commit` starts it, and editor
 /// plugins may need keys the commands of the model must not see.
-pub fn editor_command(path: &Path) -> std::process::Command {
+pub(crate) fn editor_command(path: &Path) -> std::process::Command {
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|e| !e.trim().is_empty())
@@ -131,7 +131,7 @@ pub fn editor_command(path: &Path) -> std::process::Command {
 /// be planted beforehand as a symlink, and the hunk written through it to
 /// any file of the user's; a private directory leaves nothing to plant,
 /// even while an editor saves by deleting and recreating the file.
-pub struct EditorFile {
+pub(crate) struct EditorFile {
     /// Held for its removal on drop.
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
@@ -143,7 +143,7 @@ impl EditorFile {
 
     /// `text` in a new private file. `ext` (the edited file's extension,
     /// for the editor's highlighting) is used only when it is a plain word.
-    pub fn create(ext: Option<&str>, text: &str) -> io::Result<Self> {
+    pub(crate) fn create(ext: Option<&str>, text: &str) -> io::Result<Self> {
         use std::os::unix::fs::OpenOptionsExt;
         let ext = ext.filter(|e| !e.is_empty() && e.len() <= 16 && e.bytes().all(|b| b.is_ascii_alphanumeric()));
         use std::os::unix::fs::PermissionsExt;
@@ -161,7 +161,7 @@ impl EditorFile {
 
     /// What the editor left: only a regular file, never read through a
     /// symlink nor waited on as a FIFO, and not larger than a hunk can be.
-    pub fn read_back(&self) -> io::Result<String> {
+    pub(crate) fn read_back(&self) -> io::Result<String> {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
         let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;

@@ -33,14 +33,14 @@ impl Default for ToolCallLimit {
     }
 }
 
-pub const TOOL_LIMIT_KEY: &str = "budget.max_tool_calls_per_minute";
+pub(crate) const TOOL_LIMIT_KEY: &str = "budget.max_tool_calls_per_minute";
 /// The key of a per-tool table that applies to every tool it does not name.
-pub const DEFAULT_TOOL_KEY: &str = "default";
-pub const MAX_PER_MINUTE: i64 = 10_000;
+pub(crate) const DEFAULT_TOOL_KEY: &str = "default";
+pub(crate) const MAX_PER_MINUTE: i64 = 10_000;
 
 /// Check the budget's values that `INTEGER_RANGES` cannot (a cost, a table of
 /// limits); keys found wrong are returned, to be put back to their defaults.
-pub fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
+pub(crate) fn check(layered: &Layered, diags: &mut Vec<Diagnostic>) -> Vec<String> {
     let mut bad = Vec::new();
     if let Some(entry) = layered.get("budget.max_cost_usd")
         // TOML reads `-1` as an integer, which the field also takes.

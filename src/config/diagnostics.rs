@@ -28,11 +28,11 @@ impl Diagnostic {
         Self { severity: Severity::Error, source: source.into(), line, message: message.into() }
     }
 
-    pub fn warning(source: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(source: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
         Self { severity: Severity::Warning, source: source.into(), line, message: message.into() }
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 }
@@ -51,7 +51,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// 1-based line number of a byte offset in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
 }

@@ -54,7 +54,7 @@ pub struct Mods {
 }
 
 impl Mods {
-    pub const NONE: Mods = Mods { ctrl: false, alt: false, shift: false };
+    pub(crate) const NONE: Mods = Mods { ctrl: false, alt: false, shift: false };
     pub const CTRL: Mods = Mods { ctrl: true, alt: false, shift: false };
     pub const ALT: Mods = Mods { ctrl: false, alt: true, shift: false };
     pub const SHIFT: Mods = Mods { ctrl: false, alt: false, shift: true };
@@ -156,7 +156,7 @@ fn uppercase_of(c: char) -> Option<char> {
 /// canonical `Key`. Terminals differ in whether they also report shift for an
 /// uppercase or shifted character, and in whether ctrl+shift+s arrives as `S`
 /// or `s`; every variant ends up as the same key.
-pub fn from_char_input(c: char, mods: Mods) -> Key {
+pub(crate) fn from_char_input(c: char, mods: Mods) -> Key {
     if c == ' ' {
         return Key { code: KeyCode::Space, mods };
     }
@@ -296,7 +296,7 @@ impl KeySeq {
         &self.0
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 

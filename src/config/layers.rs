@@ -173,20 +173,20 @@ impl Layered {
         self.entries.get(path).filter(|e| e.source != Source::Default).or_else(|| self.replaced.get(path))
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &Entry)> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &Entry)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Lay a TOML file over the current values. Unknown keys are warnings,
     /// values of the wrong type are errors; both leave the value unchanged.
-    pub fn apply_file(&mut self, label: &str, text: &str) -> Vec<Diagnostic> {
+    pub(crate) fn apply_file(&mut self, label: &str, text: &str) -> Vec<Diagnostic> {
         self.apply_file_gated(label, text, &|_| true).0
     }
 
     /// Like [`apply_file`](Self::apply_file), but a key for which `gate` says
     /// no is not applied: it is returned, checked like the others, so the
     /// caller can apply it later with [`insert`](Self::insert) or report it.
-    pub fn apply_file_gated(
+    pub(crate) fn apply_file_gated(
         &mut self,
         label: &str,
         text: &str,
@@ -216,7 +216,7 @@ impl Layered {
     }
 
     /// Set one key to an entry checked earlier (a held key, now allowed).
-    pub fn insert(&mut self, path: String, entry: Entry) {
+    pub(crate) fn insert(&mut self, path: String, entry: Entry) {
         self.entries.insert(path, entry);
     }
 
@@ -316,7 +316,7 @@ impl Layered {
     }
 
     /// Lay `TANDEM_*` variables over the current values.
-    pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Vec<Diagnostic> {
+    pub(crate) fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Vec<Diagnostic> {
         let mut diags = Vec::new();
         let paths: Vec<String> = self.defaults.keys().cloned().collect();
         for path in paths {
@@ -334,7 +334,7 @@ impl Layered {
     }
 
     /// Set one key from a flag.
-    pub fn apply_flag(&mut self, path: &str, flag: &str, raw: &str) -> Result<(), Diagnostic> {
+    pub(crate) fn apply_flag(&mut self, path: &str, flag: &str, raw: &str) -> Result<(), Diagnostic> {
         let value = self.parse_raw(path, raw).map_err(|msg| Diagnostic::error(flag, None, msg))?;
         self.entries.insert(path.to_string(), Entry { value, source: Source::Flag(flag.to_string()) });
         Ok(())
@@ -364,7 +364,7 @@ impl Layered {
     /// Put a key back to its default, after a later check rejected its value.
     /// Put a key back to its default (or remove it, for a key of a
     /// user-named entry), after a later check rejected its value.
-    pub fn reset(&mut self, path: &str) {
+    pub(crate) fn reset(&mut self, path: &str) {
         let old = match self.defaults.get(path) {
             Some(v) => self.entries.insert(path.to_string(), Entry { value: v.clone(), source: Source::Default }),
             None => self.entries.remove(path),
@@ -375,7 +375,7 @@ impl Layered {
     }
 
     /// The effective values as one nested table, ready to deserialize.
-    pub fn to_table(&self) -> toml::Table {
+    pub(crate) fn to_table(&self) -> toml::Table {
         fn insert(table: &mut toml::Table, parts: &[&str], value: Value) {
             match parts {
                 [] => {}
@@ -400,7 +400,7 @@ impl Layered {
 
     /// The effective configuration as TOML, each value followed by a comment
     /// saying where it came from.
-    pub fn render_annotated(&self) -> String {
+    pub(crate) fn render_annotated(&self) -> String {
         let mut out = String::new();
         let mut section = String::new();
         for (path, entry) in &self.entries {

@@ -5,18 +5,18 @@
 //! starts and shows the problem.
 
 pub mod budget;
-pub mod diagnostics;
+pub(crate) mod diagnostics;
 pub mod keymap;
 pub mod keys;
 pub mod layers;
 mod load;
 mod paths;
-pub mod provider;
+pub(crate) mod provider;
 mod sections;
 pub mod slash;
 #[cfg(test)]
 mod tests;
-pub mod theme;
+pub(crate) mod theme;
 pub mod trust;
 mod values;
 

@@ -27,7 +27,7 @@ impl Paths {
         }
     }
 
-    pub fn user_config_file(&self) -> Option<PathBuf> {
+    pub(crate) fn user_config_file(&self) -> Option<PathBuf> {
         self.config_dir.as_ref().map(|d| d.join("config.toml"))
     }
 

@@ -22,7 +22,7 @@ macro_rules! provider_kinds {
             pub const ALL: &'static [ProviderKind] = &[$(ProviderKind::$variant),+];
 
             /// The name in the configuration.
-            pub const fn as_str(self) -> &'static str {
+            pub(crate) const fn as_str(self) -> &'static str {
                 match self {
                     $(ProviderKind::$variant => $name,)+
                 }

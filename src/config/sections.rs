@@ -64,7 +64,7 @@ impl Policy {
         }
     }
 
-    pub fn next(self) -> Policy {
+    pub(crate) fn next(self) -> Policy {
         let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
         Self::ALL[(i + 1) % Self::ALL.len()]
     }

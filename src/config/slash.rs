@@ -12,7 +12,7 @@ pub struct SlashCommand {
 }
 
 /// Every slash command, in the order help lists them.
-pub const COMMANDS: &[SlashCommand] = &[
+pub(crate) const COMMANDS: &[SlashCommand] = &[
     SlashCommand {
         name: "model",
         args: "[PROFILE [MODEL]]",
@@ -28,7 +28,7 @@ pub const COMMANDS: &[SlashCommand] = &[
 
 /// A slash command as typed, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slash {
+pub(crate) enum Slash {
     Model(Vec<String>),
     Map,
     Export(String),
@@ -40,7 +40,7 @@ pub enum Slash {
 
 /// Why a line starting with `/` is not a command that can run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SlashError {
+pub(crate) enum SlashError {
     #[error("Unknown command /{name}. {}", help_line())]
     Unknown { name: String },
     #[error("/{name} needs {args}, e.g. /{name} {example}")]
@@ -75,13 +75,13 @@ impl Slash {
 }
 
 /// The commands in one line, for messages.
-pub fn help_line() -> String {
+pub(crate) fn help_line() -> String {
     let list: Vec<String> = COMMANDS.iter().map(usage).collect();
     format!("Commands: {}", list.join(" · "))
 }
 
 /// `/model [PROFILE [MODEL]]`.
-pub fn usage(c: &SlashCommand) -> String {
+pub(crate) fn usage(c: &SlashCommand) -> String {
     if c.args.is_empty() { format!("/{}", c.name) } else { format!("/{} {}", c.name, c.args) }
 }
 

@@ -102,7 +102,7 @@ impl TrustState {
 /// What the project's files hold back before trust: gated configuration
 /// keys and the key-binding files.
 #[derive(Debug, Default)]
-pub struct Pending {
+pub(crate) struct Pending {
     pub keys: Vec<(String, Entry)>,
     /// Key-binding files of the repository with their text.
     pub files: Vec<(PathBuf, String)>,
@@ -115,7 +115,7 @@ impl Pending {
 
     /// A digest of everything held, which a trust decision is recorded
     /// against: any change to it asks again.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         let mut h = blake3::Hasher::new();
         let mut keys: Vec<String> = self.keys.iter().map(|(k, e)| format!("{k}={}\n", e.value)).collect();
         keys.sort();
@@ -129,7 +129,7 @@ impl Pending {
         h.finalize().to_hex().to_string()
     }
 
-    pub fn describe(&self) -> Vec<Held> {
+    pub(crate) fn describe(&self) -> Vec<Held> {
         let mut out: Vec<Held> = self
             .keys
             .iter()
@@ -167,7 +167,7 @@ struct Decision {
 
 /// What the store says of a repository's current settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
+pub(crate) enum Recorded {
     Trusted,
     Declined,
     /// No decision, or one about settings that have changed since.
@@ -209,7 +209,7 @@ impl TrustStore {
 
     /// The decision recorded for `root`'s settings with `fingerprint`. A
     /// store that cannot be read trusts nothing.
-    pub fn lookup(&self, root: &Path, fingerprint: &str) -> Recorded {
+    pub(crate) fn lookup(&self, root: &Path, fingerprint: &str) -> Recorded {
         let Ok(file) = self.read() else { return Recorded::Unknown };
         match file.repositories.get(&repo_key(root)) {
             Some(d) if d.fingerprint == fingerprint && d.trusted => Recorded::Trusted,
@@ -227,7 +227,7 @@ impl TrustStore {
     }
 
     /// Forget any decision about `root`; true when there was one.
-    pub fn forget(&self, root: &Path) -> io::Result<bool> {
+    pub(crate) fn forget(&self, root: &Path) -> io::Result<bool> {
         let mut file = self.read()?;
         let had = file.repositories.remove(&repo_key(root)).is_some();
         if had {

@@ -23,7 +23,7 @@ pub(super) struct Decided {
 }
 
 /// Every hunk accepted as proposed: the answer of a policy that writes edits.
-pub fn accept_all(change: &FileChange) -> FileAnswer {
+pub(crate) fn accept_all(change: &FileChange) -> FileAnswer {
     let hunks = change.hunks.iter().map(|h| HunkAnswer { hunk: h.clone(), verdict: Verdict::Accepted }).collect();
     FileAnswer { hunks, set_aside: None }
 }

@@ -73,7 +73,7 @@ use crate::tools::approval::Approvals;
 use crate::tools::protected::Protected;
 
 pub use crate::tools::approval::{Permission, PermissionKind};
-pub use answer::accept_all;
+pub(crate) use answer::accept_all;
 pub use policy::{command_allowed, command_prefix};
 
 /// Makes one tool for a session, given the session's [`Approvals`] (through
@@ -81,7 +81,7 @@ pub use policy::{command_allowed, command_prefix};
 pub type ToolMaker = Arc<dyn Fn(Approvals) -> Arc<dyn crate::tools::Tool> + Send + Sync>;
 
 /// What a session is made of, besides its model.
-pub struct Setup {
+pub(crate) struct Setup {
     pub root: PathBuf,
     /// Where tandem was started (for AGENTS.md files between it and the root).
     pub cwd: PathBuf,
@@ -207,7 +207,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict in a word: `accepted`, `edited` or `rejected`.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Verdict::Accepted => "accepted",
             Verdict::Edited => "edited",
@@ -215,7 +215,7 @@ impl Verdict {
         }
     }
 
-    pub fn accepts(&self) -> bool {
+    pub(crate) fn accepts(&self) -> bool {
         matches!(self, Verdict::Accepted | Verdict::Edited)
     }
 }
@@ -291,7 +291,7 @@ pub struct AppliedFile {
 }
 
 impl AppliedFile {
-    pub fn accepted(&self) -> usize {
+    pub(crate) fn accepted(&self) -> usize {
         self.hunks.iter().filter(|h| **h != "rejected").count()
     }
 }
@@ -310,19 +310,19 @@ pub enum Outcome {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     #[error("the session has ended")]
     Stopped,
 }
 
 /// The front-end's end of the command channel.
 #[derive(Clone)]
-pub struct Handle {
+pub(crate) struct Handle {
     tx: mpsc::UnboundedSender<Command>,
 }
 
 impl Handle {
-    pub fn send(&self, command: Command) -> Result<(), EngineError> {
+    pub(crate) fn send(&self, command: Command) -> Result<(), EngineError> {
         self.tx.send(command).map_err(|_| EngineError::Stopped)
     }
 
@@ -335,11 +335,11 @@ impl Handle {
     }
 }
 
-pub type Events = mpsc::UnboundedReceiver<Event>;
+pub(crate) type Events = mpsc::UnboundedReceiver<Event>;
 
 /// Start a session with `provider`; it runs until the [`Handle`] (and its
 /// clones) are dropped.
-pub fn spawn(setup: Setup, provider: Arc<dyn Provider>, profile: Profile) -> (Handle, Events) {
+pub(crate) fn spawn(setup: Setup, provider: Arc<dyn Provider>, profile: Profile) -> (Handle, Events) {
     let (tx, commands) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::unbounded_channel();
     tokio::spawn(task::Task::start(setup, provider, profile, events_tx).run(commands));

@@ -65,7 +65,7 @@ pub(crate) fn permission_granted(
 
 /// Whether the policy writes edits without asking (the files it may: a
 /// protected file always waits).
-pub fn accepts_edits(policy: Policy) -> bool {
+pub(crate) fn accepts_edits(policy: Policy) -> bool {
     matches!(policy, Policy::AutoEdit | Policy::FullAuto)
 }
 

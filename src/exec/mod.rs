@@ -22,22 +22,22 @@ use crate::launch::{self, Common};
 use crate::llm::select::{self, Choice};
 use crate::metrics::stats::TokenTally;
 pub(crate) use args::EXEC_HELP;
-pub use args::ExecArgs;
+pub(crate) use args::ExecArgs;
 use output::{Event, Outcome, Output};
 use review::Reviewer;
 
 /// The run went to its end.
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// The turn failed: the provider, the tool-round limit, the patch file.
-pub const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// No prompt, bad flags (clap's own usage errors exit 2 as well).
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// No model is configured or reachable.
-pub const EXIT_OFFLINE: u8 = 3;
+pub(crate) const EXIT_OFFLINE: u8 = 3;
 /// Stopped by Ctrl-C (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 /// Stopped by SIGTERM (128 + 15).
-pub const EXIT_TERMINATED: u8 = 143;
+pub(crate) const EXIT_TERMINATED: u8 = 143;
 
 /// Run `tandem exec`.
 pub fn run(common: &Common, args: &ExecArgs, paths: Paths) -> ExitCode {

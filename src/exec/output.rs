@@ -131,7 +131,7 @@ impl Output {
         let _ = self.stderr.flush();
     }
 
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.json
     }
 
@@ -206,7 +206,7 @@ impl Output {
     }
 
     /// End the answer's line on stdout, if it is open.
-    pub fn end_line(&mut self) {
+    pub(crate) fn end_line(&mut self) {
         if self.mid_line {
             self.mid_line = false;
             self.out(b"\n");
@@ -236,7 +236,7 @@ fn escape_raw_controls(line: String) -> String {
 /// Writers whose bytes a test reads back.
 #[cfg(test)]
 #[derive(Clone, Default)]
-pub struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+pub(crate) struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
 
 #[cfg(test)]
 impl Captured {

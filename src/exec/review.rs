@@ -14,12 +14,12 @@ use crate::patch::{ChangeKind, FileChange};
 
 /// What became of a file, for the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileResult {
+pub(crate) struct FileResult {
     pub path: PathBuf,
     pub outcome: Outcome,
 }
 
-pub struct Reviewer {
+pub(crate) struct Reviewer {
     policy: Policy,
     root: PathBuf,
     /// Where the set-aside edits go.
@@ -47,17 +47,17 @@ impl Reviewer {
         }
     }
 
-    pub fn patch_path(&self) -> &Path {
+    pub(crate) fn patch_path(&self) -> &Path {
         &self.patch_path
     }
 
     /// Files and hunks in the patch.
-    pub fn proposed(&self) -> (usize, usize) {
+    pub(crate) fn proposed(&self) -> (usize, usize) {
         (self.gathered.changes.len(), self.gathered.changes.iter().map(|c| c.hunks.len()).sum())
     }
 
     /// Report one of the engine's review events, and answer it when it asks.
-    pub fn on_event(&mut self, ev: &engine::Event, out: &mut Output) -> Option<(u64, Answer)> {
+    pub(crate) fn on_event(&mut self, ev: &engine::Event, out: &mut Output) -> Option<(u64, Answer)> {
         match ev {
             engine::Event::Proposed { files, .. } => {
                 out.event(&Event::Proposal { files: proposed_files(files), patch: None });
@@ -206,12 +206,12 @@ fn proposed_files(files: &[FileChange]) -> Vec<ProposedFile> {
 /// over the earlier ones where it fits, and replaces them where it does not
 /// (the model rewrote what it had proposed).
 #[derive(Debug, Default)]
-pub struct Gathered {
+pub(crate) struct Gathered {
     pub changes: Vec<FileChange>,
 }
 
 impl Gathered {
-    pub fn add(&mut self, change: FileChange) {
+    pub(crate) fn add(&mut self, change: FileChange) {
         let Some(i) = self.changes.iter().position(|c| c.path == change.path) else {
             self.changes.push(change);
             return;

@@ -40,7 +40,7 @@ pub struct FileOutcome {
 impl FileOutcome {
     /// What became of the accepted hunks, in words for the user and the
     /// model: "written and staged", "NOT written: why", ...
-    pub fn describe(outcome: Option<&FileOutcome>) -> String {
+    pub(crate) fn describe(outcome: Option<&FileOutcome>) -> String {
         match outcome {
             Some(o) if o.written && o.staged => "written and staged".to_string(),
             Some(o) if o.written => match &o.message {

@@ -51,7 +51,7 @@ impl Stager {
     /// `Ok(None)` when `root` is not the working tree of a git repository;
     /// a repository whose index cannot be read is an error, so the caller can
     /// say why nothing was staged.
-    pub(crate) fn open(root: &Path) -> Result<Option<Self>, GitError> {
+    pub fn open(root: &Path) -> Result<Option<Self>, GitError> {
         // `open`, not `discover`: a project that is merely inside some other
         // repository (a dotfiles repository in $HOME, say) must not be staged
         // there.
@@ -83,7 +83,7 @@ impl Stager {
     }
 
     /// The stage-0 entry as an undo record sees it.
-    pub(crate) fn state(&self, rel: &Path) -> Option<IndexState> {
+    pub fn state(&self, rel: &Path) -> Option<IndexState> {
         self.index.get_path(rel, 0).map(|e| IndexState { oid: e.id.to_string(), mode: e.mode })
     }
 
@@ -91,7 +91,7 @@ impl Stager {
         matches!(self.lookup(rel), Tracked::Conflicted)
     }
 
-    pub(crate) fn text(&self, oid: Oid, shown: &Path) -> Result<String, GitError> {
+    pub fn text(&self, oid: Oid, shown: &Path) -> Result<String, GitError> {
         let blob = self.repo.find_blob(oid).map_err(|e| GitError::read_staged(shown, e))?;
         String::from_utf8(blob.content().to_vec()).map_err(|_| GitError::StagedNotText(shown.to_path_buf()))
     }
@@ -128,7 +128,7 @@ impl Stager {
     }
 
     /// Puts back an entry an undo record remembers.
-    pub(crate) fn restore(&mut self, rel: &Path, state: &IndexState) -> Result<(), GitError> {
+    pub fn restore(&mut self, rel: &Path, state: &IndexState) -> Result<(), GitError> {
         let oid = Oid::from_str(&state.oid).map_err(GitError::BadObjectId)?;
         if self.repo.find_blob(oid).is_err() {
             return Err(GitError::StagedVersionGone(rel.to_path_buf()));
@@ -172,7 +172,7 @@ impl Stager {
 
     /// Writes the index if anything changed; git's lock file makes this fail
     /// rather than interleave with a concurrent git command.
-    pub(crate) fn write(&mut self) -> Result<(), GitError> {
+    pub fn write(&mut self) -> Result<(), GitError> {
         if !self.changed {
             return Ok(());
         }

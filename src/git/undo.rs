@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::GitError;
-pub use super::stage::IndexState;
+pub(crate) use super::stage::IndexState;
 use super::stage::Stager;
 use super::write::{Current, Journal, Place, WriteError, clean_relative, remove_empty_dirs};
 

@@ -32,15 +32,15 @@ use std::path::{Component, Path, PathBuf};
 
 use super::PathError;
 
-pub(crate) use dir::remove_empty_dirs;
+pub use dir::remove_empty_dirs;
 pub(crate) use file::{Current, Place};
-pub(crate) use journal::Journal;
+pub use journal::Journal;
 pub use journal::recover;
 
 /// Why a file was not written, in words for the user and the model. Each
 /// names the file and, where there is one, what to do about it.
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     #[error("{0} is a symbolic link; tandem does not write through links, which may lead anywhere")]
     Link(String),
     #[error("{0} is not a directory")]

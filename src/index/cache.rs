@@ -23,7 +23,7 @@ const HEADER_LEN: usize = MAGIC.len() + 4 + 32 + 32;
 
 /// One indexed file, as kept in memory and on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
+pub(crate) struct FileEntry {
     pub size: u64,
     pub mtime_ns: u64,
     pub hash: [u8; 32],
@@ -83,7 +83,7 @@ fn decode(bytes: &[u8]) -> Result<BTreeMap<PathBuf, FileEntry>, &'static str> {
 
 /// Writes the cache atomically: a temp file in the same directory, then rename,
 /// so readers (and a second tandem process) see the old or the new file, never half of one.
-pub fn save(path: &Path, files: &BTreeMap<PathBuf, FileEntry>) -> Result<(), IndexError> {
+pub(crate) fn save(path: &Path, files: &BTreeMap<PathBuf, FileEntry>) -> Result<(), IndexError> {
     let payload =
         Payload { entries: files.iter().map(|(p, e)| (p.to_string_lossy().into_owned(), e.clone())).collect() };
     let body = postcard::to_allocvec(&payload).map_err(|e| IndexError::CacheEncode(e.to_string()))?;

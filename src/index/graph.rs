@@ -16,7 +16,7 @@ const CONVERGED: f64 = 1e-6;
 /// Names shorter than this (`i`, `T`, `id`) match too much to mean anything, unless the user says them.
 pub const MIN_NAME_LEN: usize = 3;
 /// Multiplier for edges and definitions whose name the user mentioned.
-pub const MENTION_BOOST: f64 = 10.0;
+pub(crate) const MENTION_BOOST: f64 = 10.0;
 /// A name referenced from more files than this is treated as vocabulary (`new`, `fmt`), not a specific link.
 const COMMON_REF_FILES: usize = 8;
 /// Rank also flows back from a file to the files using its names, at this share of
@@ -41,7 +41,7 @@ struct NameRef {
 /// a dead node (no edges, no seed) until dead nodes pile up and the graph is rebuilt.
 /// Name ids are dense and never reused, so per-name tables are plain vectors.
 #[derive(Debug, Default)]
-pub struct Graph {
+pub(crate) struct Graph {
     /// Node i is the file at `files[i]`; its entry is gone when `alive[i]` is false.
     pub files: Vec<PathBuf>,
     pub alive: Vec<bool>,
@@ -76,13 +76,13 @@ type Edge = (u32, f32);
 
 /// What a map request boosts.
 #[derive(Debug, Default)]
-pub struct Personalization {
+pub(crate) struct Personalization {
     pub files: HashSet<usize>,
     pub names: HashSet<u32>,
 }
 
 /// The outcome of ranking for one request.
-pub struct Ranking {
+pub(crate) struct Ranking {
     /// Rank of each node.
     pub rank: Vec<f64>,
     /// Sum of each node's outgoing edge weights, backward ones included, for this request.
@@ -142,17 +142,17 @@ impl Graph {
     }
 
     /// Dead nodes slow ranking down; past this share a rebuild is cheaper.
-    pub fn needs_rebuild(&self) -> bool {
+    pub(crate) fn needs_rebuild(&self) -> bool {
         self.dead * 4 > self.files.len()
     }
 
     /// Files defining the name `id`.
-    pub fn definers(&self, id: u32) -> &[usize] {
+    pub(crate) fn definers(&self, id: u32) -> &[usize] {
         self.definers.get(id as usize).map_or(&[], Vec::as_slice)
     }
 
     /// Name ids of a node's definitions, in the order of its `FileTags::defs`.
-    pub fn def_names(&self, node: usize) -> &[u32] {
+    pub(crate) fn def_names(&self, node: usize) -> &[u32] {
         &self.def_names[node]
     }
 
@@ -257,7 +257,7 @@ impl Graph {
     }
 
     /// Edges that carry rank, counted per (file, name, target).
-    pub fn edge_count(&self) -> usize {
+    pub(crate) fn edge_count(&self) -> usize {
         self.edges.iter().sum()
     }
 
@@ -293,7 +293,7 @@ impl Graph {
 
     /// Personalized PageRank, plus what the map needs to share a file's rank among its
     /// definitions: how much rank flowed to it through each name (`Graph::inflow`).
-    pub fn rank(&self, p: &Personalization) -> Ranking {
+    pub(crate) fn rank(&self, p: &Personalization) -> Ranking {
         let n = self.files.len();
         let mut mentioned: Vec<u32> = p.names.iter().copied().collect();
         mentioned.sort_unstable();
@@ -377,7 +377,7 @@ impl Graph {
     }
 
     /// Rank that flowed into `file` through references to `name` (from files other than itself).
-    pub fn inflow(&self, ranking: &Ranking, file: usize, name: u32) -> f64 {
+    pub(crate) fn inflow(&self, ranking: &Ranking, file: usize, name: u32) -> f64 {
         let Some(&total) = ranking.name_flow.get(name as usize) else { return 0.0 };
         let own = match self.refs[file].binary_search_by_key(&name, |r| r.name) {
             Ok(i) if ranking.out_sum[file] > 0.0 => {

@@ -132,7 +132,7 @@ impl Lang {
     }
 
     /// The grammar's `node-types.json`, which tells the tag matcher what can occur where.
-    pub fn node_types(self) -> Option<&'static str> {
+    pub(crate) fn node_types(self) -> Option<&'static str> {
         self.grammar_parts().map(|(_, node_types)| node_types)
     }
 

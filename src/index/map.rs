@@ -13,7 +13,7 @@ use super::tags::FileTags;
 use crate::tokens;
 
 /// Marks lines left out between shown lines.
-pub const ELISION: &str = "⋮";
+pub(crate) const ELISION: &str = "⋮";
 /// Prefix of every shown source line, telling the model it is an excerpt.
 const LINE_PREFIX: &str = "│";
 
@@ -106,14 +106,14 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// Turns a user-supplied path into the index key (relative to the root).
-pub fn relative(root: &Path, path: &Path) -> PathBuf {
+pub(crate) fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// One candidate entry of the map: a definition in a file, or (`def: None`) the path
 /// of a file that defines nothing.
 #[derive(Debug, Clone, Copy)]
-pub struct RankedDef {
+pub(crate) struct RankedDef {
     pub file: usize,
     pub def: Option<usize>,
     pub score: f64,
@@ -130,7 +130,7 @@ const PATH_ONLY: f64 = 5.0;
 
 /// Builds the personalization for a request: focus files, files named in the text,
 /// and files defining mentioned identifiers.
-pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personalization, HashSet<usize>) {
+pub(crate) fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personalization, HashSet<usize>) {
     let mentions = extract_mentions(&req.mentions);
     let mut p = Personalization::default();
     let mut focus = HashSet::new();
@@ -160,7 +160,12 @@ pub fn personalize(graph: &Graph, root: &Path, req: &MapRequest) -> (Personaliza
 /// Scores every definition outside the focus and returns the best `limit`, best first:
 /// each file's rank is shared among its definitions by how much rank reached it through
 /// each name, so the definitions other files actually use rise to the top.
-pub fn rank_definitions(graph: &Graph, p: &Personalization, focus: &HashSet<usize>, limit: usize) -> Vec<RankedDef> {
+pub(crate) fn rank_definitions(
+    graph: &Graph,
+    p: &Personalization,
+    focus: &HashSet<usize>,
+    limit: usize,
+) -> Vec<RankedDef> {
     let ranking = graph.rank(p);
     let mut out = Vec::new();
     let mut flows: Vec<f64> = Vec::new();
@@ -265,7 +270,7 @@ pub fn render(graph: &Graph, files: &BTreeMap<PathBuf, FileEntry>, ranked: &[Ran
 
 /// Token counts of map lines, kept from one map to the next: most lines recur.
 #[derive(Debug, Default)]
-pub struct LineTokens {
+pub(crate) struct LineTokens {
     /// By a hash of the line's text; a collision can only skew an estimate, and the
     /// chosen map is counted exactly anyway.
     counts: HashMap<u64, usize>,
@@ -382,7 +387,7 @@ const FIT_ROUNDS: usize = 4;
 /// The search runs on per-block estimates; the chosen map is then rendered and counted
 /// exactly, and only a rendering measured to fit is returned, so the budget always holds
 /// even where tokens merge across block boundaries.
-pub fn fit(
+pub(crate) fn fit(
     graph: &Graph,
     files: &BTreeMap<PathBuf, FileEntry>,
     ranked: &[RankedDef],

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 pub use cache::FORMAT_VERSION as CACHE_FORMAT_VERSION;
 pub use graph::MIN_NAME_LEN;
 pub use lang::Lang;
-pub use lookup::{OutlineItem, SymbolHit};
+pub(crate) use lookup::{OutlineItem, SymbolHit};
 pub use map::{MapRequest, Mentions, RepoMap, extract_mentions};
 pub use stats::{IndexStats, PhaseTimes, render_stats};
 pub use tags::{Def, DefKind, Extractor, FileTags, Ref};
@@ -38,7 +38,7 @@ use graph::Graph;
 use walk::{Candidate, WalkConfig};
 
 /// Default per-file size limit: bigger sources are almost always generated.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024;
 
 /// Errors that stop an index from being built or saved. Per-file problems are
 /// not errors: those files are skipped and listed in the statistics.
@@ -126,7 +126,7 @@ enum Outcome {
 impl Index {
     /// [`Index::build`], then save the cache (when `opts` has a cache file).
     /// The warnings, a failure to save included, are logged and returned.
-    pub fn build_and_save(
+    pub(crate) fn build_and_save(
         opts: &IndexOptions,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<(Index, Vec<String>), IndexError> {

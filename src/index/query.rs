@@ -44,7 +44,7 @@ impl TagQuery {
         matches!(self, TagQuery::Fast(_))
     }
 
-    pub fn capture_names(&self) -> Vec<&str> {
+    pub(crate) fn capture_names(&self) -> Vec<&str> {
         match self {
             TagQuery::Fast(q) => q.captures.iter().map(String::as_str).collect(),
             TagQuery::Engine(q) => q.capture_names().to_vec(),
@@ -102,7 +102,7 @@ pub struct FastQuery {
 impl FastQuery {
     /// `None` when `source` uses syntax outside the supported part, or names a node
     /// kind or field the grammar lacks.
-    pub fn compile(language: &Language, source: &str, node_types: Option<&str>) -> Option<FastQuery> {
+    pub(crate) fn compile(language: &Language, source: &str, node_types: Option<&str>) -> Option<FastQuery> {
         let mut p = Parser { src: source.as_bytes(), pos: 0, language, captures: Vec::new() };
         let mut by_kind: Vec<Vec<NodePat>> = vec![Vec::new(); language.node_kind_count()];
         loop {

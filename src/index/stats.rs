@@ -43,7 +43,7 @@ impl IndexStats {
     }
 
     /// Skipped files per reason label.
-    pub fn skipped_by_reason(&self) -> BTreeMap<&'static str, usize> {
+    pub(crate) fn skipped_by_reason(&self) -> BTreeMap<&'static str, usize> {
         let mut out = BTreeMap::new();
         for s in &self.skipped {
             *out.entry(s.reason.label()).or_default() += 1;

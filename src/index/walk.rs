@@ -23,7 +23,7 @@ pub const TANDEM_IGNORE: &str = ".tandemignore";
 /// Bytes inspected for a NUL when deciding a file is binary (what git does).
 const BINARY_SNIFF: usize = 8 * 1024;
 /// A line this long means generated or minified code: parsing it is slow and its tags are noise.
-pub const MAX_LINE_BYTES: usize = 10 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 10 * 1024;
 
 /// Why a file was left out of the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// Short stable label for grouping in statistics.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             SkipReason::Binary => "binary",
             SkipReason::TooLarge { .. } => "too large",
@@ -91,7 +91,7 @@ pub struct Skipped {
 
 /// A file the walk wants parsed.
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// Relative to the index root; the key everywhere else.
     pub rel: PathBuf,
     pub lang: Lang,
@@ -100,7 +100,7 @@ pub struct Candidate {
 }
 
 #[derive(Debug, Default)]
-pub struct WalkOutput {
+pub(crate) struct WalkOutput {
     pub candidates: Vec<Candidate>,
     pub skipped: Vec<Skipped>,
     /// Files in languages without tag support; counted, never read.
@@ -109,7 +109,7 @@ pub struct WalkOutput {
 
 /// Settings the walk needs (a subset of `IndexOptions`).
 #[derive(Debug, Clone)]
-pub struct WalkConfig<'a> {
+pub(crate) struct WalkConfig<'a> {
     pub root: &'a Path,
     pub max_file_size: u64,
     pub include_hidden: bool,
@@ -144,7 +144,7 @@ fn builder(cfg: &WalkConfig, rules: IgnoreRules) -> WalkBuilder {
 }
 
 /// Lists indexable files under the root, honouring ignore files.
-pub fn walk(cfg: &WalkConfig) -> WalkOutput {
+pub(crate) fn walk(cfg: &WalkConfig) -> WalkOutput {
     let mut out = WalkOutput::default();
     for entry in builder(cfg, rules(cfg)).build() {
         let entry = match entry {
@@ -188,7 +188,7 @@ fn walk_error_path(e: &ignore::Error) -> Option<PathBuf> {
 /// Checks the file's type and size limits and reads metadata for one
 /// relative path. Only regular files with one name are candidates: the
 /// walk and the watcher's updates must never open a FIFO or a device.
-pub fn candidate(cfg: &WalkConfig, rel: PathBuf, lang: Lang) -> Result<Candidate, SkipReason> {
+pub(crate) fn candidate(cfg: &WalkConfig, rel: PathBuf, lang: Lang) -> Result<Candidate, SkipReason> {
     let meta = fs::symlink_metadata(cfg.root.join(&rel)).map_err(io_reason)?;
     check_regular(&meta).map_err(open_reason)?;
     if meta.len() > cfg.max_file_size {
@@ -197,7 +197,7 @@ pub fn candidate(cfg: &WalkConfig, rel: PathBuf, lang: Lang) -> Result<Candidate
     Ok(Candidate { rel, lang, size: meta.len(), mtime_ns: mtime_ns(&meta) })
 }
 
-pub fn mtime_ns(meta: &fs::Metadata) -> u64 {
+pub(crate) fn mtime_ns(meta: &fs::Metadata) -> u64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -225,7 +225,7 @@ fn io_reason(e: io::Error) -> SkipReason {
 ///
 /// Every directory on the way is checked too, because ignore rules can hide a
 /// directory anywhere on the way down and a walk would not enter it.
-pub fn is_walkable(cfg: &WalkConfig, rel: &Path) -> bool {
+pub(crate) fn is_walkable(cfg: &WalkConfig, rel: &Path) -> bool {
     let hidden = |c: &std::ffi::OsStr| c.to_str().is_some_and(|n| n.starts_with('.'));
     if rel.components().any(|c| is_git_name(c.as_os_str()) || (!cfg.include_hidden && hidden(c.as_os_str()))) {
         return false;
@@ -236,7 +236,7 @@ pub fn is_walkable(cfg: &WalkConfig, rel: &Path) -> bool {
 }
 
 /// A file's text, ready to parse.
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub text: String,
     pub hash: [u8; 32],
     pub size: u64,

@@ -11,7 +11,7 @@ use super::retry::{self, StreamDecoder};
 use super::sse::SseEvent;
 use super::{ChatMessage, EventStream, HttpConfig, LlmError, LlmEvent, Provider, Request, StopReason, ToolCall, Usage};
 
-pub const API_VERSION: &str = "2023-06-01";
+pub(crate) const API_VERSION: &str = "2023-06-01";
 
 #[derive(Debug, Clone)]
 pub struct Anthropic {
@@ -48,7 +48,7 @@ impl Provider for Anthropic {
 }
 
 /// `{base}/v1/messages`, also for a base URL that already ends in `/v1`.
-pub fn messages_url(base_url: &str) -> String {
+pub(crate) fn messages_url(base_url: &str) -> String {
     let base = base_url.trim_end_matches('/');
     if base.ends_with("/v1/messages") {
         base.to_owned()
@@ -78,7 +78,7 @@ fn headers(config: &HttpConfig) -> Result<HeaderMap, LlmError> {
 }
 
 /// The JSON body of a streaming Messages request.
-pub fn request_body(request: &Request) -> Value {
+pub(crate) fn request_body(request: &Request) -> Value {
     let mut body = Map::new();
     body.insert("model".into(), json!(request.model));
     body.insert("max_tokens".into(), json!(request.max_tokens));

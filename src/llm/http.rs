@@ -21,7 +21,7 @@ const MAX_MESSAGE_CHARS: usize = 300;
 /// Error bodies are read only this far.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub type SseStream = BoxStream<'static, Result<SseEvent, LlmError>>;
+pub(crate) type SseStream = BoxStream<'static, Result<SseEvent, LlmError>>;
 
 /// A failed attempt, with what the server said about when to try again.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +38,7 @@ impl From<LlmError> for Failure {
 
 /// No overall request timeout: an answer may stream for minutes. Silence is
 /// bounded per chunk by `sse_stream` instead.
-pub fn build_client(config: &HttpConfig) -> Result<Client, LlmError> {
+pub(crate) fn build_client(config: &HttpConfig) -> Result<Client, LlmError> {
     Client::builder().connect_timeout(config.connect_timeout).tcp_nodelay(true).build().map_err(|e| LlmError::Connect {
         url: config.base_url.clone(),
         reason: redact(&error_chain(&e), config.api_key.as_ref()),
@@ -46,24 +46,24 @@ pub fn build_client(config: &HttpConfig) -> Result<Client, LlmError> {
 }
 
 /// Joins a base URL and a path without doubling or dropping the slash.
-pub fn join_url(base: &str, path: &str) -> String {
+pub(crate) fn join_url(base: &str, path: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
 }
 
 /// `host[:port]` of a URL, for describing a provider.
-pub fn host_of(url: &str) -> &str {
+pub(crate) fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
 /// `0.2f32` as the JSON number `0.2`, not `0.20000000298023224`.
-pub fn f32_to_json(value: f32) -> f64 {
+pub(crate) fn f32_to_json(value: f32) -> f64 {
     value.to_string().parse().unwrap_or(f64::from(value))
 }
 
 /// Sends one POST and returns the response only if it is a 2xx event
 /// stream; everything else becomes a `Failure`.
-pub async fn post(
+pub(crate) async fn post(
     client: &Client,
     url: &str,
     headers: HeaderMap,
@@ -206,7 +206,7 @@ fn reason_phrase(status: u16) -> &'static str {
 /// The human-readable message of a JSON error body, in the shapes servers
 /// use: `{"error":{"message":..}}` (OpenAI, Anthropic), `{"error":".."}`
 /// (Ollama), `{"message":..}` (vLLM), `{"detail":..}` (FastAPI servers).
-pub fn error_message(body: &str) -> Option<String> {
+pub(crate) fn error_message(body: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
     let error = json.get("error");
     let message = error
@@ -222,7 +222,7 @@ pub fn error_message(body: &str) -> Option<String> {
 }
 
 /// Shortens to `MAX_MESSAGE_CHARS` characters, on a character boundary.
-pub fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     match text.char_indices().nth(MAX_MESSAGE_CHARS) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_owned(),
@@ -232,7 +232,7 @@ pub fn truncate(text: &str) -> String {
 /// Defence in depth: servers and libraries should never echo the key, but
 /// nothing derived from their text may carry it, or any other secret
 /// tandem knows, to the screen or a log.
-pub fn redact(text: &str, key: Option<&Secret>) -> String {
+pub(crate) fn redact(text: &str, key: Option<&Secret>) -> String {
     let text = crate::secrets::redact(text);
     match key.map(Secret::expose) {
         // A configured key too short to be among the secrets is still the
@@ -243,7 +243,7 @@ pub fn redact(text: &str, key: Option<&Secret>) -> String {
 }
 
 /// `redact` applied to every text an error carries.
-pub fn redact_error(error: LlmError, key: Option<&Secret>) -> LlmError {
+pub(crate) fn redact_error(error: LlmError, key: Option<&Secret>) -> LlmError {
     let r = |s: String| redact(&s, key);
     match error {
         LlmError::Connect { url, reason } => LlmError::Connect { url: r(url), reason: r(reason) },
@@ -257,7 +257,7 @@ pub fn redact_error(error: LlmError, key: Option<&Secret>) -> LlmError {
 
 /// The last line of defence for a provider's stream: errors and retry
 /// reasons come from servers and libraries, so none may show the key.
-pub fn redact_stream(events: EventStream, key: Option<Secret>) -> EventStream {
+pub(crate) fn redact_stream(events: EventStream, key: Option<Secret>) -> EventStream {
     Box::pin(events.map(move |item| match item {
         Ok(LlmEvent::Retrying { attempt, max, delay, reason }) => {
             Ok(LlmEvent::Retrying { attempt, max, delay, reason: redact(&reason, key.as_ref()) })
@@ -268,7 +268,7 @@ pub fn redact_stream(events: EventStream, key: Option<Secret>) -> EventStream {
 }
 
 /// A stream that fails at once, for requests that cannot even be built.
-pub fn error_stream(error: LlmError) -> EventStream {
+pub(crate) fn error_stream(error: LlmError) -> EventStream {
     Box::pin(stream::once(async move { Err(error) }))
 }
 
@@ -291,7 +291,7 @@ fn error_chain(e: &reqwest::Error) -> String {
 
 /// When the server asked us to come back. OpenAI's `retry-after-ms` is
 /// preferred for its precision.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let ms = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
     if let Some(ms) = ms.filter(|ms| ms.is_finite() && *ms >= 0.0) {
         return Some(Duration::from_secs_f64((ms / 1000.0).min(1e9)));
@@ -300,7 +300,7 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 }
 
 /// `Retry-After` is either delay-seconds or an HTTP-date (IMF-fixdate).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -376,7 +376,7 @@ struct BodyState {
 /// The response body as SSE events. Each read must bring bytes within
 /// `idle`, else `IdleTimeout`; a cancelled token ends the stream with
 /// `Cancelled` at once. The stream ends after the first error.
-pub fn sse_stream(response: Response, idle: Duration, cancel: CancellationToken) -> SseStream {
+pub(crate) fn sse_stream(response: Response, idle: Duration, cancel: CancellationToken) -> SseStream {
     let state = BodyState {
         response: Some(response),
         parser: SseParser::new(),

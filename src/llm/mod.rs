@@ -29,7 +29,7 @@ impl Secret {
     }
 
     /// The key itself, for the one place that puts it in a request header.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -108,7 +108,7 @@ pub struct Usage {
 impl Usage {
     /// Prompt tokens neither read from nor written to the cache: those
     /// billed at the plain input price.
-    pub fn uncached_input_tokens(&self) -> u64 {
+    pub(crate) fn uncached_input_tokens(&self) -> u64 {
         self.input_tokens.saturating_sub(self.cache_read_tokens).saturating_sub(self.cache_write_tokens)
     }
 
@@ -191,7 +191,7 @@ pub enum LlmError {
 
 impl LlmError {
     /// Whether trying the same request again may succeed.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             LlmError::Connect { .. } | LlmError::IdleTimeout(_) | LlmError::Broken(_) => true,
             LlmError::Http { status, .. } => *status == 429 || *status >= 500,

@@ -88,7 +88,7 @@ pub async fn list_models(config: &HttpConfig) -> Result<Vec<String>, LlmError> {
 }
 
 /// The JSON body of a streaming chat-completions request.
-pub fn request_body(request: &Request) -> Value {
+pub(crate) fn request_body(request: &Request) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
         messages.push(json!({"role": "system", "content": request.system}));

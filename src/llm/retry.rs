@@ -18,7 +18,7 @@ use super::{EventStream, HttpConfig, LlmError, LlmEvent};
 /// capped at `max`, with equal jitter: at least half of that, so the wait
 /// shown to the user is never a meaningless "0 s", and clients that failed
 /// together do not retry together.
-pub fn backoff_delay(attempt: u32, base: Duration, max: Duration, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn backoff_delay(attempt: u32, base: Duration, max: Duration, retry_after: Option<Duration>) -> Duration {
     if let Some(server) = retry_after {
         return server.min(max);
     }
@@ -46,7 +46,7 @@ pub trait StreamDecoder: Send + 'static {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: u32,
     pub base: Duration,
@@ -60,7 +60,7 @@ impl RetryPolicy {
 }
 
 /// One attempt: send the request and return its body as SSE events.
-pub type Attempt = BoxFuture<'static, Result<SseStream, Failure>>;
+pub(crate) type Attempt = BoxFuture<'static, Result<SseStream, Failure>>;
 
 enum Phase<D> {
     Connect,
@@ -84,7 +84,7 @@ struct Driver<C, N, D> {
 
 /// Drives attempts until an answer completes, an error is final, or the
 /// token is cancelled. `connect` is called once per attempt.
-pub fn drive<C, N, D>(policy: RetryPolicy, cancel: CancellationToken, connect: C, new_decoder: N) -> EventStream
+pub(crate) fn drive<C, N, D>(policy: RetryPolicy, cancel: CancellationToken, connect: C, new_decoder: N) -> EventStream
 where
     C: FnMut() -> Attempt + Send + 'static,
     N: FnMut() -> D + Send + 'static,
@@ -242,7 +242,7 @@ where
 /// timeout, cancellation, and the API key redacted from everything that
 /// comes out. What every wire format's provider does once its request is
 /// built.
-pub fn post_sse<D: StreamDecoder>(
+pub(crate) fn post_sse<D: StreamDecoder>(
     client: &reqwest::Client,
     config: &HttpConfig,
     url: String,

@@ -29,13 +29,13 @@ use super::{EventStream, LlmError, LlmEvent, Provider, Request, StopReason, Tool
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Script {
+pub(crate) struct Script {
     pub turns: Vec<Turn>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Turn {
+pub(crate) struct Turn {
     #[serde(default)]
     pub pause_ms: u64,
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct Turn {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScriptedCall {
+pub(crate) struct ScriptedCall {
     pub name: String,
     #[serde(default = "empty_object")]
     pub arguments: String,
@@ -71,7 +71,7 @@ fn empty_object() -> String {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScriptedUsage {
+pub(crate) struct ScriptedUsage {
     #[serde(default)]
     pub input: u64,
     #[serde(default)]
@@ -86,7 +86,7 @@ pub struct ScriptedUsage {
 
 /// Split text into pieces of about one token: words with their following
 /// space, and newlines on their own, the way models stream.
-pub fn tokenize(text: &str) -> Vec<String> {
+pub(crate) fn tokenize(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for c in text.chars() {
@@ -135,7 +135,7 @@ impl Scripted {
         Ok(Self { name: name.to_string(), turns: Mutex::new(script.turns), next: AtomicUsize::new(0) })
     }
 
-    pub fn from_file(path: &Path) -> Result<Self, ScriptError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, ScriptError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read { path: shown.clone(), source })?;
         Self::from_toml(&shown, &text)

@@ -28,7 +28,7 @@ pub enum SelectError {
 }
 
 /// What [`build`] returns: the provider and its profile, or why not.
-pub type Built = Result<(Arc<dyn Provider>, Profile), SelectError>;
+pub(crate) type Built = Result<(Arc<dyn Provider>, Profile), SelectError>;
 
 /// The profile in use, with everything resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub struct Prices {
     pub cache_write: Option<f64>,
 }
 
-pub enum Choice {
+pub(crate) enum Choice {
     Ready(Arc<dyn Provider>, Profile),
     /// No model can be used; the text says how to set one up.
     Offline(String),
@@ -130,7 +130,7 @@ pub fn build(config: &Config, name: &str, model: Option<&str>, env: &dyn Fn(&str
 
 /// The scripted provider replaying `path` (`--provider script:FILE`), with
 /// a profile that knows no prices.
-pub fn script(path: &std::path::Path) -> Result<(Arc<dyn Provider>, Profile), ScriptError> {
+pub(crate) fn script(path: &std::path::Path) -> Result<(Arc<dyn Provider>, Profile), ScriptError> {
     let provider = super::scripted::Scripted::from_file(path)?;
     let profile = Profile {
         name: "script".into(),
@@ -146,7 +146,7 @@ pub fn script(path: &std::path::Path) -> Result<(Arc<dyn Provider>, Profile), Sc
 
 /// The provider to start with: the configured profile, or with "auto" the
 /// first of Anthropic, OpenAI and a local Ollama that is available.
-pub async fn choose(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Choice {
+pub(crate) async fn choose(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Choice {
     let selected = config.model.profile.as_str();
     if selected != "auto" {
         return match build(config, selected, None, env) {

@@ -10,7 +10,7 @@ use std::mem;
 /// Default ceiling on one line and on one event's data. Model answers arrive
 /// as many small events; anything near this size is a broken or hostile
 /// server, and refusing it keeps memory bounded.
-pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -60,7 +60,7 @@ impl SseParser {
         Self::with_max_line(DEFAULT_MAX_LINE)
     }
 
-    pub fn with_max_line(max_line: usize) -> Self {
+    pub(crate) fn with_max_line(max_line: usize) -> Self {
         Self {
             line: Vec::new(),
             pending_cr: false,

@@ -12,10 +12,10 @@ use crate::config::budget::DEFAULT_TOOL_KEY;
 use crate::config::{BudgetConfig, ToolCallLimit};
 
 /// The share of a budget at which the user is warned.
-pub const WARN_AT: f64 = 0.8;
+pub(crate) const WARN_AT: f64 = 0.8;
 
 /// The window a per-minute limit counts calls in (sliding).
-pub const WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 
 /// The limits in force; `None` is no limit.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,7 +48,7 @@ impl Limits {
         }
     }
 
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.max_cost_usd.is_some()
             || self.max_turns.is_some()
             || self.tool_calls_per_minute.is_some()
@@ -56,7 +56,7 @@ impl Limits {
     }
 
     /// The per-minute limit of `tool`, if it has one.
-    pub fn per_minute(&self, tool: &str) -> Option<u32> {
+    pub(crate) fn per_minute(&self, tool: &str) -> Option<u32> {
         match self.per_tool.get(tool) {
             Some(0) => None,
             Some(n) => Some(*n),
@@ -66,7 +66,7 @@ impl Limits {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
     Ok,
     /// At least [`WARN_AT`] of the limit is used.
     Warn,
@@ -76,7 +76,7 @@ pub enum Level {
 
 /// How much of `limit` is used when `used` is: under 80% fine, from 80% a
 /// warning, from 100% used up.
-pub fn level(used: f64, limit: f64) -> Level {
+pub(crate) fn level(used: f64, limit: f64) -> Level {
     if limit <= 0.0 {
         return Level::Ok;
     }
@@ -92,7 +92,7 @@ pub fn level(used: f64, limit: f64) -> Level {
 
 /// The answer to "may this go ahead?".
 #[derive(Debug, Clone, PartialEq)]
-pub enum Check {
+pub(crate) enum Check {
     Ok,
     /// Go ahead, and tell the user this (said once per budget).
     Warn(String),
@@ -124,7 +124,7 @@ fn dollars(c: f64) -> String {
 
 /// What the session has used of its budgets.
 #[derive(Debug, Clone, Default)]
-pub struct Budget {
+pub(crate) struct Budget {
     limits: Limits,
     turns: u32,
     cost: Cost,
@@ -140,7 +140,7 @@ impl Budget {
     }
 
     #[cfg(test)]
-    pub fn turns(&self) -> u32 {
+    pub(crate) fn turns(&self) -> u32 {
         self.turns
     }
 
@@ -155,7 +155,7 @@ impl Budget {
 
     /// Before a turn: refused when the session's cost or turns are used up;
     /// otherwise the turn is counted.
-    pub fn start_turn(&mut self) -> Check {
+    pub(crate) fn start_turn(&mut self) -> Check {
         if let Check::Exceeded(why) = self.check_cost() {
             return Check::Exceeded(why);
         }
@@ -187,7 +187,7 @@ impl Budget {
 
     /// Before a request to the model or a round of tool calls: refused once
     /// the priced cost reached the limit.
-    pub fn check_cost(&self) -> Check {
+    pub(crate) fn check_cost(&self) -> Check {
         let Some(max) = self.limits.max_cost_usd else { return Check::Ok };
         if level(self.cost.known, max) == Level::Exceeded {
             return Check::Exceeded(format!(
@@ -202,7 +202,7 @@ impl Budget {
     }
 
     /// The cost of a request that ended (`None`: a price was unknown).
-    pub fn add_cost(&mut self, cost: Option<f64>) -> Check {
+    pub(crate) fn add_cost(&mut self, cost: Option<f64>) -> Check {
         self.cost.add(cost);
         let Some(max) = self.limits.max_cost_usd else { return Check::Ok };
         if cost.is_none() {
@@ -237,7 +237,7 @@ impl Budget {
     /// Before calling `tool` at `now`: refused when it was called its
     /// per-minute limit of times in the last minute; otherwise the call is
     /// counted. Refused calls are not counted.
-    pub fn tool_call(&mut self, tool: &str, now: Instant) -> Check {
+    pub(crate) fn tool_call(&mut self, tool: &str, now: Instant) -> Check {
         let Some(max) = self.limits.per_minute(tool) else { return Check::Ok };
         let calls = self.calls.entry(tool.to_string()).or_default();
         while calls.front().is_some_and(|t| now.saturating_duration_since(*t) >= WINDOW) {

@@ -31,7 +31,7 @@ pub fn cost(usage: &Usage, prices: &Prices) -> Option<f64> {
 }
 
 /// `$0.0123` with enough digits to see small sums, or `unknown`.
-pub fn format_cost(cost: Option<f64>) -> String {
+pub(crate) fn format_cost(cost: Option<f64>) -> String {
     match cost {
         None => "unknown".into(),
         Some(c) if c < 0.01 => format!("${c:.4}"),

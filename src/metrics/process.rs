@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 /// CPU time is counted in ticks of 10 ms: over one second a share moves in
 /// steps of 1%, so an idle process would flicker between 0% and 1% and be
 /// redrawn for it. Over this window the steps are 0.2%.
-pub const CPU_WINDOW: Duration = Duration::from_secs(5);
+pub(crate) const CPU_WINDOW: Duration = Duration::from_secs(5);
 
 /// One reading, as the metrics pane shows it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -23,7 +23,7 @@ pub struct ProcessSample {
 impl ProcessSample {
     /// What the pane shows of it: whole percent, tenths of a megabyte. A
     /// reading that leaves these alone needs no redraw.
-    pub fn shown(&self) -> (Option<i64>, u64) {
+    pub(crate) fn shown(&self) -> (Option<i64>, u64) {
         (self.cpu_percent.map(|c| c.round() as i64), self.rss_bytes / 100_000)
     }
 }
@@ -31,7 +31,7 @@ impl ProcessSample {
 /// CPU time (user + system) in clock ticks, from the text of `/proc/PID/stat`.
 /// The command name (field 2) is in parentheses and may itself hold spaces
 /// and parentheses, so the fields are counted after the last `)`.
-pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
+pub(crate) fn parse_stat_ticks(stat: &str) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     // After the name: state is field 3, utime field 14, stime field 15.
@@ -41,19 +41,19 @@ pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
 }
 
 /// Resident pages, from the text of `/proc/PID/statm` (its second field).
-pub fn parse_statm_resident(statm: &str) -> Option<u64> {
+pub(crate) fn parse_statm_resident(statm: &str) -> Option<u64> {
     statm.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// CPU share of one core: `ticks` of CPU over `seconds` of wall time.
-pub fn cpu_percent(ticks: u64, ticks_per_sec: u64, seconds: f64) -> Option<f64> {
+pub(crate) fn cpu_percent(ticks: u64, ticks_per_sec: u64, seconds: f64) -> Option<f64> {
     (seconds > 0.0 && ticks_per_sec > 0).then(|| ticks as f64 / ticks_per_sec as f64 / seconds * 100.0)
 }
 
 /// Reads `/proc/self`, remembering the last reading to turn CPU time into
 /// a share.
 #[derive(Debug)]
-pub struct Sampler {
+pub(crate) struct Sampler {
     ticks_per_sec: u64,
     page_size: u64,
     /// Earlier readings of CPU time within [`CPU_WINDOW`], oldest first.
@@ -78,7 +78,7 @@ impl Sampler {
     }
 
     /// Read now. About 20 µs: two reads of small in-memory files.
-    pub fn sample(&mut self, now: Instant) -> Option<ProcessSample> {
+    pub(crate) fn sample(&mut self, now: Instant) -> Option<ProcessSample> {
         let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
         let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
         let ticks = parse_stat_ticks(&stat)?;

@@ -36,7 +36,7 @@ pub struct ModelFigures {
 
 impl ModelFigures {
     /// Output tokens per second over the whole session.
-    pub fn session_tokens_per_sec(&self) -> Option<f64> {
+    pub(crate) fn session_tokens_per_sec(&self) -> Option<f64> {
         let secs = self.generating.as_secs_f64();
         (self.generated_tokens > 0 && secs > 0.0).then(|| self.generated_tokens as f64 / secs)
     }
@@ -55,7 +55,7 @@ pub struct ToolFigures {
 
 impl ToolFigures {
     /// Share of the calls that ran and succeeded, 0–100.
-    pub fn success_percent(&self) -> Option<f64> {
+    pub(crate) fn success_percent(&self) -> Option<f64> {
         (self.calls > 0).then(|| (self.calls - self.failed) as f64 / self.calls as f64 * 100.0)
     }
 }
@@ -74,7 +74,7 @@ pub struct Approvals {
 
 impl Approvals {
     /// Count a hunk by its verdict (`accepted`, `edited`, `rejected`).
-    pub fn hunk(&mut self, verdict: &str) {
+    pub(crate) fn hunk(&mut self, verdict: &str) {
         match verdict {
             "accepted" => self.hunks_accepted += 1,
             "edited" => self.hunks_edited += 1,
@@ -98,22 +98,22 @@ pub struct SessionMetrics {
 
 impl SessionMetrics {
     /// A turn started: the turn's figures start from nothing.
-    pub fn turn_started(&mut self) {
+    pub(crate) fn turn_started(&mut self) {
         self.model.turn = TokenTally::default();
     }
 
     /// A request failed and is sent again.
-    pub fn retried(&mut self) {
+    pub(crate) fn retried(&mut self) {
         self.model.retries += 1;
     }
 
     /// A turn was stopped by a budget.
-    pub fn stopped_by_budget(&mut self) {
+    pub(crate) fn stopped_by_budget(&mut self) {
         self.model.stopped_by_budget += 1;
     }
 
     /// A tool call ran to its end after `elapsed`, failed or not.
-    pub fn tool_done(&mut self, name: &str, failed: bool, elapsed: Duration) {
+    pub(crate) fn tool_done(&mut self, name: &str, failed: bool, elapsed: Duration) {
         let t = self.tools.entry(name.to_string()).or_default();
         t.calls += 1;
         t.failed += u64::from(failed);
@@ -121,12 +121,12 @@ impl SessionMetrics {
     }
 
     /// A budget did not let a call of `name` run.
-    pub fn tool_refused(&mut self, name: &str) {
+    pub(crate) fn tool_refused(&mut self, name: &str) {
         self.tools.entry(name.to_string()).or_default().refused += 1;
     }
 
     /// A request to the model ended, answered or failed.
-    pub fn request_ended(&mut self, s: &RequestStats) {
+    pub(crate) fn request_ended(&mut self, s: &RequestStats) {
         let m = &mut self.model;
         m.turn.add(&s.usage, s.cost);
         m.session.add(&s.usage, s.cost);

@@ -26,7 +26,7 @@ impl Latencies {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.sorted.len()
     }
 
@@ -36,7 +36,7 @@ impl Latencies {
     }
 
     /// The `p`-th percentile (0 < p ≤ 100) by nearest rank; `None` without samples.
-    pub fn percentile(&self, p: f64) -> Option<Duration> {
+    pub(crate) fn percentile(&self, p: f64) -> Option<Duration> {
         let n = self.sorted.len();
         if n == 0 {
             return None;
@@ -45,11 +45,11 @@ impl Latencies {
         Some(self.sorted[rank.clamp(1, n) - 1])
     }
 
-    pub fn p50(&self) -> Option<Duration> {
+    pub(crate) fn p50(&self) -> Option<Duration> {
         self.percentile(50.0)
     }
 
-    pub fn p95(&self) -> Option<Duration> {
+    pub(crate) fn p95(&self) -> Option<Duration> {
         self.percentile(95.0)
     }
 }
@@ -62,7 +62,7 @@ pub struct Series {
 }
 
 /// Points a sparkline keeps: more than the widest pane shows.
-pub const SERIES_CAP: usize = 120;
+pub(crate) const SERIES_CAP: usize = 120;
 
 impl Default for Series {
     fn default() -> Self {
@@ -82,15 +82,15 @@ impl Series {
         self.values.push_back(v);
     }
 
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = f64> + ExactSizeIterator + '_ {
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = f64> + ExactSizeIterator + '_ {
         self.values.iter().copied()
     }
 
-    pub fn last(&self) -> Option<f64> {
+    pub(crate) fn last(&self) -> Option<f64> {
         self.values.back().copied()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.values.len()
     }
 
@@ -109,7 +109,7 @@ pub struct Cost {
 }
 
 impl Cost {
-    pub fn add(&mut self, cost: Option<f64>) {
+    pub(crate) fn add(&mut self, cost: Option<f64>) {
         match cost {
             Some(c) => self.known += c,
             None => self.unknown = true,
@@ -131,7 +131,7 @@ pub struct TokenTally {
 }
 
 impl TokenTally {
-    pub fn add(&mut self, usage: &Usage, cost: Option<f64>) {
+    pub(crate) fn add(&mut self, usage: &Usage, cost: Option<f64>) {
         self.usage += *usage;
         self.cost.add(cost);
         self.requests += 1;
@@ -141,7 +141,7 @@ impl TokenTally {
 /// Output tokens per second of generation: from the first token to the end
 /// of the answer, so the wait for the first token does not count. `None`
 /// when there is nothing to divide (no tokens, or no time between them).
-pub fn tokens_per_sec(output_tokens: u64, first_token: Option<Duration>, elapsed: Duration) -> Option<f64> {
+pub(crate) fn tokens_per_sec(output_tokens: u64, first_token: Option<Duration>, elapsed: Duration) -> Option<f64> {
     let generating = elapsed.checked_sub(first_token?)?;
     // Below a millisecond the clock says more than the tokens do.
     if output_tokens == 0 || generating < Duration::from_millis(1) {
@@ -170,7 +170,7 @@ pub struct RequestStats {
 }
 
 impl RequestStats {
-    pub fn tokens_per_sec(&self) -> Option<f64> {
+    pub(crate) fn tokens_per_sec(&self) -> Option<f64> {
         tokens_per_sec(self.usage.output_tokens, self.first_token, self.elapsed)
     }
 }

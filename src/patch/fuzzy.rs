@@ -19,7 +19,7 @@ pub(crate) enum Level {
 }
 
 impl Level {
-    pub(crate) const ALL: [Level; 4] = [Level::Exact, Level::TrailingWhitespace, Level::Indentation, Level::Unicode];
+    pub const ALL: [Level; 4] = [Level::Exact, Level::TrailingWhitespace, Level::Indentation, Level::Unicode];
 
     /// The part of `line` this level compares.
     pub(crate) fn key(self, line: &str) -> Cow<'_, str> {
@@ -151,7 +151,7 @@ impl Reindent {
     /// `line` moved by the shift; blank lines are left alone. `None` when
     /// the line lacks the indentation the shift takes away: it would sit
     /// outside the block the quote's lines are in.
-    pub(crate) fn apply<'l>(&self, line: &'l str) -> Option<Cow<'l, str>> {
+    pub fn apply<'l>(&self, line: &'l str) -> Option<Cow<'l, str>> {
         if line.trim().is_empty() || (self.remove.is_empty() && self.add.is_empty()) {
             return Some(Cow::Borrowed(line));
         }

@@ -214,20 +214,20 @@ pub fn split(h: &Hunk) -> Vec<Hunk> {
 }
 
 /// Lines added and removed over all `hunks`: `(added, removed)`.
-pub fn counts(hunks: &[Hunk]) -> (usize, usize) {
+pub(crate) fn counts(hunks: &[Hunk]) -> (usize, usize) {
     let lines = || hunks.iter().flat_map(|h| &h.lines);
     (lines().filter(|l| l.kind == LineKind::Added).count(), lines().filter(|l| l.kind == LineKind::Removed).count())
 }
 
 /// The unified-diff header, `@@ -a,b +c,d @@`.
-pub fn header(h: &Hunk) -> String {
+pub(crate) fn header(h: &Hunk) -> String {
     format!("@@ -{},{} +{},{} @@", h.old_start, h.old_lines, h.new_start, h.new_lines)
 }
 
 /// A short hash of a hunk's lines and final-newline flags (not of its
 /// position), as 16 hex digits: 64-bit FNV-1a, stable across builds and
 /// platforms, for naming a hunk in the audit log.
-pub fn hunk_hash(h: &Hunk) -> String {
+pub(crate) fn hunk_hash(h: &Hunk) -> String {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {

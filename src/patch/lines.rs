@@ -11,7 +11,7 @@ pub(crate) enum Eol {
 }
 
 impl Eol {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Eol::Lf => "\n",
             Eol::CrLf => "\r\n",
@@ -37,7 +37,7 @@ pub(crate) struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
-    pub(crate) fn new(text: impl Into<Cow<'a, str>>, eol: &'static str) -> Self {
+    pub fn new(text: impl Into<Cow<'a, str>>, eol: &'static str) -> Self {
         Line { text: text.into(), eol }
     }
 }
@@ -54,7 +54,7 @@ pub(crate) struct Doc<'a> {
 impl<'a> Doc<'a> {
     /// Splits at `\n`; a `\r` right before it belongs to the ending, any
     /// other `\r` stays in the text.
-    pub(crate) fn parse(text: &'a str) -> Self {
+    pub fn parse(text: &'a str) -> Self {
         let mut lines = Vec::new();
         let (mut crlf, mut lf) = (0usize, 0usize);
         for piece in text.split_inclusive('\n') {
@@ -103,7 +103,7 @@ impl<'a> Doc<'a> {
         }
     }
 
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let len = self.lines.iter().map(|l| l.text.len() + l.eol.len()).sum();
         let mut out = String::with_capacity(len);
         for line in &self.lines {

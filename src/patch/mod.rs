@@ -11,7 +11,7 @@ mod fuzzy;
 pub mod hunks;
 mod lines;
 pub mod matching;
-pub mod unified;
+pub(crate) mod unified;
 
 /// Git's mode of a regular file.
 pub const MODE_FILE: u32 = 0o100644;
@@ -107,7 +107,12 @@ impl FileChange {
 
     /// The change from `base` to `proposed`, even when that is none (an
     /// edit that gave back the same text).
-    pub fn diff(path: PathBuf, base: Option<String>, proposed: Option<String>, new_path: Option<PathBuf>) -> Self {
+    pub(crate) fn diff(
+        path: PathBuf,
+        base: Option<String>,
+        proposed: Option<String>,
+        new_path: Option<PathBuf>,
+    ) -> Self {
         let new_path = new_path.filter(|p| *p != path);
         let kind = match (&base, &proposed, &new_path) {
             (_, _, Some(_)) => ChangeKind::Move,

@@ -12,7 +12,7 @@
 //! (`base64 ~/.bashrc`) cannot be recognised.
 
 pub mod names;
-pub mod redact;
+pub(crate) mod redact;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -71,7 +71,7 @@ impl Secrets {
 
     /// The variables of this process's environment, as it is now, that a
     /// child must not get.
-    pub fn secret_vars(&self) -> Vec<OsString> {
+    pub(crate) fn secret_vars(&self) -> Vec<OsString> {
         std::env::vars_os()
             .filter(|(n, v)| self.names.is_secret(&n.to_string_lossy(), &v.to_string_lossy()))
             .map(|(n, _)| n)
@@ -117,18 +117,18 @@ pub fn install(secrets: Secrets) {
 }
 
 /// The redactor in force.
-pub fn redactor() -> Arc<Redactor> {
+pub(crate) fn redactor() -> Arc<Redactor> {
     current().redactor.clone()
 }
 
 /// `text` with every secret in force replaced.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     current().redactor.redact(text).into_owned()
 }
 
 /// Take every secret out of the environment `cmd` passes on: the program
 /// and everything it starts never see them.
-pub fn scrub(cmd: &mut std::process::Command) {
+pub(crate) fn scrub(cmd: &mut std::process::Command) {
     for name in current().secret_vars() {
         cmd.env_remove(name);
     }
@@ -136,7 +136,7 @@ pub fn scrub(cmd: &mut std::process::Command) {
 
 /// The shell every command and check runs with: by absolute path, so a
 /// `sh` that a repository (or direnv) put first on `PATH` is not it.
-pub const SHELL: &str = "/bin/sh";
+pub(crate) const SHELL: &str = "/bin/sh";
 
 /// Put the configuration's rules in force and keep other processes of the
 /// user from reading tandem's memory and environment. A repository's own
@@ -188,7 +188,7 @@ pub fn setup(settings: &Settings, project_root: Option<&Path>) -> Vec<Diagnostic
 /// runs among them) can no longer read `/proc/<tandem>/environ` or its
 /// memory, where the keys are; `ssh-agent` does the same. It also keeps
 /// keys out of core files. Children are dumpable again after `exec`.
-pub fn harden_process() {
+pub(crate) fn harden_process() {
     #[cfg(target_os = "linux")]
     if let Err(e) = nix::sys::prctl::set_dumpable(false) {
         tracing::debug!("cannot make the process undumpable: {e}");

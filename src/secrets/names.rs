@@ -61,7 +61,7 @@ static CREDENTIAL_VALUES: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
 });
 
 /// Whether `value` looks like a credential by its shape alone.
-pub fn looks_like_credential(value: &str) -> bool {
+pub(crate) fn looks_like_credential(value: &str) -> bool {
     CREDENTIAL_VALUES.as_ref().is_some_and(|set| set.is_match(value))
 }
 
@@ -103,7 +103,7 @@ impl Names {
     }
 
     /// Whether `name` is a provider key variable (never passed through).
-    pub fn is_provider_key(&self, name: &str) -> bool {
+    pub(crate) fn is_provider_key(&self, name: &str) -> bool {
         self.keys.iter().any(|k| k.eq_ignore_ascii_case(name))
     }
 

@@ -75,7 +75,7 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by [`MARKER`].
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let spans = self.spans(text.as_bytes());
         if spans.is_empty() {
             return Cow::Borrowed(text);
@@ -86,7 +86,7 @@ impl Redactor {
     /// Like [`Redactor::redact`], for a text whose end was cut off: a tail
     /// that begins a secret is replaced as well, since the rest of the
     /// secret may have been what was cut.
-    pub fn redact_cut(&self, text: &str) -> String {
+    pub(crate) fn redact_cut(&self, text: &str) -> String {
         let mut out = self.redact(text).into_owned();
         let from = self.held_from(out.as_bytes());
         if out.len() - from >= MIN_CUT_PIECE {
@@ -97,7 +97,7 @@ impl Redactor {
     }
 
     /// Redacts every string (and object key) in `value`.
-    pub fn redact_json(&self, value: &mut serde_json::Value) {
+    pub(crate) fn redact_json(&self, value: &mut serde_json::Value) {
         use serde_json::Value;
         if self.is_empty() {
             return;
@@ -164,7 +164,7 @@ impl Redactor {
     /// but a tail that may be the start of a secret, and never a part of a
     /// secret that is whole in `text` but reaches into that tail. What is
     /// held back is at most as long as the longest secret.
-    pub fn safe_len(&self, text: &[u8]) -> usize {
+    pub(crate) fn safe_len(&self, text: &[u8]) -> usize {
         if self.is_empty() {
             return text.len();
         }

@@ -37,7 +37,7 @@ fn redacted_line<T: Serialize>(value: &T, redactor: &crate::secrets::Redactor) -
 
 /// The writer's handle; dropping every clone ends the thread once the lines
 /// sent are written.
-pub struct Appender<T> {
+pub(crate) struct Appender<T> {
     tx: mpsc::Sender<Msg<T>>,
     path: PathBuf,
 }
@@ -100,7 +100,7 @@ impl<T: Serialize + Send + 'static> Appender<T> {
         Self { tx, path }
     }
 
-    pub fn send(&self, value: T) {
+    pub(crate) fn send(&self, value: T) {
         let _ = self.tx.send(Msg::Line(Box::new(value)));
     }
 
@@ -108,7 +108,7 @@ impl<T: Serialize + Send + 'static> Appender<T> {
     /// after those sent before, which go to the file they were sent for. The
     /// writer does the switch: the caller does not wait. It is the writer's,
     /// so clones of this handle switch too, though their `path` is stale.
-    pub fn switch(&mut self, path: PathBuf) {
+    pub(crate) fn switch(&mut self, path: PathBuf) {
         let _ = self.tx.send(Msg::Switch(path.clone()));
         self.path = path;
     }
@@ -132,7 +132,7 @@ impl<T: Serialize + Send + 'static> Appender<T> {
 /// or a full disk while it was written, is cut first: the next line would
 /// otherwise be glued onto it, and a reader would lose both. A last line
 /// that is whole but for its newline is kept and ended instead.
-pub fn open_append(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_append(path: &Path) -> std::io::Result<File> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }

@@ -56,7 +56,7 @@ impl Record {
     }
 
     /// A file's change proposed for review, each hunk `proposed`.
-    pub fn proposal(change: &crate::patch::FileChange, policy: crate::config::Policy) -> Self {
+    pub(crate) fn proposal(change: &crate::patch::FileChange, policy: crate::config::Policy) -> Self {
         let mut rec = Self::new("proposal", policy);
         rec.file = Some(change.path.display().to_string());
         rec.hunks = change.hunks.iter().map(|h| HunkRecord::new(h, "proposed", None)).collect();
@@ -65,7 +65,7 @@ impl Record {
     }
 
     /// The decision on each hunk of a file's change.
-    pub fn decision(policy: crate::config::Policy, path: &Path, hunks: Vec<HunkRecord>) -> Self {
+    pub(crate) fn decision(policy: crate::config::Policy, path: &Path, hunks: Vec<HunkRecord>) -> Self {
         let mut rec = Self::new("decision", policy);
         rec.file = Some(path.display().to_string());
         rec.hunks = hunks;
@@ -86,7 +86,7 @@ impl Record {
     }
 
     /// What writing and staging a file's accepted hunks came to.
-    pub fn applied(policy: crate::config::Policy, path: &Path, state: impl Into<String>) -> Self {
+    pub(crate) fn applied(policy: crate::config::Policy, path: &Path, state: impl Into<String>) -> Self {
         let mut rec = Self::new("applied", policy);
         rec.file = Some(path.display().to_string());
         rec.detail = state.into();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::llm::{ChatMessage, ToolCall, Usage};
 
 /// Most bytes of a tool's output kept in the journal.
-pub const OUTPUT_CAP: usize = 64 * 1024;
+pub(crate) const OUTPUT_CAP: usize = 64 * 1024;
 
 /// One line of a journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ pub enum Entry {
 
 impl Entry {
     /// The entries recording one message of the agent's conversation.
-    pub fn from_message(m: &ChatMessage) -> Vec<Entry> {
+    pub(crate) fn from_message(m: &ChatMessage) -> Vec<Entry> {
         match m {
             ChatMessage::User { text } => vec![Entry::User { text: text.clone() }],
             ChatMessage::Assistant { text, tool_calls } => {
@@ -182,7 +182,7 @@ pub fn repo_dir(data_dir: &Path, root: &Path) -> PathBuf {
 
 /// A new session id: start time and process id, and for every session
 /// after a process's first (`/clear`), a count.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = super::stamp();
@@ -290,7 +290,7 @@ impl Journal {
         self.out.path()
     }
 
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.id
     }
 }

@@ -5,7 +5,7 @@ mod appender;
 pub mod audit;
 pub mod journal;
 
-pub use appender::open_append;
+pub(crate) use appender::open_append;
 
 use std::path::{Path, PathBuf};
 
@@ -17,20 +17,20 @@ pub fn dir(state_dir: &Path) -> PathBuf {
 }
 
 /// Now and this process, as a file name: `YYYYMMDDTHHMMSSZ-<pid>`.
-pub fn stamp() -> String {
+pub(crate) fn stamp() -> String {
     format!("{}-{}", utc_now().replace([':', '-'], ""), std::process::id())
 }
 
 /// The key of the repository at `root` in the names of its files outside
 /// it (its sessions, its index cache): 16 hex digits of a hash of its
 /// canonical path, so any path to it gives the same key.
-pub fn repo_key(root: &Path) -> String {
+pub(crate) fn repo_key(root: &Path) -> String {
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16].to_string()
 }
 
 /// Now as UTC `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc_now() -> String {
+pub(crate) fn utc_now() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;

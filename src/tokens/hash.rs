@@ -1,7 +1,7 @@
 /// FNV-1a over a token's bytes: the slot function of the o200k vocabulary table.
 /// `build.rs` fills the table with it and `tokens::rank` probes with it, so both
 /// include this one definition.
-pub fn vocab_hash(bytes: &[u8]) -> u64 {
+pub(crate) fn vocab_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

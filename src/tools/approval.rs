@@ -63,7 +63,7 @@ pub struct PermissionKind {
 
 impl PermissionKind {
     /// Whether `policy` grants this kind without asking.
-    pub fn granted_under(&self, policy: Policy) -> bool {
+    pub(crate) fn granted_under(&self, policy: Policy) -> bool {
         self.granted_by.contains(&policy)
     }
 }
@@ -135,7 +135,7 @@ impl Approvals {
     /// Ask for `permission` and wait: `Ok(())` when it is granted (by the
     /// policy, by what the user allowed for the session, or by the user
     /// now); `Err(reason)` for the model otherwise.
-    pub async fn permission(&self, permission: Permission) -> Result<(), String> {
+    pub(crate) async fn permission(&self, permission: Permission) -> Result<(), String> {
         let (reply, answer) = oneshot::channel();
         let label = permission.kind.label;
         self.0
@@ -200,7 +200,7 @@ impl FileVerdict {
 }
 
 /// One hunk's fate in words for the model: `hunk 2 @@ -8,3 +8,4 @@: accepted`.
-pub fn hunk_line(index: usize, hunk: &crate::patch::Hunk, what: &str) -> String {
+pub(crate) fn hunk_line(index: usize, hunk: &crate::patch::Hunk, what: &str) -> String {
     format!("hunk {} {}: {what}", index + 1, crate::patch::hunks::header(hunk))
 }
 

@@ -14,7 +14,7 @@ use crate::llm::ToolSpec;
 
 /// A tool's spec: `name`, `description`, and the schema of `T`, its
 /// arguments (see [`schema`]).
-pub fn spec<T: JsonSchema>(name: &str, description: impl Into<String>) -> ToolSpec {
+pub(crate) fn spec<T: JsonSchema>(name: &str, description: impl Into<String>) -> ToolSpec {
     ToolSpec { name: name.to_string(), description: description.into(), parameters: schema::<T>() }
 }
 
@@ -29,7 +29,7 @@ pub fn spec<T: JsonSchema>(name: &str, description: impl Into<String>) -> ToolSp
 /// doc, `format`s naming Rust's integer types (`uint64`), `default`s (the
 /// descriptions say them), and `null` as a type of an optional argument,
 /// which is one left out, not one sent as null.
-pub fn schema<T: JsonSchema>() -> Value {
+pub(crate) fn schema<T: JsonSchema>() -> Value {
     let settings = SchemaSettings::draft2020_12().with(|s| {
         s.meta_schema = None;
         s.inline_subschemas = true;
@@ -88,13 +88,13 @@ pub fn parse<T: DeserializeOwned>(tool: &str, args: serde_json::Value) -> Result
 }
 
 /// A string argument for `describe`, which must not fail on bad input.
-pub fn str_arg<'a>(args: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+pub(crate) fn str_arg<'a>(args: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     args.get(key).and_then(serde_json::Value::as_str)
 }
 
 /// The usual body of [`Tool::run`](super::Tool::run): parse `args` into
 /// `T`, then run `f` on them off the async runtime.
-pub fn run_parsed<T, F>(tool: &'static str, args: serde_json::Value, f: F) -> BoxFuture<'static, ToolOutput>
+pub(crate) fn run_parsed<T, F>(tool: &'static str, args: serde_json::Value, f: F) -> BoxFuture<'static, ToolOutput>
 where
     T: DeserializeOwned + Send + 'static,
     F: FnOnce(T) -> ToolOutput + Send + 'static,
@@ -109,7 +109,7 @@ where
 
 /// Runs blocking file-system work off the async runtime, which the UI
 /// shares.
-pub async fn blocking<F>(f: F) -> ToolOutput
+pub(crate) async fn blocking<F>(f: F) -> ToolOutput
 where
     F: FnOnce() -> ToolOutput + Send + 'static,
 {

@@ -51,7 +51,7 @@ impl ToolContext {
     }
 }
 
-pub trait ToolRegistry: Send + Sync {
+pub(crate) trait ToolRegistry: Send + Sync {
     fn specs(&self) -> Vec<ToolSpec>;
 
     /// Run one call. Unknown tools and invalid arguments are errors returned
@@ -81,7 +81,7 @@ pub trait ToolRegistry: Send + Sync {
 }
 
 /// No tools: the model can only talk.
-pub struct NoTools;
+pub(crate) struct NoTools;
 
 impl ToolRegistry for NoTools {
     fn specs(&self) -> Vec<ToolSpec> {
@@ -110,24 +110,24 @@ pub trait Tool: Send + Sync {
 }
 
 pub mod approval;
-pub mod args;
+pub(crate) mod args;
 pub mod edit;
 pub mod grep;
 pub mod list;
 pub mod proposals;
-pub mod protected;
+pub(crate) mod protected;
 pub mod read;
 pub mod read_only;
-pub mod registry;
+pub(crate) mod registry;
 pub(crate) mod scope;
-pub mod shell;
+pub(crate) mod shell;
 pub mod shell_output;
-pub mod shell_run;
+pub(crate) mod shell_run;
 pub mod symbols;
 #[cfg(test)]
 pub(crate) mod test_tools;
-pub(crate) mod text;
-pub mod toolbox;
+pub mod text;
+pub(crate) mod toolbox;
 pub mod workspace;
 
 use registry::builtin;

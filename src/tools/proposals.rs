@@ -47,7 +47,7 @@ impl Proposals {
 
     /// Record a proposal for `path`. `disk` is the file as it is on disk
     /// (kept as the base the first time the round touches the file).
-    pub fn propose(
+    pub(crate) fn propose(
         &self,
         call_id: &str,
         path: &Path,

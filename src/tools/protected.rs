@@ -11,10 +11,10 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use crate::patch::FileChange;
 
 /// Always protected, whatever the configuration says.
-pub const ALWAYS: &[&str] = &[".tandem", ".tandem/**"];
+pub(crate) const ALWAYS: &[&str] = &[".tandem", ".tandem/**"];
 
 #[derive(Debug, Clone)]
-pub struct Protected {
+pub(crate) struct Protected {
     set: GlobSet,
     patterns: Vec<String>,
 }
@@ -42,13 +42,13 @@ impl Protected {
     }
 
     /// The pattern protecting `path` (relative to the repository root), if any.
-    pub fn matches(&self, path: &Path) -> Option<&str> {
+    pub(crate) fn matches(&self, path: &Path) -> Option<&str> {
         self.set.matches(path).first().and_then(|&i| self.patterns.get(i)).map(String::as_str)
     }
 
     /// The pattern protecting the file `change` touches (its path, or the
     /// new path of a move), if any.
-    pub fn change(&self, change: &FileChange) -> Option<&str> {
+    pub(crate) fn change(&self, change: &FileChange) -> Option<&str> {
         self.matches(&change.path).or_else(|| change.new_path.as_deref().and_then(|p| self.matches(p)))
     }
 }

@@ -36,14 +36,14 @@ struct Entry {
 /// Tools by name, in the order they were registered (the order the model
 /// sees them in).
 #[derive(Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     entries: Vec<Entry>,
     /// Index into `entries`: looked up on every call.
     by_name: HashMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegisterError {
+pub(crate) enum RegisterError {
     #[error("a tool named `{0}` is already registered")]
     Duplicate(String),
     #[error("`{0}` is not a usable tool name: providers take 1 to {MAX_NAME_LEN} ASCII letters, digits, `_` or `-`")]
@@ -64,7 +64,7 @@ impl Registry {
 
     /// Adds `tool` under the name of its spec. A second tool of the same
     /// name is refused: the model could not tell them apart.
-    pub fn register(&mut self, tool: Arc<dyn Tool>) -> Result<(), RegisterError> {
+    pub(crate) fn register(&mut self, tool: Arc<dyn Tool>) -> Result<(), RegisterError> {
         let spec = tool.spec();
         if !valid_name(&spec.name) {
             return Err(RegisterError::BadName(spec.name));
@@ -79,7 +79,7 @@ impl Registry {
 
     /// tandem's own tools for one repository, in the order of
     /// `tools::BUILTINS`.
-    pub fn builtin(cx: &BuiltinContext) -> Self {
+    pub(crate) fn builtin(cx: &BuiltinContext) -> Self {
         Self::from_list(super::BUILTINS, cx)
     }
 
@@ -168,7 +168,7 @@ impl ToolRegistry for Registry {
 /// What the built-in tools are made from: one repository's workspace, the
 /// round's proposals, the index when there is one, and the gate a command
 /// passes before it runs.
-pub struct BuiltinContext {
+pub(crate) struct BuiltinContext {
     pub workspace: Arc<Workspace>,
     pub proposals: Arc<Proposals>,
     pub index: Option<SharedIndex>,
@@ -178,7 +178,7 @@ pub struct BuiltinContext {
 }
 
 /// A tool tandem ships.
-pub trait BuiltinTool: Tool + Sized + 'static {
+pub(crate) trait BuiltinTool: Tool + Sized + 'static {
     /// Its name, the one its spec gives.
     const NAME: &'static str;
 
@@ -188,13 +188,13 @@ pub trait BuiltinTool: Tool + Sized + 'static {
 }
 
 /// One line of a list of built-in tools: see [`builtin`].
-pub struct Builtin {
+pub(crate) struct Builtin {
     name: &'static str,
     build: fn(&BuiltinContext) -> Option<Arc<dyn Tool>>,
 }
 
 /// The line of `T` in a list of built-in tools.
-pub const fn builtin<T: BuiltinTool>() -> Builtin {
+pub(crate) const fn builtin<T: BuiltinTool>() -> Builtin {
     Builtin { name: T::NAME, build: build_shared::<T> }
 }
 

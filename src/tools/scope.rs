@@ -21,7 +21,7 @@ pub(crate) struct Scope {
 impl Scope {
     /// The scope of a call's `path` and `glob` arguments, or an error for
     /// the model.
-    pub(crate) fn new(workspace: &Workspace, path: Option<&str>, glob: Option<&str>) -> Result<Self, ToolOutput> {
+    pub fn new(workspace: &Workspace, path: Option<&str>, glob: Option<&str>) -> Result<Self, ToolOutput> {
         let base = resolve_base(workspace, path)?;
         let base_rel = workspace.relative(&base);
         let filter = PathFilter::new(glob, &base_rel).map_err(ToolOutput::error)?;

@@ -8,9 +8,8 @@ use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use super::approval::{AllowAll, CommandGate};
+pub use super::approval::CommandGate;
 use super::args;
-pub use super::read_only::is_read_only;
 use super::registry::{BuiltinContext, BuiltinTool};
 use super::shell_run::{run_shell, short_command};
 use super::workspace::Workspace;
@@ -20,7 +19,7 @@ use crate::llm::ToolSpec;
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
 const MAX_TIMEOUT_SECS: u64 = 600;
 
-pub struct RunCommand {
+pub(crate) struct RunCommand {
     workspace: Arc<Workspace>,
     gate: Arc<dyn CommandGate>,
 }
@@ -106,6 +105,8 @@ impl Tool for RunCommand {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+
+    use crate::tools::approval::AllowAll;
 
     use nix::errno::Errno;
     use nix::unistd::Pid;

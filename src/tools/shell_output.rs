@@ -94,7 +94,7 @@ impl Capture {
         }
     }
 
-    pub fn total_lines(&self) -> usize {
+    pub(crate) fn total_lines(&self) -> usize {
         self.total
     }
 

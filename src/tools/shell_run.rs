@@ -46,7 +46,7 @@ impl Drop for ProcessGroup {
 
 /// How a command's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// It ended by itself, or by a signal from outside.
     Exited(ExitStatus),
     /// It ran past its time limit and was killed.
@@ -59,7 +59,7 @@ pub enum Ending {
 
 impl Ending {
     /// The exit code, when the command exited by itself.
-    pub fn exit_code(&self) -> Option<i32> {
+    pub(crate) fn exit_code(&self) -> Option<i32> {
         match self {
             Ending::Exited(status) => status.code(),
             _ => None,
@@ -68,7 +68,7 @@ impl Ending {
 
     /// A few words for a one-line summary: "exit 3", "killed by SIGTERM",
     /// "timed out after 5 s", "cancelled".
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         match self {
             Ending::Exited(status) => match (status.code(), status.signal()) {
                 (Some(code), _) => format!("exit {code}"),
@@ -88,7 +88,7 @@ fn signal_name(sig: i32) -> &'static str {
 
 /// A command run to its end: the output as the model sees it, and how it
 /// ended.
-pub struct CommandRun {
+pub(crate) struct CommandRun {
     pub output: ToolOutput,
     pub ending: Ending,
 }
@@ -99,7 +99,7 @@ pub struct CommandRun {
 /// it arrives, secrets redacted, and capped (head and tail) in the result.
 /// `timeout_hint` follows the time-out report and says how to allow more
 /// time (it depends on who set the limit).
-pub async fn run_shell(
+pub(crate) async fn run_shell(
     root: &std::path::Path,
     command: &str,
     timeout: Duration,

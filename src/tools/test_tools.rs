@@ -27,7 +27,7 @@ pub(crate) struct OpenDoor {
 }
 
 impl OpenDoor {
-    pub(crate) fn new(dir: PathBuf, gate: Arc<dyn PermissionGate>) -> Self {
+    pub fn new(dir: PathBuf, gate: Arc<dyn PermissionGate>) -> Self {
         Self { dir, gate }
     }
 }

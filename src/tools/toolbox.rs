@@ -16,14 +16,14 @@ use super::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use crate::index::SharedIndex;
 use crate::llm::{ToolCall, ToolSpec};
 
-pub struct Toolbox {
+pub(crate) struct Toolbox {
     registry: Registry,
     proposals: Arc<Proposals>,
     approvals: Approvals,
 }
 
 /// What the toolbox is built from.
-pub struct ToolboxConfig {
+pub(crate) struct ToolboxConfig {
     pub root: PathBuf,
     pub index: Option<SharedIndex>,
     /// Tokens of a `repo_map` call that names no size.
@@ -45,7 +45,7 @@ impl Toolbox {
 
     /// Adds a tool besides tandem's own, after them (the model sees the
     /// tools in the order added). A name already taken is refused.
-    pub fn add(&mut self, tool: Arc<dyn Tool>) -> Result<(), RegisterError> {
+    pub(crate) fn add(&mut self, tool: Arc<dyn Tool>) -> Result<(), RegisterError> {
         self.registry.register(tool)
     }
 }

@@ -82,7 +82,7 @@ impl Workspace {
         Self { root, git_dirs }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -90,7 +90,7 @@ impl Workspace {
     /// inside it). It need not exist yet: the deepest existing ancestor is
     /// canonicalized and the rest appended, so a file can be created under
     /// a directory that is itself reached through a symlink.
-    pub fn resolve(&self, path: &str) -> Result<PathBuf, PathError> {
+    pub(crate) fn resolve(&self, path: &str) -> Result<PathBuf, PathError> {
         if path.trim().is_empty() {
             return Err(PathError::Empty);
         }
@@ -143,7 +143,7 @@ impl Workspace {
 
     /// `abs` relative to the root with forward slashes, `.` for the root
     /// itself; a path outside the root is returned whole.
-    pub fn relative(&self, abs: &Path) -> String {
+    pub(crate) fn relative(&self, abs: &Path) -> String {
         match abs.strip_prefix(&self.root) {
             Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
             Ok(rel) => {
@@ -163,7 +163,7 @@ impl Workspace {
     /// when ignored, since it was asked for by name. The ignore files are
     /// read afresh for each walk, and never when they are not regular
     /// files.
-    pub fn walker(&self, base: &Path) -> WalkBuilder {
+    pub(crate) fn walker(&self, base: &Path) -> WalkBuilder {
         let rules = Arc::new(IgnoreRules::new(&self.root, &[]));
         let git_dirs = self.git_dirs.clone();
         let mut builder = WalkBuilder::new(base);
@@ -193,7 +193,7 @@ impl Workspace {
     /// The path to open for a walked entry, when it should be offered:
     /// regular files, and symlinks that resolve to a regular file inside
     /// the repository (so a link cannot be used to read outside it).
-    pub fn usable_file(&self, entry: &ignore::DirEntry) -> Option<PathBuf> {
+    pub(crate) fn usable_file(&self, entry: &ignore::DirEntry) -> Option<PathBuf> {
         let kind = entry.file_type()?;
         if kind.is_file() {
             return Some(entry.path().to_path_buf());

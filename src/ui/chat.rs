@@ -23,7 +23,7 @@ struct Cached {
 
 /// Wrapped transcript lines, rebuilt only for messages that changed.
 #[derive(Default)]
-pub struct ChatLines {
+pub(crate) struct ChatLines {
     width: u16,
     details: bool,
     /// Whether code was highlighted when the cache was built: the tables
@@ -77,7 +77,7 @@ fn plain(text: &str, width: usize, style: Style, out: &mut Vec<Line<'static>>) {
 /// The display lines of one message: a label line, the body, and a blank
 /// separator. Tool calls are one line, with their output under it when
 /// `details` is on.
-pub fn message_lines(
+pub(crate) fn message_lines(
     msg: &Message,
     width: u16,
     theme: &Theme,
@@ -203,7 +203,7 @@ impl ChatLines {
     }
 
     /// The rows to show in a pane of `height` rows.
-    pub fn visible(&self, height: usize, scroll: Scroll) -> Vec<Line<'static>> {
+    pub(crate) fn visible(&self, height: usize, scroll: Scroll) -> Vec<Line<'static>> {
         let (start, end) = self.window(height, scroll);
         let mut out = Vec::with_capacity(end - start);
         let mut at = 0;
@@ -223,7 +223,7 @@ impl ChatLines {
     }
 
     /// The rows of message `i`, counted from the top of the transcript.
-    pub fn rows_of(&self, i: usize) -> std::ops::Range<usize> {
+    pub(crate) fn rows_of(&self, i: usize) -> std::ops::Range<usize> {
         let start: usize = self.cached.iter().take(i).map(|c| c.lines.len()).sum();
         start..start + self.cached.get(i).map_or(0, |c| c.lines.len())
     }
@@ -235,7 +235,7 @@ impl ChatLines {
     }
 
     /// The index of the last message with a row in view.
-    pub fn last_visible_message(&self, height: usize, scroll: Scroll) -> Option<usize> {
+    pub(crate) fn last_visible_message(&self, height: usize, scroll: Scroll) -> Option<usize> {
         let (start, end) = self.window(height, scroll);
         let mut at = 0;
         let mut last = None;

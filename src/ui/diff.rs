@@ -25,7 +25,7 @@ fn key(state: &AppState, action: Action) -> String {
 /// only when the focus moves or the hunk itself changes (split, edit), and
 /// highlighting costs far more than drawing.
 #[derive(Default)]
-pub struct HunkHighlight {
+pub(crate) struct HunkHighlight {
     /// What `lines` were made from: file extension, syntax theme, hunk.
     key: Option<(String, String, crate::patch::Hunk)>,
     lines: Option<Vec<StyledLine>>,

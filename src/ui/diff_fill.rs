@@ -14,7 +14,7 @@ use unicode_width::UnicodeWidthStr;
 /// cursor move.
 const MAX_GAP: u16 = 5;
 
-pub fn updates<'a>(previous: &Buffer, current: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
+pub(crate) fn updates<'a>(previous: &Buffer, current: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
     let diff = previous.diff(current);
     let mut out: Vec<(u16, u16, &'a Cell)> = Vec::with_capacity(diff.len());
     for (x, y, cell) in diff {

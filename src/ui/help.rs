@@ -93,7 +93,7 @@ pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
 
 /// The overlay's box: most of the screen, never more than 100 columns; on
 /// small screens all of it, since half-hidden panes around it only distract.
-pub fn area(screen: Rect) -> Rect {
+pub(crate) fn area(screen: Rect) -> Rect {
     let small = screen.width < 90 || screen.height < 30;
     let w = if small { screen.width } else { screen.width.saturating_sub(4).min(100) };
     let h = if small { screen.height.saturating_sub(1) } else { screen.height.saturating_sub(2) };
@@ -124,7 +124,7 @@ pub fn render(frame: &mut Frame, screen: Rect, state: &AppState, scroll: usize) 
 }
 
 /// How far the overlay can scroll on a screen of `height` rows.
-pub fn max_scroll(state: &AppState, screen: Rect) -> usize {
+pub(crate) fn max_scroll(state: &AppState, screen: Rect) -> usize {
     let a = area(screen);
     lines(state, a.width.saturating_sub(2)).len().saturating_sub(a.height.saturating_sub(2) as usize)
 }

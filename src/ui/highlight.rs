@@ -23,13 +23,13 @@ use syntect::util::LinesWithEndings;
 use crate::config::theme::ColorDepth;
 
 /// One display line of code as styled pieces, without its line ending.
-pub type StyledLine = Vec<(Style, String)>;
+pub(crate) type StyledLine = Vec<(Style, String)>;
 
 /// syntect's regexes backtrack and cost ~100 µs a line, so bigger inputs
 /// are shown plain rather than stalling the UI.
-pub const MAX_LINES: usize = 2_000;
-pub const MAX_LINE_BYTES: usize = 2_000;
-pub const MAX_TOTAL_BYTES: usize = 200 * 1024;
+pub(crate) const MAX_LINES: usize = 2_000;
+pub(crate) const MAX_LINE_BYTES: usize = 2_000;
+pub(crate) const MAX_TOTAL_BYTES: usize = 200 * 1024;
 
 /// syntect bundles no TOML grammar, and TOML is what a Rust project's
 /// configuration is written in, so a small one is kept here.
@@ -87,7 +87,7 @@ contexts:
       pop: true
 "#;
 
-pub struct Highlighter {
+pub(crate) struct Highlighter {
     syntaxes: SyntaxSet,
     /// Grammars syntect lacks; a syntax can only be used with its own set.
     extra: SyntaxSet,
@@ -97,7 +97,7 @@ pub struct Highlighter {
 static GLOBAL: OnceLock<Highlighter> = OnceLock::new();
 
 /// The shared highlighter, once [`warm_up`] has finished.
-pub fn global() -> Option<&'static Highlighter> {
+pub(crate) fn global() -> Option<&'static Highlighter> {
     GLOBAL.get()
 }
 
@@ -108,10 +108,10 @@ pub fn global() -> Option<&'static Highlighter> {
 const WARM_UP_RUST: &str = r#"//! doc
 use std::collections::HashMap;
 #[derive(Debug, Clone)]
-pub struct Graph<'a, T: Clone> { nodes: Vec<&'a T>, weight: f64 }
+pub(crate) struct Graph<'a, T: Clone> { nodes: Vec<&'a T>, weight: f64 }
 impl<T: Clone> Graph<'_, T> {
     /// rank
-    pub fn rank(&self, graph: &Graph<T>) -> Vec<f64> {
+    pub(crate) fn rank(&self, graph: &Graph<T>) -> Vec<f64> {
         let mut r = vec![1.0; graph.len()];
         for _ in 0..20 { r = graph.step(&r); }
         match self.nodes.first() { Some(n) if true => println!("{n:?} {}", 0x1f), _ => {} }
@@ -217,6 +217,7 @@ impl Highlighter {
     }
 
     /// Whether `lang` (a code fence's info string) names a known language.
+    #[cfg(test)]
     pub fn knows(&self, lang: &str) -> bool {
         self.syntax(lang).is_some()
     }
@@ -239,7 +240,7 @@ impl Highlighter {
     /// (pass `theme.depth()`): `None` unless it shows 24-bit colour, since
     /// syntect themes are RGB and the app theme's own code style reads
     /// better on 16 and 256 colour terminals than a squeezed palette.
-    pub fn highlight_for_depth(
+    pub(crate) fn highlight_for_depth(
         &self,
         code: &str,
         lang: &str,
@@ -351,7 +352,7 @@ const MAX_CACHED_BLOCKS: usize = 512;
 /// grew since the previous call (the end of a streaming answer) costs only
 /// its new lines.
 #[derive(Default)]
-pub struct BlockCache {
+pub(crate) struct BlockCache {
     syntax_theme: String,
     done: HashMap<(u64, String), Vec<StyledLine>>,
     /// The block highlighted last, to continue from when its next version
@@ -360,10 +361,6 @@ pub struct BlockCache {
 }
 
 impl BlockCache {
-    pub fn new() -> BlockCache {
-        BlockCache::default()
-    }
-
     /// [`Highlighter::highlight`], remembered.
     pub fn lines(&mut self, h: &Highlighter, code: &str, lang: &str, syntax_theme: &str) -> Option<&[StyledLine]> {
         if self.syntax_theme != syntax_theme {
@@ -482,7 +479,7 @@ mod tests {
     fn a_growing_block_is_highlighted_as_if_it_were_new() {
         let h = warm();
         let code = "/* a\n b */ fn f() -> u8 {\n    1\n}\nlet s = \"x";
-        let mut cache = BlockCache::new();
+        let mut cache = BlockCache::default();
         for end in 0..=code.len() {
             let cached = cache.lines(h, &code[..end], "rust", "base16-ocean.dark").map(<[_]>::to_vec);
             let fresh = h.highlight(&code[..end], "rust", "base16-ocean.dark");

@@ -6,7 +6,7 @@ use crate::view::review::Item;
 use crate::view::state::{AppState, Pane};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// A tab bar naming the panes, when only one pane is shown.
     pub tabs: Option<Rect>,
     pub chat: Option<Rect>,
@@ -17,7 +17,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn pane(&self, pane: Pane) -> Option<Rect> {
+    pub(crate) fn pane(&self, pane: Pane) -> Option<Rect> {
         match pane {
             Pane::Chat => self.chat,
             Pane::Diff => self.diff,
@@ -28,7 +28,7 @@ impl Plan {
 
 /// Rows the composer needs: its wrapped text within the configured height,
 /// plus its border.
-pub fn composer_height(state: &AppState, width: u16) -> u16 {
+pub(crate) fn composer_height(state: &AppState, width: u16) -> u16 {
     let inner = width.saturating_sub(4).max(1) as usize;
     let mut rows = 0usize;
     let max = state.config.composer.max_height as usize;
@@ -42,11 +42,11 @@ pub fn composer_height(state: &AppState, width: u16) -> u16 {
 }
 
 /// One pane at a time below `split_min_width` columns, side by side above.
-pub fn single_pane(state: &AppState, area: Rect) -> bool {
+pub(crate) fn single_pane(state: &AppState, area: Rect) -> bool {
     area.width < state.config.ui.split_min_width
 }
 
-pub fn plan(state: &AppState, area: Rect) -> Plan {
+pub(crate) fn plan(state: &AppState, area: Rect) -> Plan {
     let [body, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let mut plan = Plan { status, ..Plan::default() };
     let focused = state.focus.pane();
@@ -84,7 +84,7 @@ pub fn plan(state: &AppState, area: Rect) -> Plan {
 
 /// A pane's name in the tab bar. With one pane on screen, the status line
 /// may be cut short; the diff tab says itself that something waits.
-pub fn tab_title(state: &AppState, pane: Pane) -> String {
+pub(crate) fn tab_title(state: &AppState, pane: Pane) -> String {
     let waits = match state.review.front() {
         Some(Item::Changes { .. }) => "review waits",
         Some(Item::Command { .. }) => "command waits",

@@ -85,7 +85,7 @@ impl Rows<'_> {
 /// The last `width` values of `series` as block characters, scaled to the
 /// largest of them. Written by hand: ratatui's `Sparkline` draws into an
 /// area of its own, and these rows scroll with the rest of the pane.
-pub fn sparkline(series: &Series, width: usize) -> String {
+pub(crate) fn sparkline(series: &Series, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let skip = series.len().saturating_sub(width);
     let shown: Vec<f64> = series.values().skip(skip).collect();
@@ -110,7 +110,7 @@ pub fn count(n: u64) -> String {
     }
 }
 
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     match ms {
         ms if ms < 1.0 => "<1 ms".into(),
@@ -398,7 +398,7 @@ pub fn lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
 
 /// The first row shown when the pane is scrolled to `top`: the last page
 /// stays full.
-pub fn first_row(total: usize, height: usize, top: usize) -> usize {
+pub(crate) fn first_row(total: usize, height: usize, top: usize) -> usize {
     top.min(total.saturating_sub(height))
 }
 

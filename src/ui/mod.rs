@@ -1,18 +1,18 @@
 //! Drawing: state in, a ratatui buffer out. No I/O, no clocks, no channels.
 
-pub mod chat;
-pub mod composer;
-pub mod diff;
-pub mod diff_fill;
+pub(crate) mod chat;
+pub(crate) mod composer;
+pub(crate) mod diff;
+pub(crate) mod diff_fill;
 pub mod help;
 pub mod highlight;
-pub mod layout;
+pub(crate) mod layout;
 pub mod markdown;
 pub mod metrics;
 mod screen;
-pub mod status;
-pub mod style;
-pub mod wrap;
+pub(crate) mod status;
+pub(crate) mod style;
+pub(crate) mod wrap;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -23,8 +23,8 @@ use ratatui::widgets::{Block, Borders, Padding, Paragraph};
 use crate::config::keymap::Action;
 use crate::config::keymap::Context;
 use crate::view::state::{AppState, Focus, Overlay, Pane};
-pub use layout::Plan;
-pub use screen::Screen;
+pub(crate) use layout::Plan;
+pub(crate) use screen::Screen;
 use style::style;
 
 /// A pane's frame: border and title, marked when focused. Returns the inside.
@@ -67,7 +67,7 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
 
 /// Draw the whole screen. Returns where the terminal's cursor should be
 /// (in the composer, when it has focus), or `None` to hide it.
-pub fn draw(
+pub(crate) fn draw(
     frame: &mut Frame,
     state: &AppState,
     chat_lines: &chat::ChatLines,

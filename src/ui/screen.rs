@@ -14,7 +14,7 @@ use super::layout::{self, Plan};
 use crate::view::state::{AppState, Pane};
 
 #[derive(Default)]
-pub struct Screen {
+pub(crate) struct Screen {
     size: Rect,
     chat: ChatLines,
     highlight: HunkHighlight,
@@ -23,41 +23,41 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub fn resize(&mut self, size: Rect) {
+    pub(crate) fn resize(&mut self, size: Rect) {
         self.size = size;
     }
 
     /// Where each pane goes at the current size.
-    pub fn plan(&self, state: &AppState) -> Plan {
+    pub(crate) fn plan(&self, state: &AppState) -> Plan {
         layout::plan(state, self.size)
     }
 
     /// Rows visible in `pane` (at least one; ten while it is not shown).
-    pub fn page(&self, state: &AppState, pane: Pane) -> usize {
+    pub(crate) fn page(&self, state: &AppState, pane: Pane) -> usize {
         self.plan(state).pane(pane).map_or(10, |r| r.height.saturating_sub(2) as usize).max(1)
     }
 
     /// The help overlay's page height and how far it scrolls.
-    pub fn help_scroll(&self, state: &AppState) -> (usize, usize) {
+    pub(crate) fn help_scroll(&self, state: &AppState) -> (usize, usize) {
         let page = super::help::area(self.size).height.saturating_sub(2) as usize;
         (page.max(1), super::help::max_scroll(state, self.size))
     }
 
     /// How far the metrics pane scrolls with `page` rows showing.
-    pub fn metrics_max_scroll(&self, state: &AppState, page: usize) -> usize {
+    pub(crate) fn metrics_max_scroll(&self, state: &AppState, page: usize) -> usize {
         let width = self.plan(state).metrics.map_or(80, |r| r.width.saturating_sub(4));
         super::metrics::lines(state, width).len().saturating_sub(page)
     }
 
     /// The transcript wrapped to the chat pane's width, brought up to date.
-    pub fn chat(&mut self, state: &AppState) -> &ChatLines {
+    pub(crate) fn chat(&mut self, state: &AppState) -> &ChatLines {
         let width = self.plan(state).chat.map_or(80, |r| r.width.saturating_sub(4));
         self.chat.update(&state.transcript, width, &state.theme, state.show_details);
         &self.chat
     }
 
     /// Forget the wrapped transcript (it was replaced, not appended to).
-    pub fn forget_chat(&mut self) {
+    pub(crate) fn forget_chat(&mut self) {
         self.chat = ChatLines::default();
     }
 
@@ -79,14 +79,14 @@ impl Screen {
 
     /// Nothing is known about what the terminal shows: the next frame
     /// sends every cell.
-    pub fn forget_shown(&mut self) {
+    pub(crate) fn forget_shown(&mut self) {
         self.shown = Buffer::default();
     }
 
     /// Take the frame just drawn into `current` and return the cells that
     /// differ from what the terminal showed; `current` is left holding the
     /// old frame, which the terminal resets before the next one.
-    pub fn take_frame(&mut self, current: &mut Buffer) -> Vec<(u16, u16, Cell)> {
+    pub(crate) fn take_frame(&mut self, current: &mut Buffer) -> Vec<(u16, u16, Cell)> {
         // A resize or clear blanks the screen: diff against a blank buffer.
         if self.shown.area != current.area {
             self.shown = Buffer::empty(current.area);

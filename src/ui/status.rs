@@ -13,13 +13,13 @@ use crate::config::keymap::Context;
 use crate::view::state::AppState;
 
 /// The first key bound to `action` in `ctx` (or globally), in keymap notation.
-pub fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
+pub(crate) fn key_label(state: &AppState, ctx: Context, action: Action) -> String {
     state.keymap.key_label(ctx, action)
 }
 
 /// What waits for the user while the diff pane does not have focus, and
 /// the key that opens it.
-pub fn review_waits(state: &AppState) -> Option<String> {
+pub(crate) fn review_waits(state: &AppState) -> Option<String> {
     if state.focus == crate::view::state::Focus::Diff {
         return None;
     }
@@ -33,7 +33,7 @@ pub fn review_waits(state: &AppState) -> Option<String> {
 
 /// Hints for the focused context: its own hinted actions, then the global
 /// ones, each with its first key.
-pub fn hints(state: &AppState) -> Vec<(String, &'static str)> {
+pub(crate) fn hints(state: &AppState) -> Vec<(String, &'static str)> {
     let ctx = state.focus.context();
     let mut out = Vec::new();
     for scope in [ctx, Context::Global] {

@@ -34,7 +34,7 @@ fn color(c: theme::Color) -> Color {
     }
 }
 
-pub fn to_style(spec: StyleSpec) -> Style {
+pub(crate) fn to_style(spec: StyleSpec) -> Style {
     let mut s = Style::default();
     if let Some(fg) = spec.fg {
         s = s.fg(color(fg));
@@ -60,6 +60,6 @@ pub fn to_style(spec: StyleSpec) -> Style {
 }
 
 /// The ratatui style of a theme scope.
-pub fn style(theme: &Theme, scope: &str) -> Style {
+pub(crate) fn style(theme: &Theme, scope: &str) -> Style {
     to_style(theme.style(scope))
 }

@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 /// Split `text` (one logical line, no newlines) into pieces of at most
 /// `width` columns, breaking after spaces where possible and inside words
 /// only when a word is longer than a line. Returns byte ranges.
-pub fn wrap_ranges(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn wrap_ranges(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
     let width = width.max(1);
     if simple(text) {
         return wrap_simple(text, width);
@@ -66,7 +66,7 @@ fn wrap_general(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
 /// printable ASCII, Latin, punctuation, arrows, box drawing, symbols and
 /// CJK ideographs; false for tabs and control characters, combining marks,
 /// joiners, emoji sequences and Hangul jamo.
-pub fn simple(s: &str) -> bool {
+pub(crate) fn simple(s: &str) -> bool {
     s.chars().all(|c| {
         matches!(c, ' '..='~' | '\u{a0}'..='\u{2ff}' | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205e}'
             | '\u{2100}'..='\u{2bff}' | '\u{4e00}'..='\u{9fff}' | '\u{ff01}'..='\u{ff60}')
@@ -114,7 +114,7 @@ fn wrap_simple(text: &str, width: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Wrap a multi-line text into display rows.
-pub fn wrap(text: &str, width: usize) -> Vec<&str> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<&str> {
     let mut rows = Vec::new();
     for line in text.split('\n') {
         for r in wrap_ranges(line, width) {

@@ -61,17 +61,17 @@ impl Composer {
     }
 
     /// Cursor as (line, byte offset in line).
-    pub fn cursor(&self) -> (usize, usize) {
+    pub(crate) fn cursor(&self) -> (usize, usize) {
         (self.row, self.col)
     }
 
-    pub fn set_text(&mut self, text: &str) {
+    pub(crate) fn set_text(&mut self, text: &str) {
         self.lines = text.split('\n').map(str::to_string).collect();
         self.row = self.lines.len() - 1;
         self.col = self.lines[self.row].len();
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.lines = vec![String::new()];
         self.row = 0;
         self.col = 0;
@@ -105,16 +105,16 @@ impl Composer {
         }
     }
 
-    pub fn insert_char(&mut self, c: char) {
+    pub(crate) fn insert_char(&mut self, c: char) {
         let mut buf = [0u8; 4];
         self.insert_str(c.encode_utf8(&mut buf));
     }
 
-    pub fn insert_newline(&mut self) {
+    pub(crate) fn insert_newline(&mut self) {
         self.insert_str("\n");
     }
 
-    pub fn left(&mut self) {
+    pub(crate) fn left(&mut self) {
         if self.col > 0 {
             self.col = prev_boundary(&self.lines[self.row], self.col);
         } else if self.row > 0 {
@@ -123,7 +123,7 @@ impl Composer {
         }
     }
 
-    pub fn right(&mut self) {
+    pub(crate) fn right(&mut self) {
         if self.col < self.lines[self.row].len() {
             self.col = next_boundary(&self.lines[self.row], self.col);
         } else if self.row + 1 < self.lines.len() {
@@ -132,15 +132,15 @@ impl Composer {
         }
     }
 
-    pub fn line_start(&mut self) {
+    pub(crate) fn line_start(&mut self) {
         self.col = 0;
     }
 
-    pub fn line_end(&mut self) {
+    pub(crate) fn line_end(&mut self) {
         self.col = self.lines[self.row].len();
     }
 
-    pub fn word_left(&mut self) {
+    pub(crate) fn word_left(&mut self) {
         if self.col == 0 {
             self.left();
             return;
@@ -157,7 +157,7 @@ impl Composer {
         self.col = before.get(i).map_or(0, |&(b, _)| b);
     }
 
-    pub fn word_right(&mut self) {
+    pub(crate) fn word_right(&mut self) {
         let line = &self.lines[self.row];
         if self.col >= line.len() {
             self.right();
@@ -173,7 +173,7 @@ impl Composer {
         self.col = it.peek().map_or(line.len(), |&(i, _)| self.col + i);
     }
 
-    pub fn delete_back(&mut self) {
+    pub(crate) fn delete_back(&mut self) {
         if self.col > 0 {
             let start = prev_boundary(&self.lines[self.row], self.col);
             self.lines[self.row].replace_range(start..self.col, "");
@@ -186,7 +186,7 @@ impl Composer {
         }
     }
 
-    pub fn delete_forward(&mut self) {
+    pub(crate) fn delete_forward(&mut self) {
         if self.col < self.lines[self.row].len() {
             let end = next_boundary(&self.lines[self.row], self.col);
             self.lines[self.row].replace_range(self.col..end, "");
@@ -196,7 +196,7 @@ impl Composer {
         }
     }
 
-    pub fn delete_word_back(&mut self) {
+    pub(crate) fn delete_word_back(&mut self) {
         let end = (self.row, self.col);
         self.word_left();
         if (self.row, self.col) == end {
@@ -211,12 +211,12 @@ impl Composer {
         }
     }
 
-    pub fn delete_to_line_start(&mut self) {
+    pub(crate) fn delete_to_line_start(&mut self) {
         self.lines[self.row].replace_range(..self.col, "");
         self.col = 0;
     }
 
-    pub fn delete_to_line_end(&mut self) {
+    pub(crate) fn delete_to_line_end(&mut self) {
         if self.col == self.lines[self.row].len() {
             self.delete_forward();
         } else {
@@ -244,7 +244,7 @@ impl Composer {
     }
 
     /// Up: a line up, or on the first line the previous history entry.
-    pub fn up_or_history(&mut self) {
+    pub(crate) fn up_or_history(&mut self) {
         if self.row > 0 {
             self.move_vertically(false);
             return;
@@ -264,7 +264,7 @@ impl Composer {
 
     /// Down: a line down, or on the last line the next history entry (and
     /// finally the draft that was being written).
-    pub fn down_or_history(&mut self) {
+    pub(crate) fn down_or_history(&mut self) {
         if self.row + 1 < self.lines.len() {
             self.move_vertically(true);
             return;
@@ -281,7 +281,7 @@ impl Composer {
         }
     }
 
-    pub fn set_history(&mut self, entries: Vec<String>) {
+    pub(crate) fn set_history(&mut self, entries: Vec<String>) {
         self.history = entries;
         self.trim_history();
     }
@@ -305,7 +305,7 @@ impl Composer {
     }
 
     /// Put the text aside in history without sending it, and clear.
-    pub fn stash(&mut self) {
+    pub(crate) fn stash(&mut self) {
         let text = self.text();
         self.remember(&text);
         self.clear();

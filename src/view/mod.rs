@@ -10,7 +10,7 @@
 //! - `permission`: a permission request's text made safe and bounded for
 //!   the screen.
 
-pub mod composer;
+pub(crate) mod composer;
 pub mod history;
 mod permission;
 pub mod review;

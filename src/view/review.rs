@@ -56,12 +56,12 @@ impl FileReview {
     }
 
     /// Where the file ends up (the new path of a move).
-    pub fn shown_path(&self) -> &std::path::Path {
+    pub(crate) fn shown_path(&self) -> &std::path::Path {
         self.change.new_path.as_deref().unwrap_or(&self.change.path)
     }
 
     /// Lines added and removed over all hunks.
-    pub fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         self.hunks
             .iter()
             .map(|h| crate::patch::hunks::counts(std::slice::from_ref(&h.hunk)))
@@ -107,7 +107,7 @@ impl Item {
         }
     }
 
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         match self {
             Item::Changes { id, .. } | Item::Command { id, .. } | Item::Permission { id, .. } => *id,
         }
@@ -172,7 +172,7 @@ impl Review {
     }
 
     /// Queue `item` behind the others.
-    pub(crate) fn push(&mut self, item: Item) {
+    pub fn push(&mut self, item: Item) {
         self.items.push_back(item);
     }
 
@@ -199,7 +199,7 @@ impl Review {
         }
     }
 
-    pub fn focused(&self) -> Option<(&FileReview, &HunkReview)> {
+    pub(crate) fn focused(&self) -> Option<(&FileReview, &HunkReview)> {
         let f = self.files().get(self.file)?;
         Some((f, f.hunks.get(self.hunk)?))
     }
@@ -210,7 +210,7 @@ impl Review {
     }
 
     /// Take the front item off, once it is decided and applied.
-    pub fn pop(&mut self) -> Option<Item> {
+    pub(crate) fn pop(&mut self) -> Option<Item> {
         self.file = 0;
         self.hunk = 0;
         self.scroll = 0;
@@ -219,11 +219,11 @@ impl Review {
         self.items.pop_front()
     }
 
-    pub fn undecided(&self) -> usize {
+    pub(crate) fn undecided(&self) -> usize {
         self.files().iter().flat_map(|f| &f.hunks).filter(|h| h.decision == Decision::Pending).count()
     }
 
-    pub fn total_hunks(&self) -> usize {
+    pub(crate) fn total_hunks(&self) -> usize {
         self.files().iter().map(|f| f.hunks.len()).sum()
     }
 
@@ -235,11 +235,11 @@ impl Review {
         self.advance_to_pending();
     }
 
-    pub fn accept_hunk(&mut self) {
+    pub(crate) fn accept_hunk(&mut self) {
         self.set_focused(Decision::Accepted);
     }
 
-    pub fn reject_hunk(&mut self, reason: Option<String>) {
+    pub(crate) fn reject_hunk(&mut self, reason: Option<String>) {
         self.set_focused(Decision::Rejected { reason });
     }
 
@@ -256,7 +256,7 @@ impl Review {
 
     /// Accept the focused file's hunks; a protected file's are accepted one
     /// by one only: then nothing changes and its pattern is returned.
-    pub fn accept_file(&mut self) -> Result<(), String> {
+    pub(crate) fn accept_file(&mut self) -> Result<(), String> {
         if let Some(pattern) = self.files().get(self.file).and_then(|f| f.protected.clone()) {
             return Err(pattern);
         }
@@ -264,13 +264,13 @@ impl Review {
         Ok(())
     }
 
-    pub fn reject_file(&mut self) {
+    pub(crate) fn reject_file(&mut self) {
         self.set_file(Decision::Rejected { reason: None });
     }
 
     /// Decide every hunk; accepting leaves protected files' hunks as they
     /// were, and returns how many of those are still undecided.
-    pub fn set_all(&mut self, accept: bool) -> usize {
+    pub(crate) fn set_all(&mut self, accept: bool) -> usize {
         let decision = if accept { Decision::Accepted } else { Decision::Rejected { reason: None } };
         if let Some(files) = self.files_mut() {
             for f in files.iter_mut().filter(|f| !accept || f.protected.is_none()) {
@@ -316,7 +316,7 @@ impl Review {
         self.hunk = hunk;
     }
 
-    pub fn next_hunk(&mut self, forward: bool) {
+    pub(crate) fn next_hunk(&mut self, forward: bool) {
         let order = self.order();
         if order.is_empty() {
             return;
@@ -327,7 +327,7 @@ impl Review {
         self.focus(f, h);
     }
 
-    pub fn next_file(&mut self, forward: bool) {
+    pub(crate) fn next_file(&mut self, forward: bool) {
         let n = self.files().len();
         if n == 0 {
             return;
@@ -358,7 +358,7 @@ impl Review {
 
     /// Replace the focused hunk's new side (its context and added lines)
     /// with `new_lines`, the user's edit of it; the hunk counts as accepted.
-    pub fn edit_focused(&mut self, new_lines: &[String]) {
+    pub(crate) fn edit_focused(&mut self, new_lines: &[String]) {
         use crate::patch::HunkLine;
         let Some(h) = self.focused_mut() else { return };
         let old: Vec<&str> =
@@ -390,7 +390,7 @@ impl Review {
     }
 
     /// The focused hunk's new side as text, for the user to edit.
-    pub fn focused_new_side(&self) -> Option<String> {
+    pub(crate) fn focused_new_side(&self) -> Option<String> {
         let (_, h) = self.focused()?;
         let mut out = String::new();
         for l in h.hunk.lines.iter().filter(|l| l.kind != LineKind::Removed) {
@@ -402,7 +402,7 @@ impl Review {
 
     /// The answer to the shown change set, per file: each hunk as reviewed
     /// with its fate; `None` when the front item is not a change set.
-    pub fn answers(&self) -> Option<Vec<crate::engine::FileAnswer>> {
+    pub(crate) fn answers(&self) -> Option<Vec<crate::engine::FileAnswer>> {
         use crate::engine::{FileAnswer, HunkAnswer, Verdict};
         let Some(Item::Changes { files, .. }) = self.items.front() else { return None };
         let verdict = |h: &HunkReview| match (&h.decision, h.edited) {
@@ -424,7 +424,7 @@ impl Review {
 }
 
 /// A short label of a change's kind for the file list.
-pub fn kind_label(kind: &ChangeKind) -> &'static str {
+pub(crate) fn kind_label(kind: &ChangeKind) -> &'static str {
     match kind {
         ChangeKind::Modify => "M",
         ChangeKind::Add => "A",

@@ -17,9 +17,9 @@ pub enum Focus {
 
 impl Focus {
     /// The order focus cycles in.
-    pub const CYCLE: [Focus; 4] = [Focus::Composer, Focus::Chat, Focus::Diff, Focus::Metrics];
+    pub(crate) const CYCLE: [Focus; 4] = [Focus::Composer, Focus::Chat, Focus::Diff, Focus::Metrics];
 
-    pub fn pane(self) -> Pane {
+    pub(crate) fn pane(self) -> Pane {
         match self {
             Focus::Composer | Focus::Chat => Pane::Chat,
             Focus::Diff => Pane::Diff,
@@ -27,7 +27,7 @@ impl Focus {
         }
     }
 
-    pub fn context(self) -> crate::config::keymap::Context {
+    pub(crate) fn context(self) -> crate::config::keymap::Context {
         use crate::config::keymap::Context;
         match self {
             Focus::Composer => Context::Composer,
@@ -37,7 +37,7 @@ impl Focus {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Focus::Composer => "composer",
             Focus::Chat => "chat",
@@ -48,7 +48,7 @@ impl Focus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
+pub(crate) enum Pane {
     Chat,
     Diff,
     Metrics,
@@ -57,7 +57,7 @@ pub enum Pane {
 impl Pane {
     pub const ALL: [Pane; 3] = [Pane::Chat, Pane::Diff, Pane::Metrics];
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Pane::Chat => "Chat",
             Pane::Diff => "Diff approval",
@@ -321,7 +321,7 @@ impl AppState {
         self.push(Message::new(Role::Error, text));
     }
 
-    pub fn error_count(&self) -> usize {
+    pub(crate) fn error_count(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 }

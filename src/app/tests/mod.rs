@@ -65,7 +65,7 @@ impl Rig {
     }
 
     /// Like [`Rig::new`], with no engine started.
-    pub fn offline() -> Self {
+    pub(crate) fn offline() -> Self {
         Self::with_engine(EngineLink::default())
     }
 
@@ -84,7 +84,7 @@ impl Rig {
         }
     }
 
-    pub fn cx(&mut self) -> Cx<'_> {
+    pub(crate) fn cx(&mut self) -> Cx<'_> {
         Cx {
             state: &mut self.state,
             screen: &mut self.screen,
@@ -101,23 +101,23 @@ impl Rig {
     }
 
     /// The asks made since the last call.
-    pub fn asks(&mut self) -> Vec<Ask> {
+    pub(crate) fn asks(&mut self) -> Vec<Ask> {
         std::mem::take(&mut self.asks)
     }
 
     /// The chat's last message: its role and text.
-    pub fn last(&self) -> Option<(Role, &str)> {
+    pub(crate) fn last(&self) -> Option<(Role, &str)> {
         self.state.transcript.last().map(|m| (m.role, m.text.as_str()))
     }
 
     /// The status line's message.
-    pub fn flash(&self) -> &str {
+    pub(crate) fn flash(&self) -> &str {
         self.state.flash.as_ref().map_or("", |f| f.text.as_str())
     }
 
     /// The next event background work sent, waiting for it at most ten
     /// seconds.
-    pub async fn next_event(&mut self) -> AppEvent {
+    pub(crate) async fn next_event(&mut self) -> AppEvent {
         let wait = std::time::Duration::from_secs(10);
         tokio::time::timeout(wait, self.rx.recv()).await.expect("an event in time").expect("the channel is open")
     }

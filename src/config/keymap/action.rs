@@ -23,13 +23,13 @@ macro_rules! actions {
             }
 
             /// One line for the help overlay.
-            pub fn doc(self) -> &'static str {
+            pub(crate) fn doc(self) -> &'static str {
                 match self { $( Action::$variant => $doc, )* }
             }
 
             /// A short label for the status-line hints, for the actions worth
             /// hinting at.
-            pub fn hint(self) -> Option<&'static str> {
+            pub(crate) fn hint(self) -> Option<&'static str> {
                 match self { $( Action::$variant => $hint, )* }
             }
         }

@@ -64,7 +64,7 @@ impl FromStr for Context {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Action(Action),
     /// The keys so far start a chord: wait for the next key.
     Prefix,
@@ -136,7 +136,7 @@ impl Keymap {
     pub const BUILTIN: &'static [&'static str] = &["default", "vim", "emacs"];
 
     /// The embedded TOML text of a built-in keymap.
-    pub fn builtin(name: &str) -> Option<&'static str> {
+    pub(crate) fn builtin(name: &str) -> Option<&'static str> {
         match name {
             "default" => Some(DEFAULT_TOML),
             "vim" => Some(VIM_TOML),
@@ -185,7 +185,7 @@ impl Keymap {
 
     /// Resolve the keys pressed so far (pending chord keys plus the new one)
     /// in `ctx`: the pane's table first, then [global].
-    pub fn lookup(&self, ctx: Context, keys: &[Key]) -> Lookup {
+    pub(crate) fn lookup(&self, ctx: Context, keys: &[Key]) -> Lookup {
         if keys.is_empty() {
             return Lookup::Unbound;
         }
@@ -202,7 +202,7 @@ impl Keymap {
 
     /// Every binding, for the help overlay: by context, then in the order of
     /// `Action::ALL`, then shortest keys first.
-    pub fn bindings(&self) -> Vec<(Context, KeySeq, Action)> {
+    pub(crate) fn bindings(&self) -> Vec<(Context, KeySeq, Action)> {
         let mut all: Vec<(Context, KeySeq, Action)> = Context::ALL
             .into_iter()
             .flat_map(|ctx| {
@@ -230,7 +230,7 @@ impl Keymap {
 
     /// The first key bound to `action` in `ctx`, or else in [global], in
     /// keymap notation: what a hint or a message tells the user to press.
-    pub fn key_label(&self, ctx: Context, action: Action) -> String {
+    pub(crate) fn key_label(&self, ctx: Context, action: Action) -> String {
         self.keys_for(ctx, action)
             .into_iter()
             .chain(self.keys_for(Context::Global, action))
@@ -240,7 +240,7 @@ impl Keymap {
 
     /// Validate one user keymap file for `tandem config check`. `inherits`
     /// must name a built-in keymap or a file next to this one.
-    pub fn check_file(path: &Path) -> Vec<Diagnostic> {
+    pub(crate) fn check_file(path: &Path) -> Vec<Diagnostic> {
         let label = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,

@@ -36,7 +36,7 @@ pub const ANSI_NAMES: [&str; 16] = [
 
 impl Color {
     /// A colour written without the palette: `#rrggbb`, an ANSI name or `reset`.
-    pub fn parse_name(text: &str) -> Option<Color> {
+    pub(crate) fn parse_name(text: &str) -> Option<Color> {
         if let Some(hex) = text.strip_prefix('#') {
             return parse_hex(hex);
         }
@@ -47,7 +47,7 @@ impl Color {
     }
 
     /// Whether a 16-colour terminal can show this colour.
-    pub fn is_ansi16(self) -> bool {
+    pub(crate) fn is_ansi16(self) -> bool {
         match self {
             Color::Reset => true,
             Color::Indexed(i) => i < 16,
@@ -56,7 +56,7 @@ impl Color {
     }
 
     /// This colour as a terminal of `depth` can show it; `None` when it shows no colour.
-    pub fn adapt(self, depth: ColorDepth) -> Option<Color> {
+    pub(crate) fn adapt(self, depth: ColorDepth) -> Option<Color> {
         match (depth, self) {
             (ColorDepth::NoColor, _) => None,
             (ColorDepth::Ansi256, Color::Rgb(r, g, b)) => Some(Color::Indexed(nearest_xterm256(r, g, b))),
@@ -104,15 +104,15 @@ fn xterm256_rgb(index: u8) -> [u8; 3] {
 pub struct Modifiers(u16);
 
 impl Modifiers {
-    pub const BOLD: Modifiers = Modifiers(1);
-    pub const DIM: Modifiers = Modifiers(1 << 1);
-    pub const ITALIC: Modifiers = Modifiers(1 << 2);
-    pub const UNDERLINED: Modifiers = Modifiers(1 << 3);
-    pub const REVERSED: Modifiers = Modifiers(1 << 4);
-    pub const CROSSED_OUT: Modifiers = Modifiers(1 << 5);
+    pub(crate) const BOLD: Modifiers = Modifiers(1);
+    pub(crate) const DIM: Modifiers = Modifiers(1 << 1);
+    pub(crate) const ITALIC: Modifiers = Modifiers(1 << 2);
+    pub(crate) const UNDERLINED: Modifiers = Modifiers(1 << 3);
+    pub(crate) const REVERSED: Modifiers = Modifiers(1 << 4);
+    pub(crate) const CROSSED_OUT: Modifiers = Modifiers(1 << 5);
 
     /// The names accepted in `modifiers = [...]`, with their flags.
-    pub const NAMES: [(&'static str, Modifiers); 6] = [
+    pub(crate) const NAMES: [(&'static str, Modifiers); 6] = [
         ("bold", Modifiers::BOLD),
         ("dim", Modifiers::DIM),
         ("italic", Modifiers::ITALIC),
@@ -121,24 +121,21 @@ impl Modifiers {
         ("crossed_out", Modifiers::CROSSED_OUT),
     ];
 
-    pub const fn empty() -> Self {
+    pub(crate) const fn empty() -> Self {
         Modifiers(0)
     }
 
-    pub const fn bits(self) -> u16 {
-        self.0
-    }
-
+    #[cfg(test)]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// Whether every flag of `other` is set in `self`.
-    pub const fn contains(self, other: Modifiers) -> bool {
+    pub(crate) const fn contains(self, other: Modifiers) -> bool {
         self.0 & other.0 == other.0
     }
 
-    pub fn from_name(name: &str) -> Option<Modifiers> {
+    pub(crate) fn from_name(name: &str) -> Option<Modifiers> {
         Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
     }
 }
@@ -166,16 +163,17 @@ pub struct StyleSpec {
 }
 
 impl StyleSpec {
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         *self == StyleSpec::default()
     }
 
     /// Whether every colour in this style shows on a 16-colour terminal.
-    pub fn is_ansi16(&self) -> bool {
+    pub(crate) fn is_ansi16(&self) -> bool {
         self.fg.is_none_or(Color::is_ansi16) && self.bg.is_none_or(Color::is_ansi16)
     }
 
-    pub fn adapt(self, depth: ColorDepth) -> StyleSpec {
+    pub(crate) fn adapt(self, depth: ColorDepth) -> StyleSpec {
         StyleSpec {
             fg: self.fg.and_then(|c| c.adapt(depth)),
             bg: self.bg.and_then(|c| c.adapt(depth)),
@@ -198,7 +196,7 @@ impl ColorDepth {
     /// `NO_COLOR` (<https://no-color.org>) beats everything, then `COLORTERM`,
     /// then `TERM`. Takes a lookup function so tests need not touch the real
     /// environment.
-    pub fn detect(env: impl Fn(&str) -> Option<String>) -> ColorDepth {
+    pub(crate) fn detect(env: impl Fn(&str) -> Option<String>) -> ColorDepth {
         if env("NO_COLOR").is_some_and(|v| !v.is_empty()) {
             return ColorDepth::NoColor;
         }

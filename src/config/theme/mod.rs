@@ -14,13 +14,17 @@ mod tests;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use color::{ANSI_NAMES, Color, ColorDepth, Modifiers, StyleSpec, nearest_xterm256};
-pub use parse::SYNTAX_THEMES;
+#[cfg(test)]
+use color::nearest_xterm256;
+pub use color::{Color, ColorDepth, Modifiers, StyleSpec};
+#[cfg(test)]
+use parse::SYNTAX_THEMES;
 
 use crate::config::diagnostics::Diagnostic;
 use parse::{ColorRef, EXPECTED_COLOUR, Layer, ScopeDef, parse_layer};
 
 /// Every scope the UI asks for. Each shipped theme styles all of them.
+#[cfg(test)]
 pub const SCOPES: &[&str] = &[
     // Whole-screen text and background.
     "ui.background",
@@ -217,18 +221,18 @@ impl Theme {
         &self.name
     }
 
-    /// The syntect theme for code blocks; always one of [`SYNTAX_THEMES`].
-    pub fn syntax_theme(&self) -> &str {
+    /// The syntect theme for code blocks; always one of `parse::SYNTAX_THEMES`.
+    pub(crate) fn syntax_theme(&self) -> &str {
         &self.syntax
     }
 
-    pub fn depth(&self) -> ColorDepth {
+    pub(crate) fn depth(&self) -> ColorDepth {
         self.depth
     }
 
     /// The style of `scope`, or of its nearest defined parent scope
     /// (`a.b.c`, then `a.b`, then `a`), or the empty style.
-    pub fn style(&self, scope: &str) -> StyleSpec {
+    pub(crate) fn style(&self, scope: &str) -> StyleSpec {
         let mut scope = scope;
         loop {
             if let Some(style) = self.styles.get(scope) {
@@ -244,7 +248,7 @@ impl Theme {
 
 /// Validate one user theme file as `tandem config check` does; themes it
 /// inherits are looked up next to it, then among the built-ins.
-pub fn check_file(path: &Path) -> Vec<Diagnostic> {
+pub(crate) fn check_file(path: &Path) -> Vec<Diagnostic> {
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let dirs: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
     build(Origin::File { name, path: path.to_path_buf() }, &dirs, ColorDepth::TrueColor).1

@@ -19,20 +19,20 @@ pub const SYNTAX_THEMES: &[&str] = &[
     "Solarized (light)",
 ];
 
-pub const EXPECTED_COLOUR: &str = "expected #rrggbb, a palette name, an ANSI colour name or 0-255";
+pub(crate) const EXPECTED_COLOUR: &str = "expected #rrggbb, a palette name, an ANSI colour name or 0-255";
 const EXPECTED_PALETTE_COLOUR: &str = "expected #rrggbb, an ANSI colour name, reset or 0-255";
 const EXPECTED_MODIFIER: &str = "expected bold, dim, italic, underlined, reversed or crossed_out";
 
 /// A colour as written in a scope, with the line to blame if it is bad.
 #[derive(Debug, Clone)]
-pub enum ColorRef {
+pub(crate) enum ColorRef {
     Known(Color),
     Name { text: String, line: usize },
 }
 
 /// One scope's style as written in one file.
 #[derive(Debug, Clone)]
-pub struct ScopeDef {
+pub(crate) struct ScopeDef {
     pub scope: String,
     pub fg: Option<ColorRef>,
     pub bg: Option<ColorRef>,
@@ -41,7 +41,7 @@ pub struct ScopeDef {
 
 /// What one theme file says, before inheritance is applied.
 #[derive(Debug, Default)]
-pub struct Layer {
+pub(crate) struct Layer {
     /// Names the file in diagnostics: a path or `built-in theme NAME`.
     pub label: String,
     pub inherits: Option<(String, usize)>,
@@ -70,7 +70,7 @@ impl Ctx<'_> {
 }
 
 /// Parse one theme file. `None` when the text is not TOML at all.
-pub fn parse_layer(label: &str, text: &str) -> (Option<Layer>, Vec<Diagnostic>) {
+pub(crate) fn parse_layer(label: &str, text: &str) -> (Option<Layer>, Vec<Diagnostic>) {
     let root = match DeTable::parse(text) {
         Ok(root) => root.into_inner(),
         Err(e) => {

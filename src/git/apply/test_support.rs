@@ -21,7 +21,7 @@ impl Repo {
         Self { dir, repo }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
@@ -38,14 +38,14 @@ impl Repo {
     }
 
     /// Stages the file as `git add` would.
-    pub fn stage(&self, path: &str) {
+    pub(crate) fn stage(&self, path: &str) {
         let mut index = self.repo.index().expect("index");
         index.add_path(Path::new(path)).expect("add");
         index.write().expect("write index");
     }
 
     /// Stages everything and commits it.
-    pub fn commit_all(&self) {
+    pub(crate) fn commit_all(&self) {
         let mut index = self.repo.index().expect("index");
         index.add_all(["*"], IndexAddOption::DEFAULT, None).expect("add all");
         index.update_all(["*"], None).expect("update all");
@@ -57,7 +57,7 @@ impl Repo {
         self.repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents).expect("commit");
     }
 
-    pub fn commit(&self, files: &[(&str, &str)]) {
+    pub(crate) fn commit(&self, files: &[(&str, &str)]) {
         for (path, content) in files {
             self.write(path, content);
         }
@@ -65,7 +65,7 @@ impl Repo {
     }
 
     /// The staged text, `None` when the path has no entry.
-    pub fn index_text(&self, path: &str) -> Option<String> {
+    pub(crate) fn index_text(&self, path: &str) -> Option<String> {
         let mut index = self.repo.index().expect("index");
         index.read(true).expect("reread");
         let entry = index.get_path(Path::new(path), 0)?;
@@ -73,7 +73,7 @@ impl Repo {
         Some(String::from_utf8(blob.content().to_vec()).expect("utf8"))
     }
 
-    pub fn index_mode(&self, path: &str) -> Option<u32> {
+    pub(crate) fn index_mode(&self, path: &str) -> Option<u32> {
         let mut index = self.repo.index().expect("index");
         index.read(true).expect("reread");
         index.get_path(Path::new(path), 0).map(|e| e.mode)
@@ -93,7 +93,7 @@ impl Repo {
     }
 }
 
-pub fn modify(path: &str, base: &str, proposed: &str) -> FileChange {
+pub(crate) fn modify(path: &str, base: &str, proposed: &str) -> FileChange {
     FileChange {
         path: PathBuf::from(path),
         new_path: None,
@@ -104,7 +104,7 @@ pub fn modify(path: &str, base: &str, proposed: &str) -> FileChange {
     }
 }
 
-pub fn add(path: &str, content: &str) -> FileChange {
+pub(crate) fn add(path: &str, content: &str) -> FileChange {
     FileChange {
         path: PathBuf::from(path),
         new_path: None,
@@ -115,7 +115,7 @@ pub fn add(path: &str, content: &str) -> FileChange {
     }
 }
 
-pub fn delete(path: &str, base: &str) -> FileChange {
+pub(crate) fn delete(path: &str, base: &str) -> FileChange {
     FileChange {
         path: PathBuf::from(path),
         new_path: None,
@@ -126,7 +126,7 @@ pub fn delete(path: &str, base: &str) -> FileChange {
     }
 }
 
-pub fn moved(from: &str, to: &str, base: &str, proposed: &str) -> FileChange {
+pub(crate) fn moved(from: &str, to: &str, base: &str, proposed: &str) -> FileChange {
     FileChange {
         path: PathBuf::from(from),
         new_path: Some(PathBuf::from(to)),
@@ -138,12 +138,12 @@ pub fn moved(from: &str, to: &str, base: &str, proposed: &str) -> FileChange {
 }
 
 /// Approves every hunk.
-pub fn all(change: FileChange) -> Approved {
+pub(crate) fn all(change: FileChange) -> Approved {
     Approved { hunks: change.hunks.clone(), change }
 }
 
 /// Approves the hunks at `picks`.
-pub fn some(change: FileChange, picks: &[usize]) -> Approved {
+pub(crate) fn some(change: FileChange, picks: &[usize]) -> Approved {
     let hunks = picks.iter().map(|&i| change.hunks[i].clone()).collect();
     Approved { change, hunks }
 }
@@ -154,7 +154,7 @@ pub fn lines(n: usize, eol: &str) -> String {
 }
 
 /// `text` with line `n` (1-based) replaced.
-pub fn with_line(text: &str, n: usize, new: &str) -> String {
+pub(crate) fn with_line(text: &str, n: usize, new: &str) -> String {
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut parts: Vec<&str> = text.split_inclusive('\n').collect();
     let replacement = if parts[n - 1].ends_with('\n') { format!("{new}{eol}") } else { new.to_string() };

@@ -146,7 +146,7 @@ impl Dir {
         &self.root
     }
 
-    pub(crate) fn path(&self) -> PathBuf {
+    pub fn path(&self) -> PathBuf {
         self.root.join(&self.rel)
     }
 
@@ -199,7 +199,7 @@ fn in_group(gid: u32) -> bool {
 
 /// Removes directories an apply created, innermost first, leaving any that
 /// are no longer empty or are no longer where they were made.
-pub(crate) fn remove_empty_dirs(root: &Path, dirs: &[PathBuf]) {
+pub fn remove_empty_dirs(root: &Path, dirs: &[PathBuf]) {
     for d in dirs.iter().rev() {
         let (Some(parent), Some(name)) = (d.parent(), d.file_name()) else { continue };
         if let Ok((dir, missing)) = Dir::walk(root, parent)

@@ -52,7 +52,7 @@ pub(super) fn kept_name(name: &OsStr) -> OsString {
 /// The journal of one apply or undo. Without a state directory (or when it
 /// cannot be written) it records nothing, and a killed apply's temporaries
 /// stay where they are, named so the user can tell.
-pub(crate) struct Journal {
+pub struct Journal {
     file: Option<File>,
     path: Option<PathBuf>,
 }
@@ -103,7 +103,7 @@ impl Journal {
     }
 
     /// The apply ended and cleaned up after itself.
-    pub(crate) fn finish(self) {
+    pub fn finish(self) {
         if let Some(path) = &self.path {
             let _ = fs::remove_file(path);
         }

@@ -71,7 +71,7 @@ impl IgnoreRules {
     /// Whether `path` (under the root) is ignored by the rules of the
     /// directories above it. Its parents are not checked: a walk does not
     /// enter an ignored directory in the first place.
-    pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+    pub(crate) fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
         let Some(parent) = path.parent() else { return false };
         if !parent.starts_with(&self.root) {
             return false;
@@ -92,7 +92,7 @@ impl IgnoreRules {
 
     /// Whether `path` or any directory between it and the root is ignored:
     /// for a path that did not come from a walk.
-    pub fn is_ignored_or_any_parent(&self, path: &Path, is_dir: bool) -> bool {
+    pub(crate) fn is_ignored_or_any_parent(&self, path: &Path, is_dir: bool) -> bool {
         let mut dirs = Vec::new();
         let mut dir = path.parent();
         while let Some(d) = dir {

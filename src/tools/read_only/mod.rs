@@ -43,7 +43,7 @@ pub fn is_read_only(command: &str, root: &Path) -> bool {
 /// `~`, braces) or globs. A prefix the user allowed may only let such a
 /// command through, so that nothing can ride along (a glob could become
 /// an option such as cargo's `--config`).
-pub fn is_simple_command(command: &str) -> bool {
+pub(crate) fn is_simple_command(command: &str) -> bool {
     matches!(split_pipeline(command), Some(p) if p.len() == 1 && p[0].iter().all(|w| !w.is_glob()))
 }
 

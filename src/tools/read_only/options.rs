@@ -9,7 +9,7 @@ use super::words::Word;
 
 /// What an option takes after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Takes {
+pub(crate) enum Takes {
     /// Nothing: a flag.
     Nothing,
     /// A value that is not a file name: glued (`-n5`, `--lines=5`) or the
@@ -26,14 +26,14 @@ pub enum Takes {
     NextIfAny,
 }
 
-pub use Takes::{Glued, NextIfAny, Nothing, Path, Value};
+pub(crate) use Takes::{Glued, NextIfAny, Nothing, Path, Value};
 
 /// A command's read-only options: exact spellings and what each takes.
-pub type Table = &'static [(&'static str, Takes)];
+pub(crate) type Table = &'static [(&'static str, Takes)];
 
 /// How a command reads its words beyond what [`Table`] says.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Syntax {
+pub(crate) struct Syntax {
     /// `-NUM` is an option (`head -20`, `grep -3`, `git log -5`).
     pub numeric: bool,
     /// A short option that takes a value must stand alone (`tree -L 2`):
@@ -44,7 +44,7 @@ pub struct Syntax {
 
 /// The options and operands of one command, in order.
 #[derive(Debug, Default)]
-pub struct Parsed<'w> {
+pub(crate) struct Parsed<'w> {
     /// Options by their table name, with their value if they took one.
     pub options: Vec<(&'static str, Option<String>)>,
     /// Words that are not options or option values (including those
@@ -55,7 +55,7 @@ pub struct Parsed<'w> {
 }
 
 impl Parsed<'_> {
-    pub fn has(&self, names: &[&str]) -> bool {
+    pub(crate) fn has(&self, names: &[&str]) -> bool {
         self.options.iter().any(|(n, _)| names.contains(n))
     }
 
@@ -63,7 +63,7 @@ impl Parsed<'_> {
         self.options.iter().filter(|(n, _)| names.contains(n)).count()
     }
 
-    pub fn values<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn values<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = &'a str> + 'a {
         self.options.iter().filter(move |(n, _)| names.contains(n)).filter_map(|(_, v)| v.as_deref())
     }
 }

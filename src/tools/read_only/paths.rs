@@ -36,7 +36,7 @@ impl Context {
         Self::with_env(root, |name| std::env::var_os(name))
     }
 
-    pub fn with_env(root: &Path, var: impl Fn(&str) -> Option<OsString>) -> Self {
+    pub(crate) fn with_env(root: &Path, var: impl Fn(&str) -> Option<OsString>) -> Self {
         let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
         let ws = Workspace::new(root);
         let outside =
@@ -151,7 +151,7 @@ impl Context {
     /// below, which for a nested clone holds its remote's credentials.
     /// Symbolic links are not followed, as `grep -r` does not follow them.
     /// A tree too big to look through counts as reaching one.
-    pub fn reaches_git(&self, dir: &Word) -> bool {
+    pub(crate) fn reaches_git(&self, dir: &Word) -> bool {
         let Ok(start) = self.ws.resolve(&dir.text) else { return true };
         let mut stack: Vec<PathBuf> = vec![start];
         let mut budget = WALK_BUDGET;
@@ -193,7 +193,7 @@ fn component_filter(component: &[(char, bool)]) -> impl Fn(&str) -> bool {
 
 /// Whether `path`, a path inside a git tree (`REV:PATH`), stays inside the
 /// tree: relative, and no `..` climbing above its root.
-pub fn tree_path_inside(path: &str) -> bool {
+pub(crate) fn tree_path_inside(path: &str) -> bool {
     if path.starts_with('/') {
         return false;
     }

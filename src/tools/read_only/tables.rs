@@ -21,7 +21,7 @@
 
 use super::options::{Glued, Nothing, Path, Table, Value};
 
-pub const LS: Table = &[
+pub(crate) const LS: Table = &[
     ("-a", Nothing),
     ("-A", Nothing),
     ("-b", Nothing),
@@ -99,10 +99,10 @@ pub const LS: Table = &[
     ("--version", Nothing),
 ];
 
-pub const PWD: Table = &[("-L", Nothing), ("-P", Nothing)];
+pub(crate) const PWD: Table = &[("-L", Nothing), ("-P", Nothing)];
 
 /// BSD's `-l` (lock the output) is left out.
-pub const CAT: Table = &[
+pub(crate) const CAT: Table = &[
     ("-A", Nothing),
     ("-b", Nothing),
     ("-e", Nothing),
@@ -126,7 +126,7 @@ pub const CAT: Table = &[
 
 /// `head` and `tail` alike (with `-NUM`); tail's following options wait
 /// until the time limit and BSD tail's `-r` is not GNU's.
-pub const HEAD_TAIL: Table = &[
+pub(crate) const HEAD_TAIL: Table = &[
     ("-n", Value),
     ("-c", Value),
     ("-q", Nothing),
@@ -142,7 +142,7 @@ pub const HEAD_TAIL: Table = &[
     ("--version", Nothing),
 ];
 
-pub const WC: Table = &[
+pub(crate) const WC: Table = &[
     ("-c", Nothing),
     ("-m", Nothing),
     ("-l", Nothing),
@@ -161,7 +161,7 @@ pub const WC: Table = &[
 /// GNU grep (BSD grep reads these the same way). `-r` follows symbolic
 /// links only on the command line, where they are checked; `-R` follows
 /// all of them.
-pub const GREP: Table = &[
+pub(crate) const GREP: Table = &[
     ("-E", Nothing),
     ("-F", Nothing),
     ("-G", Nothing),
@@ -248,7 +248,7 @@ pub const GREP: Table = &[
 
 /// ripgrep 13 and 14. `-u` is allowed once: twice (`-uu`) also searches
 /// hidden files, `.git` among them.
-pub const RG: Table = &[
+pub(crate) const RG: Table = &[
     ("-e", Value),
     ("-f", Path),
     ("-i", Nothing),
@@ -390,7 +390,7 @@ pub const RG: Table = &[
 ];
 
 /// file 5.x (Linux and macOS).
-pub const FILE: Table = &[
+pub(crate) const FILE: Table = &[
     ("-b", Nothing),
     ("-i", Nothing),
     ("-k", Nothing),
@@ -428,7 +428,7 @@ pub const FILE: Table = &[
 
 /// tree 2.x. Its value-taking short options must stand alone (see
 /// [`super::options::Syntax::value_alone`]).
-pub const TREE: Table = &[
+pub(crate) const TREE: Table = &[
     ("-a", Nothing),
     ("-d", Nothing),
     ("-f", Nothing),
@@ -479,11 +479,11 @@ pub const TREE: Table = &[
 
 /// Which operands name programs, not files: only `-a` is common to the
 /// GNU, Debian and BSD `which`.
-pub const WHICH: Table = &[("-a", Nothing)];
+pub(crate) const WHICH: Table = &[("-a", Nothing)];
 
 /// bash's echo takes these (dash's only `-n`, printing the others); the
 /// other words are printed, not read as files.
-pub const ECHO: Table = &[("-n", Nothing), ("-e", Nothing), ("-E", Nothing)];
+pub(crate) const ECHO: Table = &[("-n", Nothing), ("-e", Nothing), ("-E", Nothing)];
 
 #[cfg(test)]
 mod tests {

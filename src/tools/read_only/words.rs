@@ -7,7 +7,7 @@
 
 /// One shell word after quote removal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
+pub(crate) struct Word {
     pub text: String,
     /// Per character of `text`: an unquoted `*`, `?` or `[`, which the
     /// shell may replace by file names.
@@ -20,7 +20,7 @@ impl Word {
     }
 
     /// A word written without wildcards, as if quoted.
-    pub fn plain(text: &str) -> Self {
+    pub(crate) fn plain(text: &str) -> Self {
         Self { text: text.into(), wild: vec![false; text.chars().count()] }
     }
 
@@ -30,18 +30,18 @@ impl Word {
     }
 
     /// Whether the shell may expand the word into file names.
-    pub fn is_glob(&self) -> bool {
+    pub(crate) fn is_glob(&self) -> bool {
         self.wild.iter().any(|&w| w)
     }
 
     /// The characters with their wildcard marks.
-    pub fn chars(&self) -> impl Iterator<Item = (char, bool)> + '_ {
+    pub(crate) fn chars(&self) -> impl Iterator<Item = (char, bool)> + '_ {
         self.text.chars().zip(self.wild.iter().copied())
     }
 
     /// The word from character `start` on (a glued option value), keeping
     /// the wildcard marks.
-    pub fn tail(&self, start: usize) -> Word {
+    pub(crate) fn tail(&self, start: usize) -> Word {
         let text = self.text.chars().skip(start).collect();
         Word { text, wild: self.wild.iter().skip(start).copied().collect() }
     }
@@ -49,7 +49,7 @@ impl Word {
 
 /// Splits `command` on unquoted `|` into simple commands of words, or
 /// `None` when it uses any syntax beyond words, quotes, escapes and pipes.
-pub fn split_pipeline(command: &str) -> Option<Vec<Vec<Word>>> {
+pub(crate) fn split_pipeline(command: &str) -> Option<Vec<Vec<Word>>> {
     let mut pipeline = Vec::new();
     let mut words: Vec<Word> = Vec::new();
     let mut word: Option<Word> = None;

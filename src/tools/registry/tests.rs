@@ -5,9 +5,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
+use crate::tools::approval::AllowAll;
 use crate::tools::args;
 use crate::tools::read::ReadFile;
-use crate::tools::shell::AllowAll;
 
 fn context(root: &Path, index: Option<SharedIndex>) -> BuiltinContext {
     BuiltinContext {

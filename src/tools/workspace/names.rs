@@ -16,7 +16,7 @@ const SHOWN_CHARS: usize = 120;
 
 /// The path as a message shows it: control characters escaped, and cut
 /// when long, so an error never carries a screenful of the model's input.
-pub fn shown(path: &str) -> String {
+pub(crate) fn shown(path: &str) -> String {
     let mut out: String = path.chars().take(SHOWN_CHARS).flat_map(char::escape_debug).collect();
     if path.chars().count() > SHOWN_CHARS {
         out.push('…');
@@ -49,7 +49,7 @@ fn is_invisible(c: char) -> bool {
 }
 
 /// Whether `text` has a character that would not show as itself.
-pub fn has_unprintable(text: &str) -> bool {
+pub(crate) fn has_unprintable(text: &str) -> bool {
     text.chars().any(|c| c.is_control() || is_invisible(c))
 }
 
@@ -58,7 +58,7 @@ pub fn has_unprintable(text: &str) -> bool {
 /// characters (which would forge lines in a listing or a review), invisible
 /// characters, backslashes, `~` and `$` at the start (which tandem does not
 /// expand, unlike a shell), and paths longer than file systems allow.
-pub fn check_spelling(path: &str) -> Result<(), PathError> {
+pub(crate) fn check_spelling(path: &str) -> Result<(), PathError> {
     if let Some(c) = path.chars().find(|&c| c.is_control() || is_invisible(c)) {
         let what = match c {
             '\0' => "a NUL byte".to_string(),

@@ -41,7 +41,7 @@ pub fn render(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
 /// Call [`MarkdownCache::clear`] after reloading a theme in place (same
 /// name); anything else that changes the result is noticed.
 #[derive(Default)]
-pub struct MarkdownCache {
+pub(crate) struct MarkdownCache {
     text: String,
     key: Option<Key>,
     lines: Vec<Line<'static>>,
@@ -74,10 +74,6 @@ struct Block {
 }
 
 impl MarkdownCache {
-    pub fn new() -> MarkdownCache {
-        MarkdownCache::default()
-    }
-
     /// The lines of the last `render`.
     pub fn lines(&self) -> &[Line<'static>] {
         &self.lines
@@ -120,12 +116,8 @@ impl MarkdownCache {
     /// How many leading lines the last [`MarkdownCache::render`] left as
     /// they were: a caller that copies the lines (cloning a `Line` allocates
     /// every span) need only copy the ones after these.
-    pub fn unchanged(&self) -> usize {
+    pub(crate) fn unchanged(&self) -> usize {
         self.unchanged
-    }
-
-    pub fn clear(&mut self) {
-        *self = MarkdownCache::default();
     }
 }
 

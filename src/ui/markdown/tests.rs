@@ -210,7 +210,7 @@ fn the_cache_matches_a_fresh_render_while_streaming() {
                  > > deeper\n| h1 | h2 |\n|----|----|\n| 1 | 2 |\n    lazy too\n\n    code\n\n    more\n\
                  <div>\nhtml\n</div>\nafter\n\n***\n1) one\n2) two\n\n[d]: https://d.rs\n```\nopen";
     for text in [ANSWER, turns] {
-        let mut cache = MarkdownCache::new();
+        let mut cache = MarkdownCache::default();
         for (end, _) in text.char_indices().chain([(text.len(), ' ')]) {
             let fresh = render(&text[..end], 40, &t);
             assert_eq!(cache.render(&text[..end], 40, &t), fresh.as_slice(), "{:?}", &text[..end]);
@@ -248,7 +248,7 @@ fn streaming_render_cost() {
     }
     // About four bytes a token.
     let ends: Vec<usize> = (1..=text.len()).filter(|&e| text.is_char_boundary(e)).step_by(4).collect();
-    let mut cache = MarkdownCache::new();
+    let mut cache = MarkdownCache::default();
     let mut times = Vec::new();
     let mut unchanged = 0;
     for &end in &ends {
