@@ -146,7 +146,7 @@ impl Place {
         // Something reached the file in the last moment: put back what was
         // at the name, and let whoever waits on it go ahead.
         let put_back = match (&aside, ours_at_name) {
-            (Aside::Exchanged, true) => self.exchange_back(&temp.name),
+            (Aside::Exchanged, true) => self.exchange_back_ours(temp),
             (Aside::Linked(name), true) => {
                 renameat(&self.dir, name.as_os_str(), &self.dir, self.name.as_os_str()).is_ok()
             }
@@ -206,6 +206,24 @@ impl Place {
                 Err(WriteError::io(self.rel(), e))
             }
         }
+    }
+
+    /// Exchanges the name and the temporary name back, so that tandem's
+    /// file leaves the name. True only when tandem's file is then at the
+    /// temporary name: a program may have put its own file at the name
+    /// after tandem looked, and the exchange would carry that file to the
+    /// temporary name instead; it is exchanged back to the name, where its
+    /// program put it, and false says that tandem's file is gone from both
+    /// names (what is aside is then at the temporary name again).
+    fn exchange_back_ours(&self, temp: &Temp) -> bool {
+        if !self.exchange_back(&temp.name) {
+            return false;
+        }
+        if self.dir.inode(&temp.name) == Some(temp.ino) {
+            return true;
+        }
+        self.exchange_back(&temp.name);
+        false
     }
 
     fn exchange_back(&self, temp_name: &OsStr) -> bool {

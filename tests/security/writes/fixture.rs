@@ -111,7 +111,20 @@ impl Repo {
 
     pub fn expect_no_temporaries(&self) -> Result<(), String> {
         let left = self.temporaries();
-        if left.is_empty() { Ok(()) } else { Err(format!("temporary files left: {left:?}")) }
+        if left.is_empty() {
+            return Ok(());
+        }
+        let what: Vec<String> = left
+            .iter()
+            .map(|p| match std::fs::symlink_metadata(p) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    format!("{} (a link to {:?})", p.display(), std::fs::read_link(p).ok())
+                }
+                Ok(_) => format!("{} (holding {:?})", p.display(), std::fs::read_to_string(p).unwrap_or_default()),
+                Err(e) => format!("{} ({e})", p.display()),
+            })
+            .collect();
+        Err(format!("temporary files left: {}", what.join(", ")))
     }
 }
 
