@@ -153,26 +153,13 @@ impl ReviewDesk {
     }
 
     pub(crate) fn on_action(&mut self, cx: &mut Cx, action: Action) -> Handled {
-        let review = matches!(
-            action,
-            Action::AcceptHunk
-                | Action::RejectHunk
-                | Action::RejectWithReason
-                | Action::AcceptFile
-                | Action::RejectFile
-                | Action::AcceptAll
-                | Action::RejectAll
-                | Action::NextHunk
-                | Action::PrevHunk
-                | Action::NextFile
-                | Action::PrevFile
-                | Action::SplitHunk
-                | Action::EditHunk
-                | Action::ApplyDecisions
-                | Action::UndoApplied
-                | Action::AlwaysAllow
-                | Action::CyclePolicy
-        );
+        // What decides (the guard's list), plus moving between hunks and
+        // switching the policy.
+        let review = super::guard::decides(action)
+            || matches!(
+                action,
+                Action::NextHunk | Action::PrevHunk | Action::NextFile | Action::PrevFile | Action::CyclePolicy
+            );
         if !review {
             return Handled::No;
         }

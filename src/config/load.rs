@@ -93,6 +93,25 @@ pub fn load(opts: &LoadOptions<'_>) -> Settings {
     Settings { config, layered, keymap, theme, diagnostics: diags, files, trust }
 }
 
+/// The built-in configuration alone: no files, no environment, nothing
+/// held (tests that need a session's defaults).
+#[cfg(test)]
+pub(crate) fn built_in() -> Config {
+    load_layers(&LoadOptions {
+        paths: Default::default(),
+        config_file: None,
+        project_root: None,
+        theme_flag: None,
+        keymap_flag: None,
+        profile_flag: None,
+        policy_flag: None,
+        env: &|_| None,
+        color_depth: super::ColorDepth::TrueColor,
+        trust: super::TrustMode::Stored,
+    })
+    .config
+}
+
 pub fn load_layers(opts: &LoadOptions<'_>) -> Layers {
     let mut diags = Vec::new();
     let mut files = Vec::new();

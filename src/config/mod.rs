@@ -24,6 +24,8 @@ pub use budget::{BudgetConfig, ToolCallLimit};
 pub use diagnostics::{Diagnostic, Severity};
 pub use keymap::Keymap;
 pub use layers::{Layered, Source};
+#[cfg(test)]
+pub(crate) use load::built_in;
 pub use load::{Layers, LoadOptions, Settings, check_all, load, load_layers};
 pub use paths::{Paths, keymap_dirs, keymap_override_files, theme_dirs};
 pub use provider::{ProviderKind, UnknownKind};

@@ -76,19 +76,7 @@ struct Session {
 impl Session {
     fn start(script: &str, files: &[(&str, &str)], setup: impl FnOnce(&mut Setup)) -> Session {
         let dir = repo(files);
-        let config = crate::config::load_layers(&crate::config::LoadOptions {
-            paths: Default::default(),
-            config_file: None,
-            project_root: None,
-            theme_flag: None,
-            keymap_flag: None,
-            profile_flag: None,
-            policy_flag: None,
-            env: &|_| None,
-            color_depth: crate::config::ColorDepth::TrueColor,
-            trust: crate::config::TrustMode::Stored,
-        })
-        .config;
+        let config = crate::config::built_in();
         let mut s = Setup::new(&config, dir.path().to_path_buf(), dir.path().to_path_buf(), true);
         setup(&mut s);
         let requests = Arc::new(Mutex::new(Vec::new()));

@@ -307,19 +307,7 @@ tool_calls = [
 [[turns]]
 text = "done"
 "#;
-        let config = crate::config::load_layers(&crate::config::LoadOptions {
-            paths: Default::default(),
-            config_file: None,
-            project_root: None,
-            theme_flag: None,
-            keymap_flag: None,
-            profile_flag: None,
-            policy_flag: None,
-            env: &|_| None,
-            color_depth: crate::config::ColorDepth::TrueColor,
-            trust: crate::config::TrustMode::Stored,
-        })
-        .config;
+        let config = crate::config::built_in();
         let mut setup = crate::engine::Setup::new(&config, root.into(), root.into(), false);
         setup.policy = r.policy;
         setup.allow_commands = allow;
@@ -458,19 +446,7 @@ tool_calls = [{ name = "open_door", arguments = '{"door": "back"}' }]
 [[turns]]
 text = "done"
 "#;
-        let config = crate::config::load_layers(&crate::config::LoadOptions {
-            paths: Default::default(),
-            config_file: None,
-            project_root: None,
-            theme_flag: None,
-            keymap_flag: None,
-            profile_flag: None,
-            policy_flag: None,
-            env: &|_| None,
-            color_depth: crate::config::ColorDepth::TrueColor,
-            trust: crate::config::TrustMode::Stored,
-        })
-        .config;
+        let config = crate::config::built_in();
         let mut setup = crate::engine::Setup::new(&config, root.into(), root.into(), false);
         setup.policy = r.policy;
         let dir = root.to_path_buf();
